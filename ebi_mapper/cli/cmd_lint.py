@@ -1,0 +1,40 @@
+"""``ebi-mapper lint MAPPING...``: report every finding as ``file:line:col: severity CODE message``."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from ..lint import lint_path
+from .exits import EXIT_FINDINGS, EXIT_OK
+
+__all__ = ["command"]
+
+
+@click.command("lint")
+@click.argument("mappings", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+@click.option("--quiet", "-q", is_flag=True, help="Show errors only, no warnings.")
+def command(mappings: tuple[str, ...], fmt: str, strict: bool, quiet: bool) -> int:
+    """Check mapping files against the catalog before any event flows."""
+    reports = [lint_path(path) for path in mappings]
+    failed = any(r.errors or (strict and r.warnings) for r in reports)
+    if fmt == "json":
+        out = [
+            {"file": r.path, "ok": r.ok and not (strict and r.warnings), "findings": [f.to_dict() for f in r.findings]}
+            for r in reports
+        ]
+        click.echo(json.dumps(out, indent=2))
+    else:
+        for report in reports:
+            for finding in report.findings:
+                if quiet and finding.severity == "warning":
+                    continue
+                click.echo(str(finding))
+        errors = sum(len(r.errors) for r in reports)
+        warnings = sum(len(r.warnings) for r in reports)
+        verdict = "failed" if failed else "ok"
+        click.echo(f"{len(reports)} file(s): {errors} error(s), {warnings} warning(s): {verdict}", err=True)
+    return EXIT_FINDINGS if failed else EXIT_OK

@@ -1,0 +1,37 @@
+"""The one place that decides exit codes."""
+
+from __future__ import annotations
+
+import click
+
+from ..errors import EbiMapperError
+
+__all__ = ["EXIT_OK", "EXIT_FINDINGS", "EXIT_USAGE", "EXIT_CONFIG", "EXIT_INTERNAL", "run_guarded"]
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1  # lint errors, failed tests, rejected records, undelivered events
+EXIT_USAGE = 2  # bad command line (click's own convention)
+EXIT_CONFIG = 3  # a mapping that cannot load, a sink that cannot start, a locked state store
+EXIT_INTERNAL = 4  # a bug in ebi-mapper: the traceback is printed
+
+
+def run_guarded(cli: click.Command, argv: list[str] | None) -> int:
+    """Run the click group, turning our own exceptions into a clear message and an exit code."""
+    try:
+        rv = cli.main(args=argv, standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except EbiMapperError as exc:
+        click.echo(f"ebi-mapper: error: {exc}", err=True)
+        for finding in getattr(exc, "findings", ()):
+            click.echo(f"  {finding}", err=True)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return 130
+    return rv if isinstance(rv, int) else EXIT_OK
+

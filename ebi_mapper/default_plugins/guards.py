@@ -1,0 +1,105 @@
+"""Built-in guards, registered through the public ``register_guards`` hook like any plugin.
+
+- ``go_live``: events whose own time is before the mapping's ``go_live`` are *filtered*
+  (counted, never sent): EBI has no history, data exists from go-live on.
+- ``currency``: EBI does not convert; a rule that maps money must say which currency the
+  source amount is in, and it must be the site currency.
+- ``string_length``: Optimove strings hold at most 255 characters.
+- ``future_skew``: an event more than N seconds (default 300) ahead of the run's clock is
+  almost always a time-zone bug in the source, so it is rejected rather than sent.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Iterator
+
+from ..extensions import GuardContext, GuardDef
+from ..hookspecs import hookimpl
+from ..outcomes import Filtered, OotbEvent, Rejection
+
+__all__ = ["go_live_guard", "currency_guard", "string_length_guard", "future_skew_guard"]
+
+
+def go_live_guard(options: dict, mapping: Any):
+    """Filter events before ``go_live`` (by event time, never processing time)."""
+    go_live = mapping.go_live
+
+    def go_live_check(event: OotbEvent, ctx: GuardContext) -> Iterator[Filtered]:
+        if go_live is not None and ctx.event_time < go_live:
+            yield Filtered("pre_go_live", ctx.rule.name, event.event, f"event time {event.timestamp} is before go_live {go_live.isoformat()}")
+
+    return go_live_check
+
+
+def currency_guard(options: dict, mapping: Any):
+    """Reject money in any currency but the site currency, and money whose currency is unknown."""
+    site = str(mapping.site_currency).upper()
+
+    def currency_check(event: OotbEvent, ctx: GuardContext) -> Iterator[Rejection]:
+        params = ctx.catalog.events[event.event].params
+        money = [k for k, v in event.context.items() if v is not None and k in params and params[k].monetary]
+        if not money:
+            return
+        expr = ctx.rule.currency.source if ctx.rule.currency is not None else ""
+        if ctx.rule.currency is None:
+            yield Rejection("currency_missing", f"monetary param(s) {', '.join(money)} mapped without a currency: expression; EBI needs amounts in {site}", ctx.rule.name, event.event, f"$.context.{money[0]}")
+            return
+        currency = ctx.currency
+        if not isinstance(currency, str) or not currency.strip():
+            yield Rejection("currency_missing", f"the rule's currency expression produced {currency!r}; cannot tell the amount is in {site}", ctx.rule.name, event.event, "currency", expr, currency)
+        elif currency.strip().upper() != site:
+            yield Rejection(
+                "currency_mismatch",
+                f"amount is in {currency.strip().upper()} but the site currency is {site}; EBI does not convert (use an explicit conversion plugin if agreed)",
+                ctx.rule.name,
+                event.event,
+                f"$.context.{money[0]}",
+                expr,
+                currency,
+            )
+
+    return currency_check
+
+
+def string_length_guard(options: dict, mapping: Any):
+    """Reject strings longer than Optimove's limit (255 by default) anywhere in the event."""
+    limit = int(options.get("max", 255))
+
+    def string_length_check(event: OotbEvent, ctx: GuardContext) -> Iterator[Rejection]:
+        if len(event.customer) > limit:
+            yield Rejection("string_too_long", f"customer id is {len(event.customer)} characters; the limit is {limit}", ctx.rule.name, event.event, "$.customer", "", event.customer)
+        for key, value in event.context.items():
+            if type(value) is str and len(value) > limit:
+                yield Rejection("string_too_long", f"{key} is {len(value)} characters; the limit is {limit}", ctx.rule.name, event.event, f"$.context.{key}", "", value)
+
+    return string_length_check
+
+
+def future_skew_guard(options: dict, mapping: Any):
+    """Reject events too far ahead of the run's clock: the usual sign of a time-zone bug."""
+    seconds = float(options.get("seconds", getattr(mapping, "future_skew_seconds", 300.0)))
+    skew = timedelta(seconds=seconds)
+
+    def future_skew_check(event: OotbEvent, ctx: GuardContext) -> Iterator[Rejection]:
+        if ctx.event_time - ctx.now > skew:
+            ahead = (ctx.event_time - ctx.now).total_seconds()
+            yield Rejection(
+                "future_timestamp",
+                f"event time {event.timestamp} is {ahead:.0f} s ahead of now (limit {seconds:.0f} s): is the source time zone right?",
+                ctx.rule.name,
+                event.event,
+                "$.timestamp",
+                ctx.rule.timestamp.expr.source,
+                event.timestamp,
+            )
+
+    return future_skew_check
+
+
+@hookimpl
+def register_guards(register) -> None:
+    register(GuardDef("go_live", go_live_guard, doc="filter events before the mapping's go_live"))
+    register(GuardDef("currency", currency_guard, doc="amounts must be in the site currency"))
+    register(GuardDef("string_length", string_length_guard, doc="strings at most 255 characters (option: max)"))
+    register(GuardDef("future_skew", future_skew_guard, doc="reject events more than N s ahead of the clock (option: seconds, default 300)"))

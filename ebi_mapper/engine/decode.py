@@ -1,0 +1,114 @@
+"""Decode a JSON lines stream record by record, turning every bad line into a rejection.
+
+A malformed line, invalid UTF-8, a nesting bomb or an oversized line is reported with its line
+number and kept (truncated for oversized lines), and the stream goes on. Memory stays bounded:
+a line is never read past the size limit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import IO, Any, Iterator
+
+import orjson
+
+from ..outcomes import Rejection
+
+__all__ = ["DecodedLine", "iter_jsonl", "decode_line", "MAX_LINE_BYTES", "MAX_DEPTH"]
+
+MAX_LINE_BYTES = 1024 * 1024  # one event payload; webhooks are a few KiB
+MAX_DEPTH = 64  # real payloads nest < 10 levels; deeper is a bomb or a bug
+_KEEP_BYTES = 64 * 1024  # how much of an oversized line is kept for the dead-letter record
+
+
+@dataclass(frozen=True)
+class DecodedLine:
+    """One input line: its number, byte offsets, and either a payload or a rejection."""
+
+    line: int
+    offset: int  # byte offset of the line's start
+    end: int  # byte offset just after the line (where a resumed run starts)
+    payload: Any = None
+    rejection: Rejection | None = None
+    raw: bytes = b""  # the original bytes when the line was rejected (truncated if huge)
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        if type(node) is dict:
+            stack.extend((v, depth + 1) for v in node.values() if type(v) in (dict, list))
+        elif type(node) is list:
+            stack.extend((v, depth + 1) for v in node if type(v) in (dict, list))
+    return False
+
+
+def decode_line(data: bytes, *, source: str = "", max_depth: int = MAX_DEPTH) -> tuple[Any, Rejection | None]:
+    """Decode one line's bytes; return ``(payload, None)`` or ``(None, rejection)``."""
+    # Cheap pre-check: only lines with many brackets can be deep, so most lines skip the walk.
+    brackets = data.count(b"[") + data.count(b"{")
+    try:
+        payload = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        message = str(exc)
+        if "utf-8" in message.lower() or "surrogate" in message.lower():
+            return None, Rejection("decode", f"invalid UTF-8: {message}", source=source, value=data[:200].decode("utf-8", "replace"))
+        if "recursion" in message.lower():
+            return None, Rejection("too_deep", f"JSON nested deeper than {max_depth} levels", source=source)
+        return None, Rejection("decode", f"malformed JSON: {message}", source=source, value=data[:200].decode("utf-8", "replace"))
+    if brackets > max_depth and _depth_exceeds(payload, max_depth):
+        return None, Rejection("too_deep", f"JSON nested deeper than {max_depth} levels", source=source)
+    return payload, None
+
+
+def iter_jsonl(
+    stream: IO[bytes],
+    *,
+    name: str = "<stdin>",
+    start_offset: int = 0,
+    start_line: int = 0,
+    max_line_bytes: int = MAX_LINE_BYTES,
+    max_depth: int = MAX_DEPTH,
+) -> Iterator[DecodedLine]:
+    """Yield every non-blank line of a binary stream, decoded or rejected.
+
+    ``start_offset``/``start_line`` say where the stream already is (a resumed run seeks there).
+    Blank lines are not records and are skipped.
+    """
+    offset, line_no = start_offset, start_line
+    readline = stream.readline
+    while True:
+        data = readline(max_line_bytes + 1)
+        if not data:
+            return
+        line_no += 1
+        start = offset
+        offset += len(data)
+        if len(data) > max_line_bytes and not data.endswith(b"\n"):
+            # Oversized: keep the head for the dead-letter record, skip the rest without holding it.
+            kept = data[:_KEEP_BYTES]
+            total = len(data)
+            while True:
+                more = readline(max_line_bytes)
+                if not more:
+                    break
+                offset += len(more)
+                total += len(more)
+                if more.endswith(b"\n"):
+                    break
+            where = f"{name}:{line_no}"
+            rej = Rejection("too_large", f"line is {total:,} bytes; the limit is {max_line_bytes:,}", source=where)
+            yield DecodedLine(line_no, start, offset, None, rej, kept)
+            continue
+        stripped = data.strip()
+        if not stripped:
+            continue
+        where = f"{name}:{line_no}"
+        payload, rej = decode_line(stripped, source=where, max_depth=max_depth)
+        if rej is not None:
+            yield DecodedLine(line_no, start, offset, None, rej, stripped[:_KEEP_BYTES])
+        else:
+            yield DecodedLine(line_no, start, offset, payload)

@@ -1,0 +1,65 @@
+"""Route a payload to the rules that can match it without evaluating every `when`.
+
+Most mappings discriminate on one field (``type == 'wallet.deposit'``, ``topic == 'orders/create'``).
+When several rules' ``when`` clauses test the same path for equality with a string literal, a dict
+lookup on that path's value picks the candidates; each candidate's full ``when`` still decides.
+Rules without such a test are candidates for every payload. Rule order is kept, because a payload
+may match several rules and their outputs come out in file order.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Callable, Sequence
+
+from ..expressions import equality_tests
+
+__all__ = ["make_dispatcher"]
+
+
+def _string_tests(source: str) -> dict[tuple, str]:
+    out = {}
+    for path, literal in equality_tests(source):
+        # Only strings: jmespath's == treats True and 1 as different while a dict lookup would not.
+        if isinstance(literal, str) and path and all(isinstance(p, str) for p in path):
+            out[tuple(path)] = literal
+    return out
+
+
+def _getter(path: tuple) -> Callable[[Any], Any]:
+    def get(data: Any) -> Any:
+        for key in path:
+            if type(data) is not dict:
+                return None
+            data = data.get(key)
+        return data
+
+    return get
+
+
+def make_dispatcher(rules: Sequence[Any]) -> Callable[[Any], Sequence[Any]] | None:
+    """Return ``candidates(payload) -> rules`` or ``None`` when no discriminator is worth it."""
+    tests = [(_string_tests(r.rule.when.source) if r.rule.when is not None else {}) for r in rules]
+    counts = Counter(path for t in tests for path in t)
+    if not counts:
+        return None
+    path, hits = counts.most_common(1)[0]
+    if hits < 2:
+        return None
+    always = [i for i, t in enumerate(tests) if path not in t]
+    by_value: dict[str, list[int]] = {}
+    for i, t in enumerate(tests):
+        if path in t:
+            by_value.setdefault(t[path], []).append(i)
+    table = {value: [rules[i] for i in sorted(idx + always)] for value, idx in by_value.items()}
+    default = [rules[i] for i in always]
+    get = _getter(path)
+
+    def candidates(payload: Any) -> Sequence[Any]:
+        value = get(payload)
+        if type(value) is str:
+            return table.get(value, default)
+        return default
+
+    candidates.path = path  # type: ignore[attr-defined]  # for explain and tests
+    return candidates

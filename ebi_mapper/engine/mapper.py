@@ -1,0 +1,469 @@
+"""The compiled mapping: one payload in, events / rejections / filters / bespoke rows out.
+
+Everything that can be done once is done in :func:`compile_mapping` (expressions, coercers,
+guards, validators); :meth:`Mapper.map_record` only evaluates. It never raises on any JSON
+input: every failure becomes a :class:`~ebi_mapper.outcomes.Rejection`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterable
+from zoneinfo import ZoneInfo
+
+from jmespath.exceptions import JMESPathError
+
+from ..catalog import load_catalog
+from ..catalog.model import Catalog, EventDef, Param
+from ..expressions import compile_expression
+from ..extensions import GuardContext
+from ..mapping.model import BespokeRule, Expr, Mapping, Rule
+from ..outcomes import BespokeRow, Filtered, OotbEvent, RecordResult, Rejection
+from ..plugins import Registry, make_registry
+from .coerce import CoercionError, coerce_customer, make_coercer
+from .dispatch import make_dispatcher
+from .fields import MISSING, NULL, CompiledField, compile_field
+from .timestamps import format_context, format_envelope, parse_timestamp
+from .trace import Trace
+from .validate import EventValidator
+
+__all__ = ["Mapper", "compile_mapping"]
+
+_UTC = timezone.utc
+
+
+def _truthy(value: Any) -> bool:
+    """JMESPath truthiness: false, null, and empty strings, arrays and objects are false."""
+    if value is None or value is False:
+        return False
+    if isinstance(value, (str, list, dict)):
+        return len(value) > 0
+    return True
+
+
+def _context_path(key: str) -> str:
+    return f"$.context.{key}"
+
+
+@dataclass
+class _ContextField:
+    field: CompiledField
+    param: Param | None
+    coerce: Callable[[Any], Any]
+    required: bool  # mandatory, primary key, or a declared channel's param
+    nulls: str
+
+
+@dataclass
+class _CompiledRule:
+    rule: Rule
+    event: EventDef
+    when: Callable[[Any], Any] | None
+    each: Callable[[Any], Any] | None
+    customer: CompiledField
+    timestamp: CompiledField
+    currency: Callable[[Any], Any] | None
+    context: list[_ContextField]
+    unmapped_required: list[Param]
+    guards: list[Callable]
+    enrichers: list[tuple[str, Callable]]
+    monetary_keys: frozenset[str]
+
+
+@dataclass
+class _CompiledBespoke:
+    rule: BespokeRule
+    when: Callable[[Any], Any] | None
+    each: Callable[[Any], Any] | None
+    customer: CompiledField
+    timestamp: CompiledField
+    attributes: list[tuple[str, CompiledField]]
+
+
+@dataclass
+class Mapper:
+    """A mapping compiled for evaluation. Build it with :func:`compile_mapping`."""
+
+    mapping: Mapping
+    catalog: Catalog
+    registry: Registry
+    rules: list[_CompiledRule]
+    bespoke: list[_CompiledBespoke]
+    validator: EventValidator
+    clock: Callable[[], datetime]
+    _tz: ZoneInfo = field(default=None)  # type: ignore[assignment]
+    _dispatch: Callable[[Any], Iterable[_CompiledRule]] | None = None
+
+    # -- public -----------------------------------------------------------------------------
+    def map_record(self, payload: Any, *, source: str = "", now: datetime | None = None, trace: Trace | None = None) -> RecordResult:
+        """Map one decoded payload. Never raises for any JSON value."""
+        result = RecordResult()
+        now = now or self.clock()
+        matched = False
+        rules = self._dispatch(payload) if self._dispatch is not None else self.rules
+        for crule in rules:
+            try:
+                if crule.when is not None:
+                    ok = crule.when(payload)
+                    if trace is not None:
+                        trace.when(crule.rule.name, crule.rule.when.source, ok)
+                    if not _truthy(ok):
+                        continue
+            except JMESPathError as exc:
+                result.rejections.append(self._expr_rejection(crule.rule.name, crule.event.key, "when", crule.rule.when, payload, exc, source))
+                matched = True
+                continue
+            matched = True
+            self._run_rule(crule, payload, result, source, now, trace)
+        for cb in self.bespoke:
+            try:
+                if cb.when is not None and not _truthy(cb.when(payload)):
+                    continue
+            except JMESPathError as exc:
+                result.rejections.append(self._expr_rejection(cb.rule.name, "", "when", cb.rule.when, payload, exc, source))
+                matched = True
+                continue
+            matched = True
+            self._run_bespoke(cb, payload, result, source, trace)
+        if not matched:
+            result.filtered.append(Filtered("no_rule", detail="no rule's `when` matched"))
+        return result
+
+    def map_many(self, payloads: Iterable[Any], *, now: datetime | None = None) -> list[RecordResult]:
+        """Map a batch of payloads with one clock reading."""
+        now = now or self.clock()
+        return [self.map_record(p, now=now) for p in payloads]
+
+    # -- rules ------------------------------------------------------------------------------
+    def _scopes(self, each: Callable | None, expr: Expr | None, payload: Any, rule_name: str, event: str, result: RecordResult, source: str):
+        """The data each field is evaluated against: the payload, or one scope per `each` item."""
+        if each is None:
+            return [payload]
+        try:
+            items = each(payload)
+        except JMESPathError as exc:
+            result.rejections.append(self._expr_rejection(rule_name, event, "each", expr, payload, exc, source))
+            return []
+        if not isinstance(items, list):
+            what = "nothing (missing or null)" if items is None else f"a {type(items).__name__}"
+            result.rejections.append(
+                Rejection("each_not_array", f"each: {expr.source!r} produced {what}, expected an array", rule_name, event, "each", expr.source, items, source)
+            )
+            return []
+        if not items:
+            result.filtered.append(Filtered("empty_each", rule_name, event, f"each: {expr.source!r} produced an empty array"))
+        return [{"item": item, "root": payload, "index": i} for i, item in enumerate(items)]
+
+    def _run_rule(self, crule: _CompiledRule, payload: Any, result: RecordResult, source: str, now: datetime, trace: Trace | None) -> None:
+        for scope in self._scopes(crule.each, crule.rule.each, payload, crule.rule.name, crule.event.key, result, source):
+            self._produce(crule, scope, payload, result, source, now, trace)
+
+    def _produce(self, crule: _CompiledRule, data: Any, payload: Any, result: RecordResult, source: str, now: datetime, trace: Trace | None) -> None:
+        rule, event = crule.rule, crule.event
+        rejections: list[Rejection] = []
+
+        def reject(code: str, message: str, path: str, expr: Expr | None, value: Any) -> None:
+            rejections.append(Rejection(code, message, rule.name, event.key, path, expr.source if expr else "", value, source))
+
+        # Envelope: customer and event time.
+        customer = self._customer(crule.customer, data, reject, trace, rule.name)
+        event_time = self._event_time(crule.timestamp, data, reject, trace, rule.name)
+
+        context: dict[str, Any] = {}
+        for cf in crule.context:
+            f = cf.field
+            try:
+                state, value = f.evaluate(data)
+            except JMESPathError as exc:
+                reject("expression_error", f"{f.name}: {exc}", _context_path(f.name), f.expr, None)
+                continue
+            if trace is not None:
+                trace.field(rule.name, f.name, f.expr.source, state, value)
+            if state == MISSING:
+                if cf.required:
+                    reject("missing_mandatory", f"{f.name} is required by {event.key} but {f.expr.source!r} produced nothing", _context_path(f.name), f.expr, None)
+                continue
+            if state == NULL:
+                if cf.required:
+                    reject("null_mandatory", f"{f.name} is required by {event.key} but the source value is null", _context_path(f.name), f.expr, None)
+                elif cf.nulls == "keep":
+                    context[f.name] = None
+                elif cf.nulls == "reject":
+                    reject("null_value", f"{f.name} is null and the null policy for it is 'reject'", _context_path(f.name), f.expr, None)
+                else:
+                    result.nulls_dropped += 1
+                continue
+            try:
+                coerced = cf.coerce(value)
+            except CoercionError as exc:
+                reject("coerce_failed", f"{f.name}: {exc}", _context_path(f.name), f.expr, value)
+                continue
+            if trace is not None:
+                trace.coerced(rule.name, f.name, coerced)
+            context[f.name] = coerced
+        for param in crule.unmapped_required:
+            reject("missing_mandatory", f"{param.key} is required by {event.key} but the rule does not map it", _context_path(param.key), None, None)
+
+        if rejections or customer is None or event_time is None:
+            result.rejections.extend(rejections)
+            return
+
+        ootb = OotbEvent(self.mapping.tenant, event.key, customer, format_envelope(event_time), context, rule.name)
+        currency = None
+        if crule.currency is not None:
+            try:
+                currency = crule.currency(data)
+            except JMESPathError as exc:
+                result.rejections.append(self._expr_rejection(rule.name, event.key, "currency", rule.currency, data, exc, source))
+                return
+        if crule.enrichers or crule.guards:
+            ctx = GuardContext(self.mapping, rule, self.catalog, now, event_time, currency, payload)
+            for name, enrich in crule.enrichers:
+                try:
+                    updates = enrich(ootb, ctx)
+                except Exception as exc:  # a plugin's bug must not stop the stream: reject, say who
+                    result.rejections.append(Rejection("enricher_failed", f"enricher {name!r} raised {type(exc).__name__}: {exc}", rule.name, event.key, source=source))
+                    return
+                if updates:
+                    ootb = self._apply_updates(ootb, crule, updates, result, source)
+                    if ootb is None:
+                        return
+                if trace is not None:
+                    trace.step(rule.name, f"enricher {name}", updates)
+            filtered = False
+            for guard in crule.guards:
+                try:
+                    outcomes = list(guard(ootb, ctx) or ())
+                except Exception as exc:
+                    outcomes = [Rejection("guard_failed", f"guard raised {type(exc).__name__}: {exc}", rule.name, event.key)]
+                for item in outcomes:
+                    if isinstance(item, Filtered):
+                        filtered = True
+                        result.filtered.append(item)
+                    else:
+                        rejections.append(item if item.source else _with_source(item, source))
+                if trace is not None:
+                    trace.step(rule.name, f"guard {getattr(guard, '__name__', guard)}", [o.to_dict() for o in outcomes] or "passed")
+            if filtered:  # a pre-go-live event is never sent, so its other problems do not matter
+                return
+            if rejections:
+                result.rejections.extend(rejections)
+                return
+
+        as_dict = ootb.to_dict()
+        problems = self.validator.check(event.key, as_dict, rule=rule.name, source=source)
+        if problems:
+            result.rejections.extend(problems)
+            return
+        pk = tuple(as_dict["context"].get(k) if k not in ("customer", "timestamp") else as_dict[k] for k in event.primary_key)
+        result.events.append(OotbEvent(ootb.tenant, ootb.event, ootb.customer, ootb.timestamp, ootb.context, rule.name, pk))
+
+    def _apply_updates(self, ootb: OotbEvent, crule: _CompiledRule, updates: dict, result: RecordResult, source: str) -> OotbEvent | None:
+        """Coerce what an enricher set to the catalog types, like mapped values."""
+        context = dict(ootb.context)
+        for key, value in updates.items():
+            param = crule.event.params.get(key)
+            if param is None:
+                result.rejections.append(Rejection("enricher_unknown_param", f"an enricher set {key!r}, which is not a param of {crule.event.key}", crule.rule.name, crule.event.key, _context_path(key), "", value, source))
+                return None
+            if value is None:
+                context[key] = None
+                continue
+            try:
+                context[key] = make_coercer(param, tz=self.mapping.source_timezone, dst=self.mapping.dst)(value)
+            except CoercionError as exc:
+                result.rejections.append(Rejection("coerce_failed", f"{key} (set by an enricher): {exc}", crule.rule.name, crule.event.key, _context_path(key), "", value, source))
+                return None
+        return OotbEvent(ootb.tenant, ootb.event, ootb.customer, ootb.timestamp, context, ootb.rule)
+
+    def _customer(self, f: CompiledField, data: Any, reject: Callable, trace: Trace | None, rule: str) -> str | None:
+        try:
+            state, value = f.evaluate(data)
+        except JMESPathError as exc:
+            reject("expression_error", f"customer: {exc}", "$.customer", f.expr, None)
+            return None
+        if trace is not None:
+            trace.field(rule, "customer", f.expr.source, state, value)
+        if state != "value":
+            reject("missing_customer", f"customer id is required but {f.expr.source!r} produced {'null' if state == NULL else 'nothing'}", "$.customer", f.expr, None)
+            return None
+        try:
+            return coerce_customer(value)
+        except CoercionError as exc:
+            reject("coerce_failed", f"customer: {exc}", "$.customer", f.expr, value)
+            return None
+
+    def _event_time(self, f: CompiledField, data: Any, reject: Callable, trace: Trace | None, rule: str) -> datetime | None:
+        try:
+            state, value = f.evaluate(data)
+        except JMESPathError as exc:
+            reject("expression_error", f"timestamp: {exc}", "$.timestamp", f.expr, None)
+            return None
+        if trace is not None:
+            trace.field(rule, "timestamp", f.expr.source, state, value)
+        if state != "value":
+            reject("missing_timestamp", f"the event time is required (never taken from the clock) but {f.expr.source!r} produced {'null' if state == NULL else 'nothing'}", "$.timestamp", f.expr, None)
+            return None
+        try:
+            when = parse_timestamp(value, tz=self._tz, dst=self.mapping.dst)
+        except CoercionError as exc:
+            reject("bad_timestamp", f"timestamp: {exc}", "$.timestamp", f.expr, value)
+            return None
+        if trace is not None:
+            trace.coerced(rule, "timestamp", format_envelope(when))
+        return when
+
+    # -- bespoke ----------------------------------------------------------------------------
+    def _run_bespoke(self, cb: _CompiledBespoke, payload: Any, result: RecordResult, source: str, trace: Trace | None) -> None:
+        for data in self._scopes(cb.each, cb.rule.each, payload, cb.rule.name, "", result, source):
+            rejections: list[Rejection] = []
+
+            def reject(code, message, path, expr, value, _r=rejections):
+                _r.append(Rejection(code, message, cb.rule.name, "", path, expr.source if expr else "", value, source))
+
+            customer = self._customer(cb.customer, data, reject, trace, cb.rule.name)
+            when = self._event_time(cb.timestamp, data, reject, trace, cb.rule.name)
+            attributes: dict[str, Any] = {}
+            for name, f in cb.attributes:
+                try:
+                    state, value = f.evaluate(data)
+                except JMESPathError as exc:
+                    reject("expression_error", f"{name}: {exc}", f"$.attributes.{name}", f.expr, None)
+                    continue
+                if state == MISSING:
+                    continue
+                if state == NULL and (f.nulls or self.mapping.nulls) != "keep":
+                    result.nulls_dropped += 1
+                    continue
+                if isinstance(value, (dict, list)):
+                    reject("coerce_failed", f"{name}: bespoke attributes are scalars, got a {type(value).__name__}", f"$.attributes.{name}", f.expr, value)
+                    continue
+                attributes[name] = value
+            if rejections or customer is None or when is None:
+                result.rejections.extend(rejections)
+                continue
+            if self.mapping.go_live is not None and when < self.mapping.go_live:
+                result.filtered.append(Filtered("pre_go_live", cb.rule.name, "", f"event time {format_context(when)} is before go_live"))
+                continue
+            if attributes:
+                result.bespoke.append(BespokeRow(customer, format_context(when), attributes, cb.rule.name))
+
+    # -- helpers ----------------------------------------------------------------------------
+    @staticmethod
+    def _expr_rejection(rule: str, event: str, label: str, expr: Expr | None, data: Any, exc: Exception, source: str) -> Rejection:
+        return Rejection("expression_error", f"{label}: {exc}", rule, event, label, expr.source if expr else "", None, source)
+
+
+def _with_source(rejection: Rejection, source: str) -> Rejection:
+    from dataclasses import replace
+
+    return replace(rejection, source=source)
+
+
+def _required(param: Param, channels: set[str]) -> bool:
+    return param.cls == "mandatory" or param.primary_key or (param.cls == "channel" and bool(channels.intersection(param.channels)))
+
+
+def _functions_for(mapping: Mapping, registry: Registry) -> dict[str, Callable]:
+    """The extra JMESPath functions, with the ones that need the mapping (lookup) bound to it."""
+    out = {}
+    for name, fdef in registry.functions.items():
+        if fdef.bind is not None:
+            from dataclasses import replace
+
+            fdef = replace(fdef, fn=fdef.bind(mapping), bind=None)
+        out[name] = fdef
+    return out
+
+
+def _guards_for(mapping: Mapping, registry: Registry) -> list[Callable]:
+    guards = []
+    for name, gdef in registry.guards.items():
+        setting = mapping.guards.get(name, gdef.default_on)
+        if setting is False or (setting is None):
+            continue
+        options = setting if isinstance(setting, dict) else {}
+        guards.append(gdef.factory(options, mapping))
+    return guards
+
+
+def compile_mapping(
+    mapping: Mapping,
+    *,
+    registry: Registry | None = None,
+    catalog: Catalog | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> Mapper:
+    """Compile a loaded mapping once; the result maps payloads with no further parsing."""
+    catalog = catalog or load_catalog()
+    if registry is None:
+        registry = make_registry(local_modules=mapping.plugins, base_dir=Path(mapping.path).parent if mapping.path else None)
+    functions = _functions_for(mapping, registry)
+    channels = set(mapping.channels)
+    guards = _guards_for(mapping, registry)
+    enrichers = [(name, registry.enricher(name).factory(options, mapping)) for name, options in mapping.enrichers]
+    tz = ZoneInfo(mapping.source_timezone)
+
+    rules = []
+    for rule in mapping.rules:
+        event = catalog.event(rule.event)
+        context = []
+        for key, spec in rule.context.items():
+            param = event.params.get(key)
+            if param is None:  # lint rejects this; a mapping loaded with lint=False still must not crash
+                from ..errors import MappingError
+
+                raise MappingError(f"{rule.loc}: rule {rule.name!r}: {key!r} is not a param of {event.key}")
+            context.append(
+                _ContextField(
+                    field=compile_field(key, spec, functions),
+                    param=param,
+                    coerce=make_coercer(param, tz=tz, dst=mapping.dst),
+                    required=_required(param, channels),
+                    nulls=spec.nulls or rule.nulls or mapping.nulls,
+                )
+            )
+        unmapped = [p for p in event.params.values() if p.key not in rule.context and _required(p, channels)]
+        rules.append(
+            _CompiledRule(
+                rule=rule,
+                event=event,
+                when=compile_expression(rule.when.source, functions) if rule.when else None,
+                each=compile_expression(rule.each.source, functions) if rule.each else None,
+                customer=compile_field("customer", rule.customer, functions),
+                timestamp=compile_field("timestamp", rule.timestamp, functions),
+                currency=compile_expression(rule.currency.source, functions) if rule.currency else None,
+                context=context,
+                unmapped_required=unmapped,
+                guards=guards,
+                enrichers=enrichers,
+                monetary_keys=frozenset(k for k in rule.context if event.params[k].monetary),
+            )
+        )
+    bespoke = []
+    if mapping.bespoke is not None:
+        for brule in mapping.bespoke.rules:
+            bespoke.append(
+                _CompiledBespoke(
+                    rule=brule,
+                    when=compile_expression(brule.when.source, functions) if brule.when else None,
+                    each=compile_expression(brule.each.source, functions) if brule.each else None,
+                    customer=compile_field("customer", brule.customer, functions),
+                    timestamp=compile_field("timestamp", brule.timestamp, functions),
+                    attributes=[(k, compile_field(k, s, functions)) for k, s in brule.attributes.items()],
+                )
+            )
+    mapper = Mapper(
+        mapping=mapping,
+        catalog=catalog,
+        registry=registry,
+        rules=rules,
+        bespoke=bespoke,
+        validator=EventValidator(mapping.vertical),
+        clock=clock or (lambda: datetime.now(_UTC)),
+        _tz=tz,
+    )
+    mapper._dispatch = make_dispatcher(rules)
+    return mapper

@@ -1,0 +1,119 @@
+"""The things plugins register: functions, guards, enrichers and sinks.
+
+Each is a small frozen definition; :mod:`ebi_mapper.plugins` collects them from every plugin
+(built-ins included) through the hooks in :mod:`ebi_mapper.hookspecs`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Iterable, Protocol
+
+__all__ = [
+    "FunctionDef",
+    "GuardContext",
+    "GuardDef",
+    "EnricherDef",
+    "SinkDef",
+    "Sink",
+    "SendResult",
+]
+
+
+@dataclass(frozen=True)
+class FunctionDef:
+    """An extra JMESPath function.
+
+    ``signature`` uses jmespath's type names per argument (``string``, ``number``, ``boolean``,
+    ``array``, ``object``, ``null``, ``expref``, ``any``, ``array-string``, ``array-number``), each
+    entry a tuple of accepted types. With ``variadic`` the last entry repeats. ``fn`` takes the
+    evaluated arguments and must be pure: no clock, no I/O (event time comes from payloads).
+    """
+
+    name: str
+    fn: Callable[..., Any]
+    signature: tuple[tuple[str, ...], ...]
+    variadic: bool = False
+    doc: str = ""
+    # When set, the engine calls ``bind(mapping)`` to get the callable for that mapping
+    # (e.g. ``lookup(table, key)`` over the mapping's own ``tables:``); ``fn`` is then unused.
+    bind: Callable[[Any], Callable[..., Any]] | None = None
+
+
+@dataclass(frozen=True)
+class GuardContext:
+    """What a guard or enricher may look at besides the event itself."""
+
+    mapping: Any  # ebi_mapper.mapping.model.Mapping
+    rule: Any  # ebi_mapper.mapping.model.Rule
+    catalog: Any  # ebi_mapper.catalog.model.Catalog
+    now: datetime  # the run's clock (aware UTC); only guards may read it, never mapping functions
+    event_time: datetime  # the event's own time (aware UTC)
+    currency: Any = None  # the value of the rule's `currency:` expression, if any
+    payload: Any = None  # the source record (or, inside `each`, the root record)
+
+
+@dataclass(frozen=True)
+class GuardDef:
+    """A business check after mapping that can reject or filter an event.
+
+    ``factory(options, mapping)`` returns ``check(event, ctx) -> Iterable[Rejection | Filtered]``.
+    Guards with ``default_on`` run for every mapping unless it turns them off under ``guards:``.
+    """
+
+    name: str
+    factory: Callable[[dict, Any], Callable[[Any, GuardContext], Iterable[Any]]]
+    default_on: bool = True
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class EnricherDef:
+    """Adds or derives context params after mapping; runs only when a mapping names it.
+
+    ``factory(options, mapping)`` returns ``enrich(event, ctx) -> dict | None``: params to set.
+    """
+
+    name: str
+    factory: Callable[[dict, Any], Callable[[Any, GuardContext], dict | None]]
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What a sink says about one batch.
+
+    ``status`` is ``ok`` (all accepted), ``retry`` (transient: 429, 5xx, timeout; try again after
+    ``retry_after`` seconds if given), or ``rejected`` (permanent; ``reason`` says why; the caller
+    splits the batch to isolate the bad items). ``rejected_index`` may name the one bad item.
+    """
+
+    status: str
+    reason: str = ""
+    retry_after: float | None = None
+    http_status: int | None = None
+    rejected_index: int | None = None
+
+
+class Sink(Protocol):
+    """Where batches go. A sink is built once per run and closed at the end."""
+
+    def send(self, batch: list[dict]) -> SendResult: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class SinkDef:
+    """A named sink factory. ``kind`` is ``events`` (OOTB events) or ``bespoke`` (attribute rows).
+
+    ``factory(options)`` returns a :class:`Sink`; ``options`` come from the mapping's ``delivery:``
+    section and the command line.
+    """
+
+    name: str
+    factory: Callable[[dict], Sink]
+    kind: str = "events"
+    doc: str = ""
+    options: dict[str, str] = field(default_factory=dict)  # option name -> one-line help

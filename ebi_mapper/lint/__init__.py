@@ -1,0 +1,71 @@
+"""``ebi-mapper lint``: find every mistake in a mapping before a single event flows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .findings import Finding, has_errors
+
+__all__ = ["Finding", "LintReport", "lint_mapping", "lint_path", "has_errors"]
+
+
+@dataclass
+class LintReport:
+    """All findings for one mapping file, in file order."""
+
+    path: str
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def lint_mapping(result, *, registry=None, catalog=None) -> LintReport:
+    """Run the semantic checks on a :class:`~ebi_mapper.mapping.loader.LoadResult`."""
+    from ..catalog import load_catalog
+    from ..errors import EbiMapperError
+    from ..plugins import make_registry
+    from .checks import CheckContext, run_checks
+
+    report = LintReport(result.path, list(result.findings))
+    mapping = result.mapping
+    if mapping is None or has_errors(report.findings):
+        report.findings.sort(key=lambda f: (f.loc.line, f.loc.col))
+        return report
+    if registry is None:
+        try:
+            registry = make_registry(local_modules=mapping.plugins, base_dir=Path(mapping.path).parent)
+        except EbiMapperError as exc:
+            from ..mapping.model import Loc
+
+            loc = mapping.locs.get("plugins") or Loc(mapping.path, 1, 1)
+            report.findings.append(Finding(loc, "error", "plugin", str(exc)))
+            registry = make_registry()
+    ctx = CheckContext(
+        mapping,
+        catalog or load_catalog(),
+        frozenset(registry.functions),
+        guard_names=registry.guards,
+        enricher_names=registry.enrichers,
+        sink_names=[name for name, sink in registry.sinks.items() if sink.kind == "bespoke"],
+    )
+    report.findings.extend(run_checks(ctx))
+    report.findings.sort(key=lambda f: (f.loc.line, f.loc.col, f.code))
+    return report
+
+
+def lint_path(path: str | Path, **kwargs) -> LintReport:
+    """Read and lint one mapping file."""
+    from ..mapping.loader import read_mapping
+
+    return lint_mapping(read_mapping(path), **kwargs)

@@ -1,0 +1,286 @@
+"""Load a mapping file: YAML with locations → checked against the format's JSON Schema → model.
+
+``read_mapping`` never raises on a bad file: it returns the findings (for ``lint``).
+``load_mapping`` raises :class:`~ebi_mapper.errors.MappingError` carrying them (for ``map``/``run``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from ..errors import MappingError
+from ..lint.findings import Finding, has_errors
+from .model import Bespoke, BespokeRule, Expr, FieldSpec, Loc, Mapping, MappingTest, Rule
+from .yaml_source import MAX_FILE_BYTES, LocatedDocument, read_yaml
+
+__all__ = ["LoadResult", "read_mapping", "load_mapping", "mapping_schema", "parse_utc_timestamp", "literal_expression"]
+
+
+@dataclass
+class LoadResult:
+    """What reading a mapping file gave: the model (when it could be built) and every finding."""
+
+    path: str
+    mapping: Mapping | None
+    findings: list[Finding] = field(default_factory=list)
+    doc: LocatedDocument | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.mapping is not None and not has_errors(self.findings)
+
+
+@lru_cache(maxsize=1)
+def mapping_schema() -> dict:
+    """The JSON Schema of the mapping file format (package data)."""
+    text = resources.files("ebi_mapper.mapping").joinpath("mapping.schema.json").read_text("utf-8")
+    return json.loads(text)
+
+
+@lru_cache(maxsize=1)
+def _schema_validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(mapping_schema())
+
+
+def _path_text(path) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _schema_findings(doc: LocatedDocument) -> list[Finding]:
+    findings: list[Finding] = []
+    for error in sorted(_schema_validator().iter_errors(doc.data), key=lambda e: list(map(str, e.absolute_path))):
+        path = tuple(error.absolute_path)
+        where = _path_text(path)
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            allowed = list(error.schema.get("properties", {}))
+            for key in error.instance:
+                if key in allowed or not allowed:
+                    continue
+                near = difflib.get_close_matches(key, allowed, n=1)
+                hint = f"; did you mean {near[0]!r}?" if near else f"; allowed: {', '.join(allowed)}"
+                findings.append(Finding(doc.key_loc(path + (key,)), "error", "unknown-key", f"{where}: unknown key {key!r}{hint}"))
+            continue
+        if error.validator == "required":
+            findings.append(Finding(doc.loc(path), "error", "missing-key", f"{where}: {error.message}"))
+            continue
+        if error.validator == "oneOf" and error.context:
+            # A field spec: say what forms are accepted rather than every branch's complaint.
+            findings.append(
+                Finding(
+                    doc.loc(path),
+                    "error",
+                    "schema",
+                    f"{where}: expected an expression string, {{expr: ..., nulls: ..., default: ...}} or {{value: ...}}, got {json.dumps(error.instance, default=str)[:80]}",
+                )
+            )
+            continue
+        findings.append(Finding(doc.loc(path), "error", "schema", f"{where}: {error.message}"))
+    return findings
+
+
+def parse_utc_timestamp(text: str) -> datetime | None:
+    """Parse a timestamp that must carry an explicit UTC offset (``Z`` or ``+00:00``); None if it does not."""
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+    except ValueError:
+        return None
+    if value.tzinfo is None or value.utcoffset().total_seconds() != 0:
+        return None
+    return value.astimezone(timezone.utc)
+
+
+def literal_expression(value: Any) -> str:
+    """A JMESPath literal expression that evaluates to ``value`` (for ``{value: ...}`` fields)."""
+    return "`" + json.dumps(value, ensure_ascii=False).replace("`", "\\`") + "`"
+
+
+class _ModelBuilder:
+    def __init__(self, doc: LocatedDocument):
+        self.doc = doc
+        self.file = doc.file
+
+    def expr(self, path: tuple, text: str) -> Expr:
+        return Expr(text, self.doc.text_loc(path))
+
+    def field(self, path: tuple, spec: Any) -> FieldSpec:
+        loc = self.doc.loc(path)
+        if isinstance(spec, str):
+            return FieldSpec(self.expr(path, spec), loc=loc)
+        if "value" in spec:
+            return FieldSpec(Expr(literal_expression(spec["value"]), self.doc.loc(path + ("value",))), loc=loc)
+        return FieldSpec(
+            self.expr(path + ("expr",), spec["expr"]),
+            nulls=spec.get("nulls"),
+            default=spec.get("default"),
+            has_default="default" in spec,
+            loc=loc,
+        )
+
+    def opt_expr(self, path: tuple, data: dict, key: str) -> Expr | None:
+        return self.expr(path + (key,), data[key]) if key in data else None
+
+    def rule(self, i: int, data: dict) -> Rule:
+        path = ("rules", i)
+        context = data.get("context") or {}
+        return Rule(
+            name=data["name"],
+            event=data["event"],
+            customer=self.field(path + ("customer",), data["customer"]),
+            timestamp=self.field(path + ("timestamp",), data["timestamp"]),
+            context={k: self.field(path + ("context", k), v) for k, v in context.items()},
+            loc=self.doc.loc(path),
+            when=self.opt_expr(path, data, "when"),
+            each=self.opt_expr(path, data, "each"),
+            currency=self.opt_expr(path, data, "currency"),
+            nulls=data.get("nulls"),
+            event_loc=self.doc.loc(path + ("event",)),
+            context_locs={k: self.doc.key_loc(path + ("context", k)) for k in context},
+        )
+
+    def bespoke(self, data: dict) -> Bespoke:
+        rules = []
+        for i, r in enumerate(data.get("rules") or []):
+            path = ("bespoke", "rules", i)
+            rules.append(
+                BespokeRule(
+                    name=r.get("name", f"bespoke-{i + 1}"),
+                    customer=self.field(path + ("customer",), r["customer"]),
+                    timestamp=self.field(path + ("timestamp",), r["timestamp"]),
+                    attributes={k: self.field(path + ("attributes", k), v) for k, v in r["attributes"].items()},
+                    loc=self.doc.loc(path),
+                    when=self.opt_expr(path, r, "when"),
+                    each=self.opt_expr(path, r, "each"),
+                )
+            )
+        return Bespoke(route=data.get("route", "data_studio"), rules=tuple(rules), loc=self.doc.loc(("bespoke",)))
+
+    def tests(self, items: list, base: tuple, doc: LocatedDocument | None = None) -> list[MappingTest]:
+        doc = doc or self.doc
+        return [
+            MappingTest(name=t["name"], payload=t["payload"], expect=t.get("expect") or {}, loc=doc.loc(base + (i,)), now=t.get("now"))
+            for i, t in enumerate(items or [])
+        ]
+
+    def mapping(self, path: str) -> tuple[Mapping | None, list[Finding]]:
+        data = self.doc.data
+        findings: list[Finding] = []
+        go_live = None
+        if "go_live" in data:
+            go_live = parse_utc_timestamp(str(data["go_live"]))
+            if go_live is None:
+                findings.append(
+                    Finding(self.doc.loc(("go_live",)), "error", "go-live", f"go_live {data['go_live']!r} is not a UTC timestamp (write e.g. '2026-12-01T00:00:00Z')")
+                )
+        guards = dict(data.get("guards") or {})
+        skew = guards.get("future_skew")
+        skew_seconds = float(skew.get("seconds", 300)) if isinstance(skew, dict) else 300.0
+        mapping = Mapping(
+            path=path,
+            client=data["client"],
+            vertical=data["vertical"],
+            tenant=data["tenant"],
+            site_currency=data["site_currency"],
+            rules=tuple(self.rule(i, r) for i, r in enumerate(data["rules"])),
+            go_live=go_live,
+            source_timezone=data.get("source_timezone", "UTC"),
+            channels=tuple(data.get("channels") or ()),
+            nulls=data.get("nulls", "drop"),
+            dst=data.get("dst", "earlier"),
+            future_skew_seconds=skew_seconds,
+            bespoke=self.bespoke(data["bespoke"]) if data.get("bespoke") else None,
+            tables=dict(data.get("tables") or {}),
+            plugins=tuple(data.get("plugins") or ()),
+            tests=tuple(self.tests(data.get("tests"), ("tests",))),
+            delivery=dict(data.get("delivery") or {}),
+            guards=guards,
+            enrichers=tuple((e["name"], dict(e.get("options") or {})) for e in data.get("enrichers") or ()),
+            ebi_mapping=data["ebi_mapping"],
+            locs={k: self.doc.key_loc((k,)) for k in data},
+            raw=data,
+        )
+        return mapping, findings
+
+
+def _sibling_tests(path: Path, builder: _ModelBuilder) -> tuple[list[MappingTest], list[Finding]]:
+    """Read ``<name>.tests.yaml`` beside ``<name>.yaml``: a list of cases or ``{tests: [...]}``."""
+    sibling = path.with_name(path.stem + ".tests.yaml")
+    if not sibling.is_file():
+        return [], []
+    doc = read_yaml(sibling.read_bytes(), str(sibling))
+    if doc.findings:
+        return [], doc.findings
+    items, base = doc.data, ()
+    if isinstance(items, dict):
+        items, base = items.get("tests"), ("tests",)
+    schema = mapping_schema()["properties"]["tests"]
+    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(items))
+    if errors:
+        return [], [Finding(doc.loc(base + tuple(e.absolute_path)), "error", "schema", f"tests: {e.message}") for e in errors]
+    return builder.tests(items, base, doc), []
+
+
+def read_mapping(source: str | Path, *, text: str | bytes | None = None, max_bytes: int = MAX_FILE_BYTES) -> LoadResult:
+    """Read and check the format of a mapping file; never raises for a bad file."""
+    path = Path(source)
+    file = str(source)
+    if text is None:
+        try:
+            size = path.stat().st_size
+            if size > max_bytes:
+                return LoadResult(file, None, [Finding(Loc(file, 1, 1), "error", "file-too-large", f"file is {size:,} bytes; mapping files are limited to {max_bytes:,} bytes")])
+            text = path.read_bytes()
+        except OSError as exc:
+            return LoadResult(file, None, [Finding(Loc(file, 1, 1), "error", "io", f"cannot read file: {exc.strerror or exc}")])
+    doc = read_yaml(text, file, max_bytes=max_bytes)
+    result = LoadResult(file, None, list(doc.findings), doc)
+    if doc.findings:
+        return result
+    if not isinstance(doc.data, dict):
+        result.findings.append(Finding(doc.loc(()), "error", "schema", "a mapping file is a YAML mapping (key: value) at the top level"))
+        return result
+    schema_findings = _schema_findings(doc)
+    result.findings.extend(schema_findings)
+    if schema_findings:
+        return result
+    builder = _ModelBuilder(doc)
+    mapping, findings = builder.mapping(file)
+    result.findings.extend(findings)
+    if mapping is not None and path.suffix in (".yaml", ".yml") and not path.name.endswith(".tests.yaml"):
+        extra, extra_findings = _sibling_tests(path, builder)
+        result.findings.extend(extra_findings)
+        if extra:
+            from dataclasses import replace
+
+            mapping = replace(mapping, tests=mapping.tests + tuple(extra))
+    result.mapping = mapping
+    return result
+
+
+def load_mapping(source: str | Path, *, lint: bool = True) -> Mapping:
+    """Load a mapping for use; raise :class:`MappingError` with the findings if it has errors.
+
+    With ``lint`` (the default) the semantic checks of ``ebi-mapper lint`` run too, so a mapping
+    that lint would fail never reaches the engine.
+    """
+    result = read_mapping(source)
+    findings = list(result.findings)
+    if result.mapping is not None and lint and not has_errors(findings):
+        from ..lint import lint_mapping
+
+        findings = lint_mapping(result).findings
+    errors = [f for f in findings if f.severity == "error"]
+    if errors or result.mapping is None:
+        raise MappingError(f"{source}: {len(errors)} error(s) in mapping", findings=errors)
+    return result.mapping
