@@ -19,6 +19,13 @@ __all__ = ["main", "cli"]
 COMMAND_MODULES = (
     "lint",
     "catalog",
+    "map",
+    "explain",
+    "test",
+    "sandbox",
+    "run",
+    "dlq",
+    "plan",
 )
 
 

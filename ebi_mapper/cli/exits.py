@@ -33,5 +33,11 @@ def run_guarded(cli: click.Command, argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         return 130
+    except Exception:  # a bug in ebi-mapper: show everything needed to report it
+        import traceback
+
+        traceback.print_exc()
+        click.echo("ebi-mapper: internal error (a bug): please report it with the traceback above", err=True)
+        return EXIT_INTERNAL
     return rv if isinstance(rv, int) else EXIT_OK
 

@@ -58,7 +58,7 @@ def decode_line(data: bytes, *, source: str = "", max_depth: int = MAX_DEPTH) ->
             return None, Rejection("decode", f"invalid UTF-8: {message}", source=source, value=data[:200].decode("utf-8", "replace"))
         if "recursion" in message.lower():
             return None, Rejection("too_deep", f"JSON nested deeper than {max_depth} levels", source=source)
-        return None, Rejection("decode", f"malformed JSON: {message}", source=source, value=data[:200].decode("utf-8", "replace"))
+        return None, Rejection("decode", f"malformed JSON: {message.replace('line 1 column', 'column')}", source=source, value=data[:200].decode("utf-8", "replace"))
     if brackets > max_depth and _depth_exceeds(payload, max_depth):
         return None, Rejection("too_deep", f"JSON nested deeper than {max_depth} levels", source=source)
     return payload, None

@@ -12,8 +12,6 @@ from functools import lru_cache
 from typing import Callable, Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-import jmespath.functions
-
 from ..catalog.model import Catalog, EventDef, Param
 from ..mapping.model import Expr, FieldSpec, Loc, Mapping, Rule
 from .currencies import ISO_4217
@@ -21,7 +19,9 @@ from .findings import Finding
 
 __all__ = ["CheckContext", "CHECKS", "run_checks"]
 
-_JMESPATH_BUILTINS = frozenset(jmespath.functions.Functions().functions)
+from ..expressions import BUILTIN_FUNCTIONS
+
+_JMESPATH_BUILTINS = frozenset(BUILTIN_FUNCTIONS)
 
 
 class CheckContext:
@@ -48,8 +48,8 @@ def _warn(loc: Loc, code: str, message: str) -> Finding:
     return Finding(loc, "warning", code, message)
 
 
-def _suggest(name: str, candidates, hint_if_none: str = "") -> str:
-    near = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+def _suggest(name: str, candidates, hint_if_none: str = "", cutoff: float = 0.6) -> str:
+    near = difflib.get_close_matches(name, list(candidates), n=1, cutoff=cutoff)
     return f"; did you mean {near[0]!r}?" if near else hint_if_none
 
 
@@ -150,7 +150,7 @@ def check_context_keys(ctx: CheckContext) -> Iterator[Finding]:
                     loc,
                     "bespoke-in-ootb",
                     f"rule {rule.name!r}: {key!r} is not an OOTB param of {rule.event}; EBI takes only OOTB params. "
-                    f"Send custom attributes through the bespoke: section (Data Studio / API attributes){_suggest('ootb_' + key, event.params, '')}",
+                    f"Send custom attributes through the bespoke: section (Data Studio / API attributes){_suggest('ootb_' + key, event.params, '', cutoff=0.85)}",
                 )
             else:
                 yield _err(loc, "unknown-param", f"rule {rule.name!r}: {key!r} is not a param of {rule.event}{_suggest(key, event.params)}")

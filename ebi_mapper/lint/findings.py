@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ..mapping.model import Loc
+from ..locations import Loc
 
 __all__ = ["Finding", "Severity", "has_errors"]
 

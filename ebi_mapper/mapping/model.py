@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from ..locations import Loc
+
 __all__ = [
     "Loc",
     "Expr",
@@ -27,18 +29,6 @@ __all__ = [
 NullPolicy = Literal["drop", "keep", "reject"]
 NULL_POLICIES = ("drop", "keep", "reject")
 DST_POLICIES = ("earlier", "later", "reject")
-
-
-@dataclass(frozen=True)
-class Loc:
-    """A place in a mapping file: 1-based line and column."""
-
-    file: str
-    line: int
-    col: int
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.col}"
 
 
 @dataclass(frozen=True)
