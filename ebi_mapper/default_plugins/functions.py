@@ -1,7 +1,378 @@
-"""Built-in functions, registered through the public hooks like any third-party plugin."""
+"""Built-in functions, registered through the public hooks like any third-party plugin.
+
+The extra JMESPath functions a mapping may call (``docs/functions.md`` documents each with
+examples). Conventions shared by all of them:
+
+* **Types are checked by the evaluator** from each :class:`FunctionDef`'s signature, so a wrong
+  type (``lower(`1`)``) raises jmespath's ``JMESPathTypeError``. Optional and variadic extra
+  arguments, which jmespath does not check, are checked here and raise the same errors.
+* **Null in, null out**: a ``null`` value argument (a missing or null field) gives ``null``, so
+  the engine's null policy decides what happens, and reports the expression.
+* **Unusable values give null, never an exception**: an unparsable time, a non-numeric string,
+  a division by zero. Only mapping mistakes raise: an unknown ``lookup`` table.
+* **No clock**: nothing here reads the current time; event time always comes from the payload.
+  Naive times are read in the mapping's ``source_timezone`` with its ``dst`` policy (UTC and
+  ``earlier`` outside a mapping), which is why the time functions use ``FunctionDef.bind``.
+"""
 
 from __future__ import annotations
 
+import json
+from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
+from typing import Any, Callable
+
+from jmespath import exceptions as jmes_errors
+from jmespath.functions import TYPES_MAP
+
+from ..engine.coerce import CoercionError, parse_bool, parse_decimal
+from ..engine.timestamps import (
+    format_context,
+    make_timestamp_parser,
+    parse_epoch,
+    parse_formatted,
+    to_epoch_millis,
+)
+from ..errors import EbiMapperError, UnknownNameError
+from ..extensions import FunctionDef
 from ..hookspecs import hookimpl
 
-__all__: list[str] = []
+__all__ = ["BUILTIN_FUNCTIONS", "register_functions"]
+
+_MATH = Context(prec=34)  # decimal128: plenty for amounts, bounded for hostile inputs
+_WIDE = Context(prec=200)  # for exact rounding and scaling of anything parse_decimal admits
+_INT_MIN, _INT_MAX = -(2**63), 2**64
+_MAX_PLACES = 15  # round() places and minor_to_major() exponents beyond this are not money
+
+STRING, NUMBER, BOOLEAN, NULL, ANY = "string", "number", "boolean", "null", "any"
+
+
+# --- argument checks jmespath leaves to the function (optional/variadic extras) -------------
+
+
+class _AtMostArityError(jmes_errors.ArityError):
+    """Too many arguments for a function with optional ones."""
+
+    def __str__(self) -> str:
+        return (
+            f"Expected at most {self.expected_arity} arguments for function "
+            f"{self.function_name}(), received {self.actual_arity}"
+        )
+
+
+def _jmes_type(value: Any) -> str:
+    return TYPES_MAP.get(type(value).__name__, "unknown")
+
+
+def _check_extra(name: str, args: tuple, first: int, types: tuple[str, ...], most: int | None) -> None:
+    """Type-check arguments from index ``first`` on, and the total count against ``most``."""
+    if most is not None and len(args) > most:
+        raise _AtMostArityError(most, len(args), name)
+    for arg in args[first:]:
+        if _jmes_type(arg) not in types:
+            raise jmes_errors.JMESPathTypeError(name, arg, _jmes_type(arg), list(types))
+
+
+# --- numbers --------------------------------------------------------------------------------
+
+
+def _decimal(value: Any) -> Decimal | None:
+    try:
+        return parse_decimal(value)
+    except CoercionError:
+        return None
+
+
+def _number_out(number: Decimal) -> int | float | None:
+    """A JSON number for a decimal result: integral values as ints (64-bit), others as floats."""
+    if not number.is_finite():
+        return None
+    if number == number.to_integral_value() and _INT_MIN <= number < _INT_MAX:
+        return int(number)
+    result = float(number)
+    return result if result not in (float("inf"), float("-inf")) else None
+
+
+def _places(value: Any) -> int | None:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if type(value) is int and -_MAX_PLACES <= value <= _MAX_PLACES:
+        return value
+    return None
+
+
+def _arith(op: Callable[[Decimal, Decimal], Decimal]) -> Callable[[Any, Any], Any]:
+    def apply(a: Any, b: Any) -> Any:
+        x, y = _decimal(a), _decimal(b)
+        if x is None or y is None:
+            return None
+        try:
+            with localcontext(_MATH):
+                return _number_out(op(x, y))
+        except ArithmeticError:  # division by zero, overflow: an unusable value, so null
+            return None
+
+    return apply
+
+
+def fn_round(n: Any, places: Any) -> Any:
+    """Round to ``places`` decimals, half away from zero, on the exact decimal value."""
+    number, digits = _decimal(n), _places(places)
+    if number is None or digits is None:
+        return None
+    try:
+        with localcontext(_WIDE):
+            return _number_out(number.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
+    except ArithmeticError:
+        return None
+
+
+def fn_minor_to_major(x: Any, exponent: Any) -> Any:
+    """Minor currency units to major ones: ``x / 10**exponent``, exactly (1234, 2 → 12.34)."""
+    number, digits = _decimal(x), _places(exponent)
+    if number is None or digits is None or digits < 0:
+        return None
+    try:
+        with localcontext(_WIDE):
+            return _number_out(number.scaleb(-digits))
+    except ArithmeticError:
+        return None
+
+
+# --- text -----------------------------------------------------------------------------------
+
+
+def _text_of(value: Any) -> str:
+    """How concat() writes a non-string: like JMESPath's to_string()."""
+    return value if type(value) is str else json.dumps(value, separators=(",", ":"))
+
+
+def fn_concat(*args: Any) -> Any:
+    """Join the arguments as text, skipping nulls; null only if every argument is null."""
+    _check_extra("concat", args, 1, (STRING, NUMBER, BOOLEAN, NULL), None)
+    parts = [_text_of(a) for a in args if a is not None]
+    return "".join(parts) if parts else None
+
+
+def _nullable(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def call(value: Any, *rest: Any) -> Any:
+        return None if value is None else fn(value, *rest)
+
+    call.__doc__ = fn.__doc__
+    return call
+
+
+def _replace(s: str, old: str, new: str) -> str:
+    return s if old == "" else s.replace(old, new)
+
+
+def _split(s: str, sep: str) -> list[str]:
+    return list(s) if sep == "" else s.split(sep)
+
+
+# --- misc -----------------------------------------------------------------------------------
+
+
+def fn_coalesce(*args: Any) -> Any:
+    """The first argument that is not null, or null."""
+    for arg in args:
+        if arg is not None:
+            return arg
+    return None
+
+
+def fn_yes_no(x: Any) -> Any:
+    """'Yes' or 'No' from a boolean, 1/0, or true/false/yes/no/y/n/1/0 text; null otherwise."""
+    if x is None:
+        return None
+    try:
+        return "Yes" if parse_bool(x) else "No"
+    except CoercionError:
+        return None
+
+
+def _key_text(key: Any) -> str:
+    """Lookup keys are compared as text: 1, 1.0 and '1' find the same row; true finds 'true'."""
+    if type(key) is str:
+        return key
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    if isinstance(key, float) and key.is_integer():
+        return str(int(key))
+    if key is None:
+        return "null"
+    return str(key)
+
+
+def _bind_lookup(mapping: Any) -> Callable[[Any, Any], Any]:
+    tables = {
+        str(name): {_key_text(k): v for k, v in (rows or {}).items()}
+        for name, rows in (getattr(mapping, "tables", None) or {}).items()
+    }
+
+    def lookup(table: str, key: Any) -> Any:
+        """The value for ``key`` in the mapping's table ``table``; null if the key is absent."""
+        try:
+            rows = tables[table]
+        except KeyError:
+            known = ", ".join(sorted(tables)) or "none"
+            raise UnknownNameError(f"lookup(): unknown table {table!r} (declared: {known})") from None
+        if key is None:
+            return None
+        return rows.get(_key_text(key))
+
+    return lookup
+
+
+# --- time -----------------------------------------------------------------------------------
+
+
+def _zone_of(mapping: Any) -> tuple[Any, str]:
+    return getattr(mapping, "source_timezone", None) or "UTC", getattr(mapping, "dst", None) or "earlier"
+
+
+def _bind_time(mapping: Any) -> tuple[Callable[[Any], Any], Callable[[Any], Callable[[Any], Any] | None]]:
+    """The mapping's default parser, and a parser-for-zone lookup (None for an unknown zone)."""
+    tz, dst = _zone_of(mapping)
+    default = make_timestamp_parser(tz=tz, dst=dst)  # an unknown source_timezone fails here, at bind
+    parsers: dict[str, Callable[[Any], Any] | None] = {}
+
+    def parser_for(zone: Any) -> Callable[[Any], Any] | None:
+        if zone is None:
+            return default
+        if zone not in parsers:
+            if len(parsers) > 64:  # zones may come from payloads: keep the cache bounded
+                parsers.clear()
+            try:
+                parsers[zone] = make_timestamp_parser(tz=zone, dst=dst)
+            except EbiMapperError:
+                parsers[zone] = None  # an unknown zone is an unusable value: null
+        return parsers[zone]
+
+    return default, parser_for
+
+
+def _bind_to_utc(mapping: Any) -> Callable[..., Any]:
+    _, parser_for = _bind_time(mapping)
+
+    def to_utc(x: Any, *tz: Any) -> Any:
+        """Any supported time form as ISO 8601 UTC ('...Z'); naive times read in ``tz``."""
+        _check_extra("to_utc", (x, *tz), 1, (STRING, NULL), 2)
+        parse = parser_for(tz[0] if tz else None)
+        if x is None or parse is None:
+            return None
+        try:
+            return format_context(parse(x))
+        except CoercionError:
+            return None
+
+    return to_utc
+
+
+def _bind_to_epoch_millis(mapping: Any) -> Callable[[Any], Any]:
+    default, _ = _bind_time(mapping)
+
+    def to_epoch_millis_fn(x: Any) -> Any:
+        """Any supported time form as integer milliseconds since 1970-01-01T00:00:00Z."""
+        if x is None:
+            return None
+        try:
+            return to_epoch_millis(default(x))
+        except CoercionError:
+            return None
+
+    return to_epoch_millis_fn
+
+
+def _bind_parse_time(mapping: Any) -> Callable[..., Any]:
+    tz_default, dst = _zone_of(mapping)
+    _bind_time(mapping)  # fail at bind time for an unknown source_timezone, like the others
+
+    def parse_time(x: Any, fmt: str, *tz: Any) -> Any:
+        """Read ``x`` with a strptime ``format`` only, as ISO 8601 UTC; naive results read in ``tz``."""
+        _check_extra("parse_time", (x, fmt, *tz), 2, (STRING,), 3)
+        zone = tz[0] if tz else tz_default
+        if x is None:
+            return None
+        try:
+            return format_context(parse_formatted(x, (fmt,), tz=zone, dst=dst))
+        except (CoercionError, UnknownNameError):
+            return None
+
+    return parse_time
+
+
+def _from_epoch(unit: str) -> Callable[[Any], Any]:
+    def from_epoch(n: Any) -> Any:
+        if n is None:
+            return None
+        try:
+            return format_context(parse_epoch(n, unit))
+        except CoercionError:
+            return None
+
+    from_epoch.__doc__ = f"An epoch number in {unit} (number or numeric string) as ISO 8601 UTC."
+    return from_epoch
+
+
+# --- registration ---------------------------------------------------------------------------
+
+
+def _unbound(bind: Callable[[Any], Callable[..., Any]]) -> Callable[..., Any]:
+    """``fn`` for a bound function: its behaviour outside any mapping (UTC, no tables)."""
+    return bind(None)
+
+
+def _def(name: str, fn: Callable[..., Any], signature: tuple[tuple[str, ...], ...], doc: str, *,
+         variadic: bool = False, bind: Callable[[Any], Callable[..., Any]] | None = None) -> FunctionDef:
+    return FunctionDef(name=name, fn=fn, signature=signature, variadic=variadic, doc=doc, bind=bind)
+
+
+_TIME_IN = (STRING, NUMBER, NULL)
+_NUM_IN = (NUMBER, STRING, NULL)
+_TEXT_IN = (STRING, NULL)
+
+BUILTIN_FUNCTIONS: tuple[FunctionDef, ...] = (
+    # time
+    # Optional trailing arguments: the signature lists the required ones as variadic (jmespath
+    # checks only those) and the function checks the optional one itself.
+    _def("to_utc", _unbound(_bind_to_utc), (_TIME_IN,),
+         "to_utc(x[, tz]): any supported time form as ISO 8601 UTC 'YYYY-MM-DDTHH:MM:SS.ffffffZ'; null if unreadable",
+         variadic=True, bind=_bind_to_utc),
+    _def("from_epoch_seconds", _from_epoch("s"), (_NUM_IN,), "from_epoch_seconds(n): epoch seconds as ISO 8601 UTC"),
+    _def("from_epoch_millis", _from_epoch("ms"), (_NUM_IN,), "from_epoch_millis(n): epoch milliseconds as ISO 8601 UTC"),
+    _def("from_epoch_micros", _from_epoch("us"), (_NUM_IN,), "from_epoch_micros(n): epoch microseconds as ISO 8601 UTC"),
+    _def("to_epoch_millis", _unbound(_bind_to_epoch_millis), (_TIME_IN,),
+         "to_epoch_millis(x): any supported time form as integer epoch milliseconds", bind=_bind_to_epoch_millis),
+    _def("parse_time", _unbound(_bind_parse_time), (_TEXT_IN, (STRING,)),
+         "parse_time(x, format[, tz]): read x with a strptime format only, as ISO 8601 UTC",
+         variadic=True, bind=_bind_parse_time),
+    # text
+    _def("lower", _nullable(str.lower), (_TEXT_IN,), "lower(s): lower case"),
+    _def("upper", _nullable(str.upper), (_TEXT_IN,), "upper(s): upper case"),
+    _def("trim", _nullable(str.strip), (_TEXT_IN,), "trim(s): without leading and trailing white space"),
+    _def("concat", fn_concat, ((STRING, NUMBER, BOOLEAN, NULL),),
+         "concat(a, ...): the arguments joined as text, nulls skipped; null if all are null", variadic=True),
+    _def("replace", _nullable(_replace), (_TEXT_IN, (STRING,), (STRING,)),
+         "replace(s, old, new): every occurrence of old replaced by new"),
+    _def("split", _nullable(_split), (_TEXT_IN, (STRING,)), "split(s, sep): the parts of s between separators"),
+    # numbers
+    _def("round", fn_round, (_NUM_IN, (NUMBER,)), "round(n, places): decimal rounding, half away from zero"),
+    _def("add", _arith(lambda a, b: a + b), (_NUM_IN, _NUM_IN), "add(a, b): a + b, exact on decimals"),
+    _def("subtract", _arith(lambda a, b: a - b), (_NUM_IN, _NUM_IN), "subtract(a, b): a - b, exact on decimals"),
+    _def("multiply", _arith(lambda a, b: a * b), (_NUM_IN, _NUM_IN), "multiply(a, b): a * b, exact on decimals"),
+    _def("divide", _arith(lambda a, b: a / b), (_NUM_IN, _NUM_IN), "divide(a, b): a / b; null when b is 0"),
+    _def("minor_to_major", fn_minor_to_major, (_NUM_IN, (NUMBER,)),
+         "minor_to_major(x, exponent): x / 10^exponent exactly, e.g. cents to units"),
+    # misc
+    _def("coalesce", fn_coalesce, ((ANY,),), "coalesce(a, ...): the first argument that is not null", variadic=True),
+    _def("yes_no", fn_yes_no, ((STRING, NUMBER, BOOLEAN, NULL),), "yes_no(x): 'Yes' or 'No' from a boolean-like value"),
+    _def("lookup", _unbound(_bind_lookup), ((STRING,), (STRING, NUMBER, BOOLEAN, NULL)),
+         "lookup(table, key): the value for key in a table the mapping declares under tables:", bind=_bind_lookup),
+)
+
+
+@hookimpl
+def register_functions(register: Callable[[FunctionDef], None]) -> None:
+    """Register the built-in functions, exactly as a third-party plugin would."""
+    for definition in BUILTIN_FUNCTIONS:
+        register(definition)

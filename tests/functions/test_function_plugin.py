@@ -1,0 +1,204 @@
+"""The built-in functions as a plugin: registration, documentation, no clock, never raising on values."""
+
+from __future__ import annotations
+
+import ast
+import math
+import re
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from jmespath.functions import Functions
+
+import ebi_mapper.default_plugins.functions as functions_module
+import ebi_mapper.engine.coerce as coerce_module
+import ebi_mapper.engine.coerce_errors as coerce_errors_module
+import ebi_mapper.engine.timestamps as timestamps_module
+from ebi_mapper.default_plugins.functions import BUILTIN_FUNCTIONS
+from ebi_mapper.extensions import FunctionDef
+from ebi_mapper.mapping.model import Mapping
+from ebi_mapper.plugins import make_registry
+
+ROOT = Path(__file__).resolve().parents[2]
+NAMES = {d.name for d in BUILTIN_FUNCTIONS}
+EXPECTED_NAMES = {
+    "to_utc", "from_epoch_seconds", "from_epoch_millis", "from_epoch_micros", "to_epoch_millis", "parse_time",
+    "lower", "upper", "trim", "concat", "replace", "split",
+    "round", "add", "subtract", "multiply", "divide", "minor_to_major",
+    "coalesce", "yes_no", "lookup",
+}  # fmt: skip
+
+
+def test_the_issue_lists_exactly_these_functions():
+    assert NAMES == EXPECTED_NAMES
+
+
+def test_registered_through_the_public_hook_like_a_third_party_plugin():
+    registry = make_registry(entry_points=False)
+    for name in EXPECTED_NAMES:
+        assert isinstance(registry.functions[name], FunctionDef)
+        assert registry.provided_by[("functions", name)] == "ebi_mapper.default_plugins.functions"
+
+
+def test_registering_the_module_alone_gives_the_same_functions():
+    registry = make_registry(plugins=[functions_module], entry_points=False, defaults=False)
+    assert set(registry.functions) == EXPECTED_NAMES
+
+
+def test_no_name_shadows_a_jmespath_builtin():
+    assert not NAMES & set(Functions.FUNCTION_TABLE)
+
+
+@pytest.mark.parametrize("definition", BUILTIN_FUNCTIONS, ids=lambda d: d.name)
+def test_every_function_has_a_doc_line_and_a_valid_signature(definition):
+    assert definition.doc.startswith(f"{definition.name}(")
+    known = {"string", "number", "boolean", "null", "array", "object", "any"}
+    assert definition.signature and all(set(types) <= known for types in definition.signature)
+
+
+def test_docs_describe_every_function_with_an_example():
+    text = (ROOT / "docs" / "functions.md").read_text(encoding="utf-8")
+    for name in EXPECTED_NAMES:
+        section = re.search(rf"^### `{name}\(.*?(?=^### |\Z)", text, re.M | re.S)
+        assert section, f"docs/functions.md has no '### `{name}(...)`' section"
+        assert f"{name}(" in section.group(0).split("\n", 1)[1], f"the {name} section shows no example"
+
+
+# --- no function reads the clock -------------------------------------------------------------
+
+SAMPLE_CALLS: dict[str, list[tuple]] = {
+    "to_utc": [("2026-03-29 02:30",), ("2026-03-29 02:30", "Europe/Malta"), (1700000000,), ("garbage",)],
+    "from_epoch_seconds": [(1700000000,), ("x",)],
+    "from_epoch_millis": [(1700000000123,)],
+    "from_epoch_micros": [(1700000000123456,)],
+    "to_epoch_millis": [("2026-03-29T02:30:00Z",), ("2026-03-29",)],
+    "parse_time": [("03/04/2026", "%d/%m/%Y"), ("03/04/2026 10:00", "%d/%m/%Y %H:%M", "Europe/Malta"), ("x", "%Y")],
+    "lower": [("A",)],
+    "upper": [("a",)],
+    "trim": [(" a ",)],
+    "concat": [("a", 1, None, True)],
+    "replace": [("a-b", "-", "+")],
+    "split": [("a,b", ",")],
+    "round": [(2.675, 2)],
+    "add": [(1, "2")],
+    "subtract": [(1, 2)],
+    "multiply": [(1.5, 2)],
+    "divide": [(1, 0), (1, 4)],
+    "minor_to_major": [(1234, 2)],
+    "coalesce": [(None, 1)],
+    "yes_no": [(True,), ("no",)],
+    "lookup": [("t", 1)],
+}
+
+
+class _ClocklessDatetime(datetime):
+    @classmethod
+    def now(cls, tz=None):
+        raise AssertionError("datetime.now() called")
+
+    @classmethod
+    def utcnow(cls):
+        raise AssertionError("datetime.utcnow() called")
+
+    @classmethod
+    def today(cls):
+        raise AssertionError("datetime.today() called")
+
+
+def _no_clock(*args, **kwargs):
+    raise AssertionError("the clock was read")
+
+
+def test_no_function_reads_the_clock(monkeypatch):
+    assert set(SAMPLE_CALLS) == NAMES, "add sample calls for every function"
+    mapping = Mapping(path="m.yaml", client="c", vertical="casino", tenant=1, site_currency="EUR", rules=(),
+                      source_timezone="Europe/Malta", tables={"t": {"1": "one"}})
+    with monkeypatch.context() as patch:
+        for name in ("time", "time_ns"):
+            patch.setattr(time, name, _no_clock)
+        for module in (functions_module, timestamps_module, coerce_module):
+            if hasattr(module, "datetime"):
+                patch.setattr(module, "datetime", _ClocklessDatetime)
+        results = {}
+        for definition in BUILTIN_FUNCTIONS:
+            fn = definition.bind(mapping) if definition.bind else definition.fn
+            results[definition.name] = [fn(*args) for args in SAMPLE_CALLS[definition.name]]
+    assert results["to_utc"][0] == "2026-03-29T01:30:00.000000Z"  # the calls really ran
+    assert results["lookup"] == ["one"]
+
+
+CLOCK_READS = {"now", "utcnow", "today", "time", "time_ns", "monotonic", "perf_counter", "localtime", "gmtime"}
+
+
+@pytest.mark.parametrize("module", [functions_module, timestamps_module, coerce_module, coerce_errors_module],
+                         ids=lambda m: m.__name__)
+def test_no_clock_call_in_the_source(module):
+    tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
+    calls = [
+        node.func.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in CLOCK_READS
+    ]
+    imports = [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
+    assert not calls and "time" not in imports
+
+
+# --- values never raise: unusable ones give null ----------------------------------------------
+
+json_leaf = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30)
+json_any = st.recursive(json_leaf, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3), max_leaves=5)
+interesting_text = (
+    st.text(max_size=40)
+    | st.from_regex(r"\A[+-]?[0-9]{0,22}(\.[0-9]{0,12})?([eE][+-]?[0-9]{1,6})?\Z")
+    | st.sampled_from(["2026-10-25 02:30", "2026-03-29T02:30:00Z", "%d/%m/%Y", "%Y%m%d", "%z", "Europe/Malta", "yes", ""])
+)
+BY_TYPE = {
+    "string": interesting_text,
+    "number": st.integers() | st.floats(allow_nan=False, allow_infinity=False),
+    "boolean": st.booleans(),
+    "null": st.none(),
+    "array": st.lists(json_leaf, max_size=3),
+    "object": st.dictionaries(st.text(max_size=4), json_leaf, max_size=3),
+    "any": json_any,
+}
+
+
+def _args_for(definition: FunctionDef) -> st.SearchStrategy:
+    return st.tuples(*[st.one_of(*[BY_TYPE[t] for t in types]) for types in definition.signature])
+
+
+def _is_json(value) -> bool:
+    if value is None or isinstance(value, (str, bool, int)):
+        return True
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list):
+        return all(_is_json(v) for v in value)
+    return isinstance(value, dict) and all(isinstance(k, str) and _is_json(v) for k, v in value.items())
+
+
+MALTA = Mapping(path="m.yaml", client="c", vertical="casino", tenant=1, site_currency="EUR", rules=(),
+                source_timezone="Europe/Malta", dst="reject", tables={"t": {"1": "one"}})
+VALUE_FUNCTIONS = [d for d in BUILTIN_FUNCTIONS if d.name != "lookup"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_values_of_the_declared_types_never_raise(data):
+    definition = data.draw(st.sampled_from(VALUE_FUNCTIONS), label="function")
+    args = data.draw(_args_for(definition), label="args")
+    if definition.name in ("to_utc", "parse_time"):
+        args += tuple(data.draw(st.lists(interesting_text, max_size=1), label="tz"))
+    fn = definition.bind(MALTA) if definition.bind else definition.fn
+    assert _is_json(fn(*args))
+
+
+@settings(max_examples=100, deadline=None)
+@given(key=json_leaf)
+def test_lookup_never_raises_for_a_declared_table(key):
+    lookup = next(d for d in BUILTIN_FUNCTIONS if d.name == "lookup").bind(MALTA)
+    assert lookup("t", key) in (None, "one")
