@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "run",
     "dlq",
     "plan",
+    "demo",
 )
 
 
