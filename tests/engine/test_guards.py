@@ -143,3 +143,25 @@ enrichers:
     mapper = make_mapper(DEPOSIT_RULE, extra=extra)
     context = mapper.map_record(deposit_payload(), now=NOW).events[0].context
     assert context["ootb_brand"] == "AcmeBet" and context["ootb_platform"] == "web"
+
+
+def test_a_third_party_enricher_runs_when_the_mapping_names_it(make_mapper, tmp_path):
+    (tmp_path / "enrich_plugin.py").write_text(
+        '''
+from ebi_mapper import EnricherDef, hookimpl
+
+def channel_from_platform(options, mapping):
+    def enrich(event, ctx):
+        platform = (ctx.payload.get("data") or {}).get("platform")
+        return {"ootb_channel": "mobile" if platform in ("ios", "android") else "web"}
+    return enrich
+
+@hookimpl
+def register_enrichers(register):
+    register(EnricherDef("channel_from_platform", channel_from_platform))
+'''
+    )
+    extra = "plugins: [enrich_plugin.py]\nenrichers:\n  - name: channel_from_platform\n"
+    mapper = make_mapper(DEPOSIT_RULE, extra=extra)
+    assert mapper.registry.provided_by[("enrichers", "channel_from_platform")].startswith("local:")
+    assert mapper.map_record(deposit_payload(platform="ios"), now=NOW).events[0].context["ootb_channel"] == "mobile"
