@@ -30,7 +30,8 @@ def _short(value) -> str:
 def command(mapping: str, payload: str, now: str | None, fmt: str) -> int:
     """For each matching rule and field: expression, raw value, coerced value, guards, and the result."""
     mapper = compile_mapping(load_mapping(mapping))
-    raw = click.open_file(payload, "rb").read()
+    with click.open_file(payload, "rb") as stream:  # closed even when the payload is a file
+        raw = stream.read()
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:

@@ -7,6 +7,7 @@ import json
 import click
 
 from ..lint import lint_path
+from .companions import mapping_paths
 from .exits import EXIT_FINDINGS, EXIT_OK
 
 __all__ = ["command"]
@@ -19,7 +20,7 @@ __all__ = ["command"]
 @click.option("--quiet", "-q", is_flag=True, help="Show errors only, no warnings.")
 def command(mappings: tuple[str, ...], fmt: str, strict: bool, quiet: bool) -> int:
     """Check mapping files against the catalog before any event flows."""
-    reports = [lint_path(path) for path in mappings]
+    reports = [lint_path(path) for path in mapping_paths(mappings)]
     failed = any(r.errors or (strict and r.warnings) for r in reports)
     if fmt == "json":
         out = [

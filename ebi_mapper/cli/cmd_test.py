@@ -7,6 +7,7 @@ import click
 from ..engine import compile_mapping
 from ..engine.cases import run_cases
 from ..mapping import load_mapping
+from .companions import mapping_paths
 from .exits import EXIT_FINDINGS, EXIT_OK
 from .report import echo_json
 
@@ -23,7 +24,7 @@ def command(mappings: tuple[str, ...], generate: int, seed: int | None, fmt: str
     failed = 0
     total = 0
     out = []
-    for path in mappings:
+    for path in mapping_paths(mappings):
         mapper = compile_mapping(load_mapping(path))
         results = run_cases(mapper)
         total += len(results)
