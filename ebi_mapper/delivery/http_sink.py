@@ -1,0 +1,193 @@
+"""HTTP sinks: POST each batch as a JSON array and turn the answer into a :class:`SendResult`.
+
+Response mapping (shared by the ``optimove`` and ``api_attributes`` sinks):
+
+* 2xx → ``ok``.
+* 429 → ``retry`` with ``retry_after`` from ``Retry-After`` (seconds or an HTTP date).
+* 408, 5xx, timeouts, refused/dropped connections → ``retry``.
+* 401 / 403 (the token is refused), 404 / 405 (wrong URL) and 3xx → :class:`DeliveryError`:
+  no event is at fault, so dead-lettering every batch one by one would be wrong; the run stops
+  with a message that names the setting to fix (recorded choice, ``docs/sinks.md``).
+* any other 4xx → ``rejected`` with the server's reason (``message``/``error`` of a JSON body)
+  and ``rejected_index`` when the body names the bad item's ``index``.
+
+The token is read from an environment variable once, kept only in the HTTP client's default
+headers, and scrubbed from every reason and error text; reprs show the variable's name only.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+import httpx
+import orjson
+
+from ..errors import DeliveryError
+from ..extensions import SendResult
+
+__all__ = ["DEFAULT_AUTH_HEADER", "HttpJsonSink", "parse_retry_after", "result_from_response", "read_token"]
+
+log = logging.getLogger("ebi_mapper.delivery.http")
+
+# Same default as the sandbox (the real header name is not in the stored Optimove docs).
+DEFAULT_AUTH_HEADER = "X-Api-Key"
+_REDACTED = "[redacted]"
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP date; ``None`` if unusable."""
+    if value is None:
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # RFC 9110 dates are GMT
+        when = when.replace(tzinfo=timezone.utc)
+    now = now or datetime.now(timezone.utc)
+    return max(0.0, (when - now).total_seconds())
+
+
+def read_token(sink: str, env_var: str) -> str:
+    """The token held by ``env_var``; a missing or empty variable names the variable, never a value."""
+    value = os.environ.get(env_var, "")
+    if not value.strip():
+        raise DeliveryError(f"sink {sink!r}: environment variable {env_var!r} is not set or empty; "
+                            f"it must hold the token")
+    return value.strip()
+
+
+def _reason_from_body(response: httpx.Response) -> tuple[str, int | None]:
+    """The server's reason text and the index of the bad item, if its JSON body gives them."""
+    index = None
+    try:
+        body = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        text = response.content.decode("utf-8", "replace").strip()
+        return (text[:300] or response.reason_phrase), None
+    if isinstance(body, dict):
+        error = body.get("error")
+        message = body.get("message")
+        parts = [str(p) for p in (error, message) if p not in (None, "")]
+        raw_index = body.get("index")
+        if isinstance(raw_index, int) and not isinstance(raw_index, bool):
+            index = raw_index
+        return (": ".join(parts) if parts else orjson.dumps(body).decode()[:300]), index
+    return orjson.dumps(body).decode()[:300], None
+
+
+def result_from_response(response: httpx.Response, *, batch_size: int, sink: str = "http") -> SendResult:
+    """Map an HTTP answer to ``ok`` / ``retry`` / ``rejected`` (or raise for a configuration fault)."""
+    status = response.status_code
+    if 200 <= status < 300:
+        return SendResult("ok", http_status=status)
+    reason, index = _reason_from_body(response)
+    reason = f"HTTP {status}: {reason}"
+    if status == 429:
+        return SendResult("retry", reason=reason, http_status=status,
+                          retry_after=parse_retry_after(response.headers.get("Retry-After")))
+    if status == 408 or status >= 500:
+        return SendResult("retry", reason=reason, http_status=status,
+                          retry_after=parse_retry_after(response.headers.get("Retry-After")))
+    if status in (401, 403):
+        raise DeliveryError(f"sink {sink!r}: the endpoint refused the token ({reason}); "
+                            f"check the token variable and the auth header name")
+    if status in (404, 405) or 300 <= status < 400:
+        where = response.headers.get("Location", "")
+        hint = f" (redirects to {where})" if where else ""
+        raise DeliveryError(f"sink {sink!r}: {reason}{hint}; check the endpoint URL {str(response.request.url)!r}")
+    if index is not None and not 0 <= index < batch_size:
+        index = None  # a server index outside the batch cannot be trusted to isolate anything
+    return SendResult("rejected", reason=reason, http_status=status, rejected_index=index)
+
+
+class HttpJsonSink:
+    """POSTs each batch as a JSON array over one reused ``httpx.Client`` (keep-alive)."""
+
+    def __init__(self, *, name: str, url: str, token: str | None = None, token_env: str | None = None,
+                 auth_header: str = DEFAULT_AUTH_HEADER, timeout: float = 10.0, trust_env: bool = True,
+                 prepare: Callable[[list[dict]], tuple[list, SendResult | None]] | None = None,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise DeliveryError(f"sink {name!r}: url must be an http(s) URL, got {url!r}")
+        if timeout <= 0:
+            raise DeliveryError(f"sink {name!r}: timeout must be positive, got {timeout!r}")
+        self.name = name
+        self.url = url
+        self.token_env = token_env
+        self.auth_header = auth_header
+        self.timeout = timeout
+        self._prepare = prepare
+        self._secret = token or ""
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if token:
+            headers[auth_header] = token
+        self._client = httpx.Client(headers=headers, timeout=httpx.Timeout(timeout), trust_env=trust_env,
+                                    transport=transport)
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(name={self.name!r}, url={self.url!r}, auth_header={self.auth_header!r}, "
+                f"token_env={self.token_env!r}, timeout={self.timeout!r})")
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._secret, _REDACTED) if self._secret else text
+
+    def send(self, batch: list[dict]) -> SendResult:
+        """POST ``batch``; never raises for transient faults or bad data, only for configuration faults."""
+        if self._closed:
+            raise DeliveryError(f"sink {self.name!r} is closed")
+        payload = batch
+        if self._prepare is not None:
+            payload, refused = self._prepare(batch)
+            if refused is not None:
+                return refused
+        try:
+            body = orjson.dumps(payload)
+        except TypeError as exc:
+            raise DeliveryError(f"sink {self.name!r}: batch is not JSON-serialisable: {exc}") from exc
+        try:
+            response = self._client.post(self.url, content=body)
+        except httpx.TimeoutException as exc:
+            result = SendResult("retry", reason=self._scrub(f"timeout after {self.timeout:g} s ({type(exc).__name__})"))
+        except httpx.TransportError as exc:
+            result = SendResult("retry", reason=self._scrub(f"connection error ({type(exc).__name__}): {exc}"))
+        else:
+            try:
+                result = result_from_response(response, batch_size=len(batch), sink=self.name)
+            except DeliveryError as exc:
+                raise DeliveryError(self._scrub(str(exc))) from None
+            if result.reason:
+                result = SendResult(result.status, self._scrub(result.reason), result.retry_after,
+                                    result.http_status, result.rejected_index)
+        if result.status != "ok":
+            log.debug("sink %s: %s (%d items): %s", self.name, result.status, len(batch), result.reason)
+        return result
+
+    def close(self) -> None:
+        """Close the connection pool; idempotent."""
+        if not self._closed:
+            self._closed = True
+            self._client.close()
+
+    def __enter__(self) -> "HttpJsonSink":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
