@@ -40,7 +40,7 @@ def lint_mapping(result, *, registry=None, catalog=None) -> LintReport:
     report = LintReport(result.path, list(result.findings))
     mapping = result.mapping
     if mapping is None or has_errors(report.findings):
-        report.findings.sort(key=lambda f: (f.loc.line, f.loc.col))
+        report.findings.sort(key=_file_order(report.path))
         return report
     if registry is None:
         try:
@@ -58,10 +58,19 @@ def lint_mapping(result, *, registry=None, catalog=None) -> LintReport:
         guard_names=registry.guards,
         enricher_names=registry.enrichers,
         sink_names=[name for name, sink in registry.sinks.items() if sink.kind == "bespoke"],
+        doc=getattr(result, "doc", None),
     )
-    report.findings.extend(run_checks(ctx))
-    report.findings.sort(key=lambda f: (f.loc.line, f.loc.col, f.code))
+    from ..mapping.yaml_source import paused_gc
+
+    with paused_gc():  # the checks allocate many small objects too (see paused_gc)
+        report.findings.extend(run_checks(ctx))
+    report.findings.sort(key=_file_order(report.path))
     return report
+
+
+def _file_order(path: str):
+    """Sort key: the mapping's own findings first (then a sibling tests file's), each in file order."""
+    return lambda f: (f.loc.file != path, f.loc.file, f.loc.line, f.loc.col, f.code)
 
 
 def lint_path(path: str | Path, **kwargs) -> LintReport:

@@ -7,28 +7,30 @@ model only, never payloads, so lint is static and fast (2,000 rules well under a
 from __future__ import annotations
 
 import difflib
+import re
 from collections import defaultdict
+from dataclasses import replace
 from functools import lru_cache
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from ..catalog.model import Catalog, EventDef, Param
-from ..mapping.model import Expr, FieldSpec, Loc, Mapping, Rule
+from ..expressions import BUILTIN_FUNCTIONS
+from ..mapping.model import Expr, Loc, Mapping, Rule
 from .currencies import ISO_4217
 from .findings import Finding
 
 __all__ = ["CheckContext", "CHECKS", "run_checks"]
 
-from ..expressions import BUILTIN_FUNCTIONS
-
 _JMESPATH_BUILTINS = frozenset(BUILTIN_FUNCTIONS)
 
 
 class CheckContext:
-    """What the checks share: the mapping, the catalog, the known function names, compiled expressions."""
+    """What the checks share: the mapping, the catalog, the registered names, and where things are written."""
 
-    def __init__(self, mapping: Mapping, catalog: Catalog, function_names: frozenset[str], guard_names=(), enricher_names=(), sink_names=()):
+    def __init__(self, mapping: Mapping, catalog: Catalog, function_names: frozenset[str], guard_names=(), enricher_names=(), sink_names=(), doc=None):
         self.mapping = mapping
+        self.doc = doc  # the LocatedDocument the mapping was read from, for exact locations (optional)
         self.catalog = catalog
         self.function_names = function_names | _JMESPATH_BUILTINS
         self.guard_names = frozenset(guard_names)
@@ -38,6 +40,24 @@ class CheckContext:
 
     def rule_event(self, rule: Rule) -> EventDef | None:
         return self.catalog.events.get(rule.event)
+
+    def expr_loc(self, expr: Expr, offset: int) -> Loc:
+        """Where character ``offset`` of an expression is written (inside quotes, escapes, blocks)."""
+        if self.doc is not None:
+            return self.doc.text_loc_at(expr.loc, offset)
+        return Loc(expr.loc.file, expr.loc.line, expr.loc.col + offset)
+
+    def value_loc(self, path: tuple, fallback: Loc | None = None) -> Loc:
+        """The location of the value written at ``path`` (a key path into the file)."""
+        if self.doc is not None and self.doc.has(path):
+            return self.doc.loc(path)
+        return fallback or self.mapping.locs.get(path[0]) or Loc(self.mapping.path, 1, 1)
+
+    def key_loc(self, path: tuple, fallback: Loc | None = None) -> Loc:
+        """The location of the key that introduces ``path``."""
+        if self.doc is not None and self.doc.has(path):
+            return self.doc.key_loc(path)
+        return fallback or self.mapping.locs.get(path[0]) or Loc(self.mapping.path, 1, 1)
 
 
 def _err(loc: Loc, code: str, message: str) -> Finding:
@@ -74,54 +94,80 @@ def _all_exprs(mapping: Mapping) -> Iterator[tuple[str, Expr]]:
                 yield f"bespoke {rule.name!r} attributes.{key}", spec.expr
 
 
-@lru_cache(maxsize=4096)
-def _analyse(source: str):
-    """Parse once per distinct expression text: (error or None, function calls, literal)."""
-    from ..expressions import ExpressionSyntaxError, compile_expression, function_calls, literal_value
+class _Facts(NamedTuple):
+    """What lint needs to know about one expression text."""
 
+    error: Any  # ExpressionSyntaxError or None
+    calls: tuple[tuple[str, int | None], ...]  # (function name, offset of the name)
+    literal: tuple[bool, Any]  # (is the whole expression a literal, its value)
+    tables: tuple[tuple[str, int], ...]  # lookup('<table>', ...) calls: (table, offset of the literal)
+
+
+_NO_FACTS = _Facts(None, (), (False, None), ())
+# A dotted path of unquoted identifiers parses to fields only: no call, no literal, no error.
+# Most expressions in a mapping are such paths; recognising them skips jmespath's parser.
+_SIMPLE_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+@lru_cache(maxsize=16384)
+def _analyse(source: str) -> _Facts:
+    """Parse once per distinct expression text (parsing is all lint needs: names and literals are in the AST)."""
+    from ..expressions import ExpressionSyntaxError, function_calls, literal_value, parse_expression
+
+    if _SIMPLE_PATH.fullmatch(source):
+        return _NO_FACTS
     try:
-        compiled = compile_expression(source)
+        ast = parse_expression(source)
     except ExpressionSyntaxError as exc:
-        return exc, (), (False, None)
-    return None, tuple(function_calls(compiled.ast)), literal_value(compiled.ast)
+        return _Facts(exc, (), (False, None), ())
+    return _Facts(None, tuple(function_calls(ast)), literal_value(ast), tuple(_lookup_tables(ast, source)))
+
+
+def _lookup_tables(node: dict, source: str) -> Iterator[tuple[str, int]]:
+    """Tables named by a literal first argument of ``lookup(...)``, with the literal's offset."""
+    if node.get("type") == "function_expression" and node.get("value") == "lookup":
+        args = node.get("children") or []
+        if args and args[0].get("type") == "literal" and isinstance(args[0].get("value"), str):
+            offset = source.find("(", node.get("position") or 0) + 1
+            while offset < len(source) and source[offset].isspace():
+                offset += 1
+            yield args[0]["value"], offset
+    for child in node.get("children") or ():
+        if isinstance(child, dict):
+            yield from _lookup_tables(child, source)
 
 
 def check_expressions(ctx: CheckContext) -> Iterator[Finding]:
     """JMESPath syntax (pointing into the expression), unknown function names, lookup tables."""
     for label, expr in _all_exprs(ctx.mapping):
-        error, calls, _ = _analyse(expr.source)
-        if error is not None:
+        facts = _analyse(expr.source)
+        if facts.error is not None:
+            error = facts.error
             ctx.bad_exprs.add(id(expr))
             pos = error.position or 0
-            loc = Loc(expr.loc.file, expr.loc.line, expr.loc.col + pos) if "\n" not in expr.source[:pos] else expr.loc
-            yield _err(loc, "jmespath-syntax", f"{label}: {error.message} in {expr.source!r} at character {pos + 1}")
+            yield _err(ctx.expr_loc(expr, pos), "jmespath-syntax", f"{label}: {error.message} in {expr.source!r} at character {pos + 1}")
             continue
-        for name, pos in calls:
+        for name, pos in facts.calls:
             if name not in ctx.function_names:
-                loc = Loc(expr.loc.file, expr.loc.line, expr.loc.col + pos)
-                yield _err(loc, "unknown-function", f"{label}: unknown function {name}(){_suggest(name, ctx.function_names)}")
-        if "lookup(" in expr.source:
-            yield from _check_lookup_tables(ctx, label, expr)
-
-
-def _check_lookup_tables(ctx: CheckContext, label: str, expr: Expr) -> Iterator[Finding]:
-    import re
-
-    for match in re.finditer(r"lookup\(\s*'([^']*)'", expr.source):
-        table = match.group(1)
-        if table not in ctx.mapping.tables:
-            loc = Loc(expr.loc.file, expr.loc.line, expr.loc.col + match.start(1) - 1)
-            yield _err(loc, "unknown-table", f"{label}: lookup table {table!r} is not declared under tables:{_suggest(table, ctx.mapping.tables)}")
+                yield _err(ctx.expr_loc(expr, pos or 0), "unknown-function", f"{label}: unknown function {name}(){_suggest(name, ctx.function_names)}")
+        for table, pos in facts.tables:
+            if table not in ctx.mapping.tables:
+                yield _err(
+                    ctx.expr_loc(expr, pos),
+                    "unknown-table",
+                    f"{label}: lookup table {table!r} is not declared under tables:{_suggest(table, ctx.mapping.tables)}",
+                )
 
 
 def check_rule_names(ctx: CheckContext) -> Iterator[Finding]:
     """Rule names identify rejections and tests: they must be unique."""
-    seen: dict[str, Rule] = {}
-    for rule in ctx.mapping.rules:
+    seen: dict[str, Loc] = {}
+    for i, rule in enumerate(ctx.mapping.rules):
+        loc = ctx.value_loc(("rules", i, "name"), rule.loc)
         if rule.name in seen:
-            yield _err(rule.loc, "duplicate-rule", f"rule name {rule.name!r} is already used at line {seen[rule.name].loc.line}")
+            yield _err(loc, "duplicate-rule", f"rule name {rule.name!r} is already used at line {seen[rule.name].line}")
         else:
-            seen[rule.name] = rule
+            seen[rule.name] = loc
 
 
 def check_events(ctx: CheckContext) -> Iterator[Finding]:
@@ -159,19 +205,21 @@ def check_context_keys(ctx: CheckContext) -> Iterator[Finding]:
 def check_required_params(ctx: CheckContext) -> Iterator[Finding]:
     """Mandatory and PK params must be mapped; so must the params of the declared channels."""
     channels = set(ctx.mapping.channels)
-    for rule in ctx.mapping.rules:
+    for i, rule in enumerate(ctx.mapping.rules):
         event = ctx.rule_event(rule)
         if event is None:
             continue
+        # point at `context:`, where the param is to be added (the rule itself when it has none)
+        loc = ctx.key_loc(("rules", i, "context"), rule.loc) if rule.context else rule.loc
         for param in event.params.values():
             if param.key in rule.context:
                 continue
             if param.cls == "mandatory" or param.primary_key:
                 kind = "primary-key" if param.primary_key else "mandatory"
-                yield _err(rule.loc, "unmapped-mandatory", f"rule {rule.name!r}: {kind} param {param.key} of {rule.event} is not mapped")
+                yield _err(loc, "unmapped-mandatory", f"rule {rule.name!r}: {kind} param {param.key} of {rule.event} is not mapped")
             elif param.cls == "channel" and channels.intersection(param.channels):
                 used = ", ".join(sorted(channels.intersection(param.channels)))
-                yield _err(rule.loc, "unmapped-channel-param", f"rule {rule.name!r}: {param.key} is required for the {used} channel(s) this mapping declares, but is not mapped")
+                yield _err(loc, "unmapped-channel-param", f"rule {rule.name!r}: {param.key} is required for the {used} channel(s) this mapping declares, but is not mapped")
 
 
 def check_enrichment_coverage(ctx: CheckContext) -> Iterator[Finding]:
@@ -201,7 +249,7 @@ def check_vertical_coverage(ctx: CheckContext) -> Iterator[Finding]:
     produced = {r.event for r in ctx.mapping.rules}
     missing = [e for e in vertical.events if e not in produced]
     if missing:
-        loc = ctx.mapping.locs.get("vertical") or ctx.mapping.locs.get("rules") or Loc(ctx.mapping.path, 1, 1)
+        loc = ctx.value_loc(("vertical",))
         yield _warn(loc, "vertical-coverage", f"the {vertical.name} vertical expects events no rule produces: {', '.join(missing)}")
 
 
@@ -213,55 +261,62 @@ def check_currency(ctx: CheckContext) -> Iterator[Finding]:
             continue
         money = [k for k in rule.context if k in event.params and event.params[k].monetary]
         if money:
-            yield _err(rule.loc, "monetary-without-currency", f"rule {rule.name!r} maps monetary param(s) {', '.join(money)} but has no currency: expression (EBI does not convert; the guard must check the source currency is {ctx.mapping.site_currency})")
+            # there is no currency: line to point at, so point at the first amount that needs one
+            yield _err(rule.context_locs.get(money[0], rule.loc), "monetary-without-currency", f"rule {rule.name!r} maps monetary param(s) {', '.join(money)} but has no currency: expression (EBI does not convert; the guard must check the source currency is {ctx.mapping.site_currency})")
 
 
-_TYPE_CHECKS: dict[str, Callable[[object], bool]] = {
-    "string": lambda v: isinstance(v, str),
-    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) or _numeric_string(v),
-    "integer": lambda v: (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, str) and v.strip().lstrip("-").isdigit()),
-    "boolean": lambda v: isinstance(v, bool) or (isinstance(v, str) and v.lower() in ("true", "false", "yes", "no")),
-    "yes_no": lambda v: isinstance(v, bool) or (isinstance(v, str) and v.lower() in ("yes", "no", "true", "false")),
-    "timestamp": lambda v: isinstance(v, (str, int, float)) and not isinstance(v, bool),
-    "string_or_number": lambda v: isinstance(v, (str, int, float)) and not isinstance(v, bool),
-}
+def _coercion_problem(value: Any, param: Param, ctx: CheckContext) -> str | None:
+    """Why the engine would refuse ``value`` for ``param`` (its own coercer decides), or None."""
+    from ..engine.coerce import CoercionError, make_coercer
+    from ..errors import EbiMapperError
 
-
-def _numeric_string(v: object) -> bool:
-    if not isinstance(v, str):
-        return False
     try:
-        float(v)
-    except ValueError:
-        return False
-    return True
+        make_coercer(param, ctx.mapping.source_timezone, ctx.mapping.dst)(value)
+    except CoercionError as exc:
+        return str(exc)
+    except EbiMapperError:  # an unknown zone or dst policy: reported by check_settings
+        return None
+    return None
 
 
-def _check_literal(rule: Rule, key: str, spec: FieldSpec, param: Param, ctx: CheckContext) -> Iterator[Finding]:
-    if id(spec.expr) in ctx.bad_exprs:
+def _check_constant(rule: Rule, key: str, value: Any, loc: Loc, param: Param, ctx: CheckContext, what: str) -> Iterator[Finding]:
+    """A constant (a literal expression or a ``default:``) must survive the engine's coercion."""
+    if value is None:
         return
-    _, _, (is_literal, value) = _analyse(spec.expr.source)
-    if not is_literal or value is None:
-        return
-    checker = _TYPE_CHECKS.get(param.type)
-    if checker is not None and not checker(value):
-        yield _err(spec.expr.loc, "literal-type", f"rule {rule.name!r}: {key} is a {param.type} but the literal {spec.expr.source} is not")
-        return
-    if param.allowed and isinstance(value, str) and value.lower() not in {a.lower() for a in param.allowed}:
-        yield _err(spec.expr.loc, "literal-value", f"rule {rule.name!r}: {key} takes one of {', '.join(param.allowed)}, not {value!r}")
     if isinstance(value, str) and len(value) > param.max_length:
-        yield _err(spec.expr.loc, "literal-length", f"rule {rule.name!r}: literal for {key} is {len(value)} characters; the limit is {param.max_length}")
+        yield _err(loc, "literal-length", f"rule {rule.name!r}: {what} for {key} is {len(value)} characters; the limit is {param.max_length}")
+        return
+    if param.allowed:
+        base = replace(param, allowed=None)
+        problem = _coercion_problem(value, base, ctx)
+        if problem is None:
+            if _coercion_problem(value, param, ctx) is not None:
+                yield _err(loc, "literal-value", f"rule {rule.name!r}: {key} takes one of {', '.join(param.allowed)}, not {value!r}")
+            return
+    else:
+        problem = _coercion_problem(value, param, ctx)
+    if problem is not None:
+        article = "an" if param.type[0] in "aeiou" else "a"
+        yield _err(loc, "literal-type", f"rule {rule.name!r}: {key} is {article} {param.type} but the {what} {value!r} is not ({problem})")
 
 
 def check_literals(ctx: CheckContext) -> Iterator[Finding]:
-    """Literal values must fit the target param's type and allowed values."""
-    for rule in ctx.mapping.rules:
+    """Constants (literal expressions, ``{value: ...}``, ``default:``) must fit the target param."""
+    for i, rule in enumerate(ctx.mapping.rules):
         event = ctx.rule_event(rule)
         if event is None:
             continue
         for key, spec in rule.context.items():
-            if key in event.params:
-                yield from _check_literal(rule, key, spec, event.params[key], ctx)
+            param = event.params.get(key)
+            if param is None:
+                continue
+            if id(spec.expr) not in ctx.bad_exprs:
+                is_literal, value = _analyse(spec.expr.source).literal
+                if is_literal:
+                    yield from _check_constant(rule, key, value, spec.expr.loc, param, ctx, "constant")
+            if spec.has_default:
+                loc = ctx.value_loc(("rules", i, "context", key, "default"), spec.loc)
+                yield from _check_constant(rule, key, spec.default, loc, param, ctx, "default")
 
 
 @lru_cache(maxsize=1)
@@ -272,31 +327,38 @@ def _zones() -> frozenset[str]:
 def check_settings(ctx: CheckContext) -> Iterator[Finding]:
     """Time zone, currency code, channels, guards, enrichers and the bespoke route are known names."""
     m = ctx.mapping
-    loc = m.locs.get
     if m.source_timezone not in _zones():
         try:
             ZoneInfo(m.source_timezone)
         except (ZoneInfoNotFoundError, ValueError):
-            yield _err(loc("source_timezone") or Loc(m.path, 1, 1), "timezone", f"source_timezone {m.source_timezone!r} is not an IANA time zone{_suggest(m.source_timezone, _zones())}")
+            yield _err(ctx.value_loc(("source_timezone",)), "timezone", f"source_timezone {m.source_timezone!r} is not an IANA time zone{_suggest(m.source_timezone, _zones())}")
     if m.site_currency not in ISO_4217:
-        yield _err(loc("site_currency") or Loc(m.path, 1, 1), "currency-code", f"site_currency {m.site_currency!r} is not an ISO 4217 currency code{_suggest(m.site_currency.upper(), ISO_4217)}")
+        yield _err(ctx.value_loc(("site_currency",)), "currency-code", f"site_currency {m.site_currency!r} is not an ISO 4217 currency code{_suggest(m.site_currency.upper(), ISO_4217)}")
     known_channels = {c for e in ctx.catalog.events.values() for p in e.params.values() for c in p.channels}
-    for channel in m.channels:
+    for i, channel in enumerate(m.channels):
         if known_channels and channel not in known_channels:
-            yield _err(loc("channels") or Loc(m.path, 1, 1), "unknown-channel", f"channel {channel!r} is not one the catalog knows ({', '.join(sorted(known_channels))})")
+            yield _err(ctx.value_loc(("channels", i)), "unknown-channel", f"channel {channel!r} is not one the catalog knows ({', '.join(sorted(known_channels))}){_suggest(channel, known_channels)}")
     for name in m.guards:
         if ctx.guard_names and name not in ctx.guard_names:
-            yield _err(loc("guards") or Loc(m.path, 1, 1), "unknown-guard", f"guard {name!r} is not registered{_suggest(name, ctx.guard_names)}")
-    for name, _ in m.enrichers:
+            yield _err(ctx.key_loc(("guards", name)), "unknown-guard", f"guard {name!r} is not registered{_suggest(name, ctx.guard_names)}")
+    for i, (name, _) in enumerate(m.enrichers):
         if name not in ctx.enricher_names:
-            yield _err(loc("enrichers") or Loc(m.path, 1, 1), "unknown-enricher", f"enricher {name!r} is not registered{_suggest(name, ctx.enricher_names)}")
+            yield _err(ctx.value_loc(("enrichers", i, "name")), "unknown-enricher", f"enricher {name!r} is not registered{_suggest(name, ctx.enricher_names)}")
     if m.bespoke is not None and m.bespoke.route != "drop" and ctx.sink_names and m.bespoke.route not in ctx.sink_names:
-        yield _err(m.bespoke.loc or Loc(m.path, 1, 1), "unknown-route", f"bespoke route {m.bespoke.route!r} is not a registered sink{_suggest(m.bespoke.route, ctx.sink_names)}")
+        yield _err(
+            ctx.value_loc(("bespoke", "route"), m.bespoke.loc),
+            "unknown-route",
+            f"bespoke route {m.bespoke.route!r} is not a registered bespoke sink ({', '.join(sorted(ctx.sink_names))}, or drop){_suggest(m.bespoke.route, ctx.sink_names)}",
+        )
     if m.bespoke is not None:
-        for rule in m.bespoke.rules:
+        for i, rule in enumerate(m.bespoke.rules):
             for key in rule.attributes:
                 if key.startswith("ootb_"):
-                    yield _err(rule.loc, "ootb-in-bespoke", f"bespoke {rule.name!r}: {key!r} looks like an OOTB param; map it in an OOTB rule instead")
+                    yield _err(
+                        ctx.key_loc(("bespoke", "rules", i, "attributes", key), rule.loc),
+                        "ootb-in-bespoke",
+                        f"bespoke {rule.name!r}: {key!r} looks like an OOTB param; map it in an OOTB rule instead",
+                    )
 
 
 CHECKS: tuple[Callable[[CheckContext], Iterator[Finding]], ...] = (

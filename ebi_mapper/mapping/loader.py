@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import jsonschema_rs
 
 from ..errors import MappingError
 from ..lint.findings import Finding, has_errors
 from .model import Bespoke, BespokeRule, Expr, FieldSpec, Loc, Mapping, MappingTest, Rule
-from .yaml_source import MAX_FILE_BYTES, LocatedDocument, read_yaml
+from .yaml_source import MAX_FILE_BYTES, LocatedDocument, paused_gc, read_yaml
 
 __all__ = ["LoadResult", "read_mapping", "load_mapping", "mapping_schema", "parse_utc_timestamp", "literal_expression"]
 
@@ -51,6 +52,13 @@ def _schema_validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(mapping_schema())
 
 
+@lru_cache(maxsize=1)
+def _fast_is_valid():
+    # The compiled validator answers "valid?" ~50x faster than jsonschema on a 2,000-rule file;
+    # only a file it refuses is walked again by jsonschema, whose errors carry the paths we report.
+    return jsonschema_rs.validator_for(mapping_schema()).is_valid
+
+
 def _path_text(path) -> str:
     out = ""
     for part in path:
@@ -60,6 +68,11 @@ def _path_text(path) -> str:
 
 def _schema_findings(doc: LocatedDocument) -> list[Finding]:
     findings: list[Finding] = []
+    try:
+        if _fast_is_valid()(doc.data):
+            return findings
+    except (ValueError, TypeError, OverflowError):  # a value the compiled validator cannot take (e.g. NaN)
+        pass
     for error in sorted(_schema_validator().iter_errors(doc.data), key=lambda e: list(map(str, e.absolute_path))):
         path = tuple(error.absolute_path)
         where = _path_text(path)
@@ -87,6 +100,7 @@ def _schema_findings(doc: LocatedDocument) -> list[Finding]:
             )
             continue
         findings.append(Finding(doc.loc(path), "error", "schema", f"{where}: {error.message}"))
+    findings.sort(key=lambda f: (f.loc.line, f.loc.col))
     return findings
 
 
@@ -115,9 +129,10 @@ class _ModelBuilder:
         return Expr(text, self.doc.text_loc(path))
 
     def field(self, path: tuple, spec: Any) -> FieldSpec:
-        loc = self.doc.loc(path)
         if isinstance(spec, str):
-            return FieldSpec(self.expr(path, spec), loc=loc)
+            loc, text_loc = self.doc.value_and_text_loc(path)
+            return FieldSpec(Expr(spec, text_loc), loc=loc)
+        loc = self.doc.loc(path)
         if "value" in spec:
             return FieldSpec(Expr(literal_expression(spec["value"]), self.doc.loc(path + ("value",))), loc=loc)
         return FieldSpec(
@@ -185,7 +200,15 @@ class _ModelBuilder:
                 )
         guards = dict(data.get("guards") or {})
         skew = guards.get("future_skew")
-        skew_seconds = float(skew.get("seconds", 300)) if isinstance(skew, dict) else 300.0
+        skew_seconds = 300.0
+        if isinstance(skew, dict) and "seconds" in skew:
+            seconds = skew["seconds"]
+            if isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and 0 <= seconds < float("inf"):
+                skew_seconds = float(seconds)
+            else:
+                findings.append(
+                    Finding(self.doc.loc(("guards", "future_skew", "seconds")), "error", "schema", f"guards.future_skew.seconds: expected a number of seconds >= 0, got {seconds!r}")
+                )
         mapping = Mapping(
             path=path,
             client=data["client"],
@@ -233,6 +256,11 @@ def _sibling_tests(path: Path, builder: _ModelBuilder) -> tuple[list[MappingTest
 
 def read_mapping(source: str | Path, *, text: str | bytes | None = None, max_bytes: int = MAX_FILE_BYTES) -> LoadResult:
     """Read and check the format of a mapping file; never raises for a bad file."""
+    with paused_gc():
+        return _read_mapping(source, text, max_bytes)
+
+
+def _read_mapping(source: str | Path, text: str | bytes | None, max_bytes: int) -> LoadResult:
     path = Path(source)
     file = str(source)
     if text is None:
