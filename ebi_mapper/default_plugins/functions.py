@@ -8,8 +8,14 @@ examples). Conventions shared by all of them:
   arguments, which jmespath does not check, are checked here and raise the same errors.
 * **Null in, null out**: a ``null`` value argument (a missing or null field) gives ``null``, so
   the engine's null policy decides what happens, and reports the expression.
-* **Unusable values give null, never an exception**: an unparsable time, a non-numeric string,
-  a division by zero. Only mapping mistakes raise: an unknown ``lookup`` table.
+* **Unusable values raise** :class:`~ebi_mapper.expressions.FunctionValueError`, never give
+  null: an unparsable time, a non-numeric string, a division by zero, an unknown time zone.
+  A null from a computed expression means "produced nothing" to the engine, so answering null
+  would silently drop the field from an event that is still sent; the error is a
+  ``JMESPathError``, which the engine turns into a rejection naming the field, the expression
+  and (in the message) the value. Any non-null argument is checked, even when another is null.
+  Absence is not unusable: ``lookup`` of a key the table lacks is null. A mapping mistake
+  raises its own error: an unknown ``lookup`` table.
 * **No clock**: nothing here reads the current time; event time always comes from the payload.
   Naive times are read in the mapping's ``source_timezone`` with its ``dst`` policy (UTC and
   ``earlier`` outside a mapping), which is why the time functions use ``FunctionDef.bind``.
@@ -25,14 +31,17 @@ from jmespath import exceptions as jmes_errors
 from jmespath.functions import TYPES_MAP
 
 from ..engine.coerce import CoercionError, parse_bool, parse_decimal
+from ..engine.coerce_errors import describe_value
 from ..engine.timestamps import (
     format_context,
+    load_zone,
     make_timestamp_parser,
     parse_epoch,
     parse_formatted,
     to_epoch_millis,
 )
-from ..errors import EbiMapperError, UnknownNameError
+from ..errors import UnknownNameError
+from ..expressions.value_errors import FunctionValueError, quote_value
 from ..extensions import FunctionDef
 from ..hookspecs import hookimpl
 
@@ -75,67 +84,91 @@ def _check_extra(name: str, args: tuple, first: int, types: tuple[str, ...], mos
 # --- numbers --------------------------------------------------------------------------------
 
 
-def _decimal(value: Any) -> Decimal | None:
+def _number(name: str, value: Any) -> Decimal | None:
+    """The exact decimal of a number or numeric string; None for null; else FunctionValueError."""
+    if value is None:
+        return None
     try:
         return parse_decimal(value)
-    except CoercionError:
-        return None
+    except CoercionError as exc:
+        raise FunctionValueError(name, value, f"{quote_value(value)} is not a number") from exc
 
 
-def _number_out(number: Decimal) -> int | float | None:
-    """A JSON number for a decimal result: integral values as ints (64-bit), others as floats."""
-    if not number.is_finite():
-        return None
-    if number == number.to_integral_value() and _INT_MIN <= number < _INT_MAX:
-        return int(number)
-    result = float(number)
-    return result if result not in (float("inf"), float("-inf")) else None
+def _number_out(name: str, number: Decimal, culprit: Any) -> int | float:
+    """A JSON number for a decimal result: integral values as ints (64-bit), others as floats.
+
+    A result no double can hold is unusable, not null: ``culprit`` (the argument, or the list of
+    arguments) is what the error carries.
+    """
+    if number.is_finite():
+        if number == number.to_integral_value() and _INT_MIN <= number < _INT_MAX:
+            return int(number)
+        result = float(number)
+        if result not in (float("inf"), float("-inf")):
+            return result
+    raise _out_of_range(name, culprit)
 
 
-def _places(value: Any) -> int | None:
+def _out_of_range(name: str, culprit: Any) -> FunctionValueError:
+    shown = " and ".join(map(quote_value, culprit)) if type(culprit) is list else quote_value(culprit)
+    return FunctionValueError(name, culprit, f"the result for {shown} is beyond the range of a JSON number")
+
+
+def _places(name: str, value: Any, low: int, what: str) -> int:
+    """An integer argument from ``low`` to ``_MAX_PLACES`` (integral floats allowed)."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    if type(value) is int and -_MAX_PLACES <= value <= _MAX_PLACES:
+    if type(value) is int and low <= value <= _MAX_PLACES:
         return value
-    return None
+    reason = f"{what} must be an integer from {low} to {_MAX_PLACES}, not {quote_value(value)}"
+    raise FunctionValueError(name, value, reason)
 
 
-def _arith(op: Callable[[Decimal, Decimal], Decimal]) -> Callable[[Any, Any], Any]:
+def _arith(name: str, op: Callable[[Decimal, Decimal], Decimal]) -> Callable[[Any, Any], Any]:
     def apply(a: Any, b: Any) -> Any:
-        x, y = _decimal(a), _decimal(b)
+        x, y = _number(name, a), _number(name, b)  # both checked: a bad one raises even beside a null
         if x is None or y is None:
             return None
+        if name == "divide" and y == 0:
+            raise FunctionValueError(name, b, f"division by zero ({quote_value(a)} / {quote_value(b)})")
         try:
             with localcontext(_MATH):
-                return _number_out(op(x, y))
-        except ArithmeticError:  # division by zero, overflow: an unusable value, so null
-            return None
+                result = op(x, y)
+        except ArithmeticError as exc:  # overflow beyond decimal128's exponent range
+            raise _out_of_range(name, [a, b]) from exc
+        return _number_out(name, result, [a, b])
 
+    apply.__doc__ = f"{name}(a, b) on the exact decimal values; FunctionValueError for unusable ones."
     return apply
 
 
 def fn_round(n: Any, places: Any) -> Any:
     """Round to ``places`` decimals, half away from zero, on the exact decimal value."""
-    number, digits = _decimal(n), _places(places)
-    if number is None or digits is None:
+    digits = _places("round", places, -_MAX_PLACES, "places")
+    number = _number("round", n)
+    if number is None:
         return None
-    try:
-        with localcontext(_WIDE):
-            return _number_out(number.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
-    except ArithmeticError:
-        return None
+    if number.as_tuple().exponent >= -digits:  # parse_decimal gives finite decimals: an int exponent
+        return _number_out("round", number, n)  # nothing to round (also keeps huge values exact)
+    # Fewer digits than the operand has, plus one for a carry (9.99 -> 10.0): quantize never overflows.
+    precision = max(len(number.as_tuple().digits) + 2, _WIDE.prec)
+    with localcontext(Context(prec=precision)):
+        rounded = number.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    return _number_out("round", rounded, n)
 
 
 def fn_minor_to_major(x: Any, exponent: Any) -> Any:
     """Minor currency units to major ones: ``x / 10**exponent``, exactly (1234, 2 → 12.34)."""
-    number, digits = _decimal(x), _places(exponent)
-    if number is None or digits is None or digits < 0:
+    digits = _places("minor_to_major", exponent, 0, "the exponent")
+    number = _number("minor_to_major", x)
+    if number is None:
         return None
     try:
         with localcontext(_WIDE):
-            return _number_out(number.scaleb(-digits))
-    except ArithmeticError:
-        return None
+            scaled = number.scaleb(-digits)
+    except ArithmeticError as exc:  # beyond the decimal exponent range: no JSON number either
+        raise _out_of_range("minor_to_major", x) from exc
+    return _number_out("minor_to_major", scaled, x)
 
 
 # --- text -----------------------------------------------------------------------------------
@@ -181,13 +214,15 @@ def fn_coalesce(*args: Any) -> Any:
 
 
 def fn_yes_no(x: Any) -> Any:
-    """'Yes' or 'No' from a boolean, 1/0, or true/false/yes/no/y/n/1/0 text; null otherwise."""
+    """'Yes' or 'No' from a boolean, 1/0, or true/false/yes/no/y/n/1/0 text; null for null."""
     if x is None:
         return None
     try:
         return "Yes" if parse_bool(x) else "No"
-    except CoercionError:
-        return None
+    except CoercionError as exc:
+        raise FunctionValueError(
+            "yes_no", x, f"{quote_value(x)} is not a yes/no value (true/false, yes/no, y/n, 1/0)"
+        ) from exc
 
 
 def _key_text(key: Any) -> str:
@@ -230,13 +265,25 @@ def _zone_of(mapping: Any) -> tuple[Any, str]:
     return getattr(mapping, "source_timezone", None) or "UTC", getattr(mapping, "dst", None) or "earlier"
 
 
-def _bind_time(mapping: Any) -> tuple[Callable[[Any], Any], Callable[[Any], Callable[[Any], Any] | None]]:
-    """The mapping's default parser, and a parser-for-zone lookup (None for an unknown zone)."""
+def _unknown_zone(name: str, zone: Any) -> FunctionValueError:
+    return FunctionValueError(name, zone, f"unknown time zone {quote_value(zone)}")
+
+
+def _unreadable(name: str, value: Any, exc: CoercionError) -> FunctionValueError:
+    """``to_utc(): 'garbage': not a recognised time form``: the value first, then the reason."""
+    reason, quoted = str(exc), f": {describe_value(value)}"
+    if reason.endswith(quoted):  # the timestamp reader ends most reasons with the value: say it once
+        reason = reason[: -len(quoted)]
+    return FunctionValueError(name, value, f"{quote_value(value)}: {reason}")
+
+
+def _bind_time(mapping: Any) -> tuple[Callable[[Any], Any], Callable[[str, Any], Callable[[Any], Any]]]:
+    """The mapping's default parser, and a parser-for-zone lookup raising for an unknown zone."""
     tz, dst = _zone_of(mapping)
     default = make_timestamp_parser(tz=tz, dst=dst)  # an unknown source_timezone fails here, at bind
     parsers: dict[str, Callable[[Any], Any] | None] = {}
 
-    def parser_for(zone: Any) -> Callable[[Any], Any] | None:
+    def parser_for(name: str, zone: Any) -> Callable[[Any], Any]:
         if zone is None:
             return default
         if zone not in parsers:
@@ -244,9 +291,12 @@ def _bind_time(mapping: Any) -> tuple[Callable[[Any], Any], Callable[[Any], Call
                 parsers.clear()
             try:
                 parsers[zone] = make_timestamp_parser(tz=zone, dst=dst)
-            except EbiMapperError:
-                parsers[zone] = None  # an unknown zone is an unusable value: null
-        return parsers[zone]
+            except UnknownNameError:
+                parsers[zone] = None  # remembered, so a payload full of bad zones stays cheap
+        parser = parsers[zone]
+        if parser is None:
+            raise _unknown_zone(name, zone)
+        return parser
 
     return default, parser_for
 
@@ -257,13 +307,13 @@ def _bind_to_utc(mapping: Any) -> Callable[..., Any]:
     def to_utc(x: Any, *tz: Any) -> Any:
         """Any supported time form as ISO 8601 UTC ('...Z'); naive times read in ``tz``."""
         _check_extra("to_utc", (x, *tz), 1, (STRING, NULL), 2)
-        parse = parser_for(tz[0] if tz else None)
-        if x is None or parse is None:
+        parse = parser_for("to_utc", tz[0] if tz else None)  # an unknown zone raises even for a null x
+        if x is None:
             return None
         try:
             return format_context(parse(x))
-        except CoercionError:
-            return None
+        except CoercionError as exc:
+            raise _unreadable("to_utc", x, exc) from exc
 
     return to_utc
 
@@ -277,8 +327,8 @@ def _bind_to_epoch_millis(mapping: Any) -> Callable[[Any], Any]:
             return None
         try:
             return to_epoch_millis(default(x))
-        except CoercionError:
-            return None
+        except CoercionError as exc:
+            raise _unreadable("to_epoch_millis", x, exc) from exc
 
     return to_epoch_millis_fn
 
@@ -290,25 +340,30 @@ def _bind_parse_time(mapping: Any) -> Callable[..., Any]:
     def parse_time(x: Any, fmt: str, *tz: Any) -> Any:
         """Read ``x`` with a strptime ``format`` only, as ISO 8601 UTC; naive results read in ``tz``."""
         _check_extra("parse_time", (x, fmt, *tz), 2, (STRING,), 3)
-        zone = tz[0] if tz else tz_default
+        zone = tz_default
+        if tz:
+            try:
+                zone = load_zone(tz[0])  # cached; an unknown zone raises even for a null x
+            except UnknownNameError as exc:
+                raise _unknown_zone("parse_time", tz[0]) from exc
         if x is None:
             return None
         try:
             return format_context(parse_formatted(x, (fmt,), tz=zone, dst=dst))
-        except (CoercionError, UnknownNameError):
-            return None
+        except CoercionError as exc:
+            raise _unreadable("parse_time", x, exc) from exc
 
     return parse_time
 
 
-def _from_epoch(unit: str) -> Callable[[Any], Any]:
+def _from_epoch(name: str, unit: str) -> Callable[[Any], Any]:
     def from_epoch(n: Any) -> Any:
         if n is None:
             return None
         try:
             return format_context(parse_epoch(n, unit))
-        except CoercionError:
-            return None
+        except CoercionError as exc:
+            raise _unreadable(name, n, exc) from exc
 
     from_epoch.__doc__ = f"An epoch number in {unit} (number or numeric string) as ISO 8601 UTC."
     return from_epoch
@@ -336,11 +391,14 @@ BUILTIN_FUNCTIONS: tuple[FunctionDef, ...] = (
     # Optional trailing arguments: the signature lists the required ones as variadic (jmespath
     # checks only those) and the function checks the optional one itself.
     _def("to_utc", _unbound(_bind_to_utc), (_TIME_IN,),
-         "to_utc(x[, tz]): any supported time form as ISO 8601 UTC 'YYYY-MM-DDTHH:MM:SS.ffffffZ'; null if unreadable",
+         "to_utc(x[, tz]): any supported time form as ISO 8601 UTC 'YYYY-MM-DDTHH:MM:SS.ffffffZ'",
          variadic=True, bind=_bind_to_utc),
-    _def("from_epoch_seconds", _from_epoch("s"), (_NUM_IN,), "from_epoch_seconds(n): epoch seconds as ISO 8601 UTC"),
-    _def("from_epoch_millis", _from_epoch("ms"), (_NUM_IN,), "from_epoch_millis(n): epoch milliseconds as ISO 8601 UTC"),
-    _def("from_epoch_micros", _from_epoch("us"), (_NUM_IN,), "from_epoch_micros(n): epoch microseconds as ISO 8601 UTC"),
+    _def("from_epoch_seconds", _from_epoch("from_epoch_seconds", "s"), (_NUM_IN,),
+         "from_epoch_seconds(n): epoch seconds as ISO 8601 UTC"),
+    _def("from_epoch_millis", _from_epoch("from_epoch_millis", "ms"), (_NUM_IN,),
+         "from_epoch_millis(n): epoch milliseconds as ISO 8601 UTC"),
+    _def("from_epoch_micros", _from_epoch("from_epoch_micros", "us"), (_NUM_IN,),
+         "from_epoch_micros(n): epoch microseconds as ISO 8601 UTC"),
     _def("to_epoch_millis", _unbound(_bind_to_epoch_millis), (_TIME_IN,),
          "to_epoch_millis(x): any supported time form as integer epoch milliseconds", bind=_bind_to_epoch_millis),
     _def("parse_time", _unbound(_bind_parse_time), (_TEXT_IN, (STRING,)),
@@ -357,10 +415,14 @@ BUILTIN_FUNCTIONS: tuple[FunctionDef, ...] = (
     _def("split", _nullable(_split), (_TEXT_IN, (STRING,)), "split(s, sep): the parts of s between separators"),
     # numbers
     _def("round", fn_round, (_NUM_IN, (NUMBER,)), "round(n, places): decimal rounding, half away from zero"),
-    _def("add", _arith(lambda a, b: a + b), (_NUM_IN, _NUM_IN), "add(a, b): a + b, exact on decimals"),
-    _def("subtract", _arith(lambda a, b: a - b), (_NUM_IN, _NUM_IN), "subtract(a, b): a - b, exact on decimals"),
-    _def("multiply", _arith(lambda a, b: a * b), (_NUM_IN, _NUM_IN), "multiply(a, b): a * b, exact on decimals"),
-    _def("divide", _arith(lambda a, b: a / b), (_NUM_IN, _NUM_IN), "divide(a, b): a / b; null when b is 0"),
+    _def("add", _arith("add", lambda a, b: a + b), (_NUM_IN, _NUM_IN),
+         "add(a, b): a + b, exact on decimals"),
+    _def("subtract", _arith("subtract", lambda a, b: a - b), (_NUM_IN, _NUM_IN),
+         "subtract(a, b): a - b, exact on decimals"),
+    _def("multiply", _arith("multiply", lambda a, b: a * b), (_NUM_IN, _NUM_IN),
+         "multiply(a, b): a * b, exact on decimals"),
+    _def("divide", _arith("divide", lambda a, b: a / b), (_NUM_IN, _NUM_IN),
+         "divide(a, b): a / b; an error when b is 0"),
     _def("minor_to_major", fn_minor_to_major, (_NUM_IN, (NUMBER,)),
          "minor_to_major(x, exponent): x / 10^exponent exactly, e.g. cents to units"),
     # misc

@@ -21,12 +21,14 @@ from .errors import ExpressionSyntaxError
 from .function_table import BUILTIN_FUNCTIONS, TYPE_NAMES
 from .parsing import parse_expression
 from .reference import reference_search
+from .value_errors import FunctionValueError
 
 __all__ = [
     "BUILTIN_FUNCTIONS",
     "TYPE_NAMES",
     "CompiledExpression",
     "ExpressionSyntaxError",
+    "FunctionValueError",
     "compile_expression",
     "equality_tests",
     "field_paths",

@@ -200,7 +200,7 @@ def test_shared_expression_is_thread_safe():
 
 def test_all_is_complete():
     public = {name for name in dir(expressions) if not name.startswith(("_", "@"))}  # @: pytest rewriting
-    modules = {"analysis", "compiler", "errors", "function_table", "parsing", "reference", "runtime", "annotations"}
+    modules = {"analysis", "compiler", "errors", "function_table", "parsing", "reference", "runtime", "value_errors", "annotations"}
     assert set(expressions.__all__) == public - modules
     for name in expressions.__all__:
         obj = getattr(expressions, name)

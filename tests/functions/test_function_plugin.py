@@ -1,4 +1,4 @@
-"""The built-in functions as a plugin: registration, documentation, no clock, never raising on values."""
+"""The built-in functions as a plugin: registration, documentation, no clock, only value errors on values."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given, note, settings
 from hypothesis import strategies as st
 from jmespath.functions import Functions
 
@@ -19,6 +19,7 @@ import ebi_mapper.engine.coerce as coerce_module
 import ebi_mapper.engine.coerce_errors as coerce_errors_module
 import ebi_mapper.engine.timestamps as timestamps_module
 from ebi_mapper.default_plugins.functions import BUILTIN_FUNCTIONS
+from ebi_mapper.expressions import FunctionValueError
 from ebi_mapper.extensions import FunctionDef
 from ebi_mapper.mapping.model import Mapping
 from ebi_mapper.plugins import make_registry
@@ -71,26 +72,28 @@ def test_docs_describe_every_function_with_an_example():
 # --- no function reads the clock -------------------------------------------------------------
 
 SAMPLE_CALLS: dict[str, list[tuple]] = {
-    "to_utc": [("2026-03-29 02:30",), ("2026-03-29 02:30", "Europe/Malta"), (1700000000,), ("garbage",)],
+    "to_utc": [("2026-03-29 02:30",), ("2026-03-29 02:30", "Europe/Malta"), (1700000000,), ("garbage",),
+               ("2026-03-29 02:30", "Nowhere/Land")],
     "from_epoch_seconds": [(1700000000,), ("x",)],
-    "from_epoch_millis": [(1700000000123,)],
+    "from_epoch_millis": [(1700000000123,), (-1,)],
     "from_epoch_micros": [(1700000000123456,)],
-    "to_epoch_millis": [("2026-03-29T02:30:00Z",), ("2026-03-29",)],
-    "parse_time": [("03/04/2026", "%d/%m/%Y"), ("03/04/2026 10:00", "%d/%m/%Y %H:%M", "Europe/Malta"), ("x", "%Y")],
+    "to_epoch_millis": [("2026-03-29T02:30:00Z",), ("2026-03-29",), ("nope",)],
+    "parse_time": [("03/04/2026", "%d/%m/%Y"), ("03/04/2026 10:00", "%d/%m/%Y %H:%M", "Europe/Malta"), ("x", "%Y"),
+                   ("03/04/2026", "%d/%m/%Y", "Nowhere/Land")],
     "lower": [("A",)],
     "upper": [("a",)],
     "trim": [(" a ",)],
     "concat": [("a", 1, None, True)],
     "replace": [("a-b", "-", "+")],
     "split": [("a,b", ",")],
-    "round": [(2.675, 2)],
+    "round": [(2.675, 2), ("x", 2)],
     "add": [(1, "2")],
     "subtract": [(1, 2)],
     "multiply": [(1.5, 2)],
     "divide": [(1, 0), (1, 4)],
-    "minor_to_major": [(1234, 2)],
+    "minor_to_major": [(1234, 2), ("twenty", 2)],
     "coalesce": [(None, 1)],
-    "yes_no": [(True,), ("no",)],
+    "yes_no": [(True,), ("no",), ("maybe",)],
     "lookup": [("t", 1)],
 }
 
@@ -113,6 +116,14 @@ def _no_clock(*args, **kwargs):
     raise AssertionError("the clock was read")
 
 
+def _outcome(fn, args):
+    """The result, or the FunctionValueError's message: unusable values are exercised too."""
+    try:
+        return fn(*args)
+    except FunctionValueError as exc:
+        return exc
+
+
 def test_no_function_reads_the_clock(monkeypatch):
     assert set(SAMPLE_CALLS) == NAMES, "add sample calls for every function"
     mapping = Mapping(path="m.yaml", client="c", vertical="casino", tenant=1, site_currency="EUR", rules=(),
@@ -126,8 +137,10 @@ def test_no_function_reads_the_clock(monkeypatch):
         results = {}
         for definition in BUILTIN_FUNCTIONS:
             fn = definition.bind(mapping) if definition.bind else definition.fn
-            results[definition.name] = [fn(*args) for args in SAMPLE_CALLS[definition.name]]
+            results[definition.name] = [_outcome(fn, args) for args in SAMPLE_CALLS[definition.name]]
     assert results["to_utc"][0] == "2026-03-29T01:30:00.000000Z"  # the calls really ran
+    assert isinstance(results["to_utc"][3], FunctionValueError)  # and so did the unusable ones
+    assert isinstance(results["divide"][0], FunctionValueError)
     assert results["lookup"] == ["one"]
 
 
@@ -147,7 +160,7 @@ def test_no_clock_call_in_the_source(module):
     assert not calls and "time" not in imports
 
 
-# --- values never raise: unusable ones give null ----------------------------------------------
+# --- values of the declared types raise nothing but FunctionValueError -------------------------
 
 json_leaf = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30)
 json_any = st.recursive(json_leaf, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3), max_leaves=5)
@@ -188,13 +201,45 @@ VALUE_FUNCTIONS = [d for d in BUILTIN_FUNCTIONS if d.name != "lookup"]
 
 @settings(max_examples=300, deadline=None)
 @given(data=st.data())
-def test_values_of_the_declared_types_never_raise(data):
+def test_values_of_the_declared_types_raise_nothing_but_function_value_error(data):
     definition = data.draw(st.sampled_from(VALUE_FUNCTIONS), label="function")
     args = data.draw(_args_for(definition), label="args")
     if definition.name in ("to_utc", "parse_time"):
         args += tuple(data.draw(st.lists(interesting_text, max_size=1), label="tz"))
     fn = definition.bind(MALTA) if definition.bind else definition.fn
-    assert _is_json(fn(*args))
+    try:
+        result = fn(*args)
+    except FunctionValueError as exc:
+        note(f"{exc} (value {exc.value!r})")
+        message = str(exc)
+        assert exc.function == definition.name and message.startswith(f"{definition.name}(): ")
+        assert "\n" not in message and len(message) < 400  # one line, values shortened
+        assert any(exc.value is arg or exc.value == arg for arg in args) or exc.value == list(args)
+        assert exc.value is not None  # null in, null out: a null is never the culprit
+        return
+    assert _is_json(result)
+
+
+_USABLE_REST = {  # a usable value for each argument after the first
+    "parse_time": ("%d/%m/%Y",), "replace": ("a", "b"), "split": (",",), "round": (2,),
+    "minor_to_major": (2,), "add": (1,), "subtract": (1,), "multiply": (1,), "divide": (0,),
+}
+NULL_CALLS = [
+    (d, args)
+    for d in VALUE_FUNCTIONS
+    if d.name not in ("coalesce", "concat")  # their null handling is their point, tested by example
+    for args in [(None, *_USABLE_REST.get(d.name, ()))]
+    + ([(1, None)] if d.name in ("add", "subtract", "multiply", "divide") else [])
+    + ([(None, "Europe/Malta"), (None, None)] if d.name == "to_utc" else [])
+    + ([(None, "%Y", "UTC")] if d.name == "parse_time" else [])
+]
+
+
+@pytest.mark.parametrize(("definition", "args"), NULL_CALLS, ids=[f"{d.name}{a!r}" for d, a in NULL_CALLS])
+def test_a_null_value_argument_gives_null_when_the_others_are_usable(definition, args):
+    """Null in, null out: the null policy is the engine's, so a missing field stays missing."""
+    fn = definition.bind(MALTA) if definition.bind else definition.fn
+    assert fn(*args) is None
 
 
 @settings(max_examples=100, deadline=None)
