@@ -1,0 +1,285 @@
+"""Run the properties over a mapping: its example cases plus N generated payloads per rule.
+
+:func:`run_generated` is what ``ebi-mapper test MAPPING --generate N`` and the pytest plugin
+call; :func:`mapping_properties` turns it into a test function for a client's own test module.
+Hypothesis does the generating and the shrinking, so the failure reported for a rule is the
+smallest payload found that breaks a property.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable
+
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from hypothesis import seed as hypothesis_seed
+
+from ..engine.cases import DEFAULT_CASE_NOW
+from ..engine.mapper import Mapper, compile_mapping
+from ..mapping.loader import parse_utc_timestamp
+from ..mapping.model import Mapping
+from .properties import PropertyFailure, check_all
+from .shapes import rule_names
+from .strategies import DEFECT_KINDS, GeneratedPayload, fragile_spots, generated_payloads, resolve_mapping
+
+__all__ = ["RuleReport", "GeneratedReport", "run_generated", "mapping_properties"]
+
+EXAMPLES_LABEL = "tests:"  # the pseudo-rule under which a mapping's own example cases are reported
+
+
+@dataclass
+class RuleReport:
+    """What the generated payloads of one rule did, and the first (shrunk) failure if any."""
+
+    rule: str
+    examples: int = 0
+    outcomes: Counter = field(default_factory=Counter)  # mapped / rejected / filtered
+    valid: int = 0  # examples with nothing broken on purpose
+    failure: PropertyFailure | None = None
+    error: str = ""  # Hypothesis could not run (a health check, an unsatisfiable strategy)
+
+    @property
+    def passed(self) -> bool:
+        return self.failure is None and not self.error
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "examples": self.examples,
+            "valid": self.valid,
+            "outcomes": dict(self.outcomes),
+            "passed": self.passed,
+            "failure": self.failure.to_dict() if self.failure else None,
+            "error": self.error,
+        }
+
+
+@dataclass
+class GeneratedReport:
+    """Counts per rule and the failures of one :func:`run_generated` run."""
+
+    mapping: str
+    examples_per_rule: int
+    seed: int | None
+    rules: list[RuleReport] = field(default_factory=list)
+
+    @property
+    def cases(self) -> int:
+        """How many payloads were checked (example cases and generated ones, shrinking not counted)."""
+        return sum(r.examples for r in self.rules)
+
+    @property
+    def failures(self) -> int:
+        """How many rules (and the examples pseudo-rule) failed a property."""
+        return sum(1 for r in self.rules if not r.passed)
+
+    @property
+    def first_failure(self) -> RuleReport | None:
+        return next((r for r in self.rules if not r.passed), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mapping": self.mapping,
+            "examples_per_rule": self.examples_per_rule,
+            "seed": self.seed,
+            "cases": self.cases,
+            "failures": self.failures,
+            "rules": [r.to_dict() for r in self.rules],
+        }
+
+    def render(self) -> str:
+        """Counts per rule, then the first failure with its shrunk payload."""
+        seed = f", seed {self.seed}" if self.seed is not None else ""
+        lines = [f"generated: {self.mapping}: {self.examples_per_rule} payloads per rule{seed}"]
+        width = max((len(r.rule) for r in self.rules), default=4)
+        for r in self.rules:
+            mix = ", ".join(f"{n} {k}" for k, n in sorted(r.outcomes.items())) or "nothing mapped"
+            status = "ok" if r.passed else "FAIL"
+            lines.append(f"  {status:<4} {r.rule:<{width}}  {r.examples:>4} payloads ({r.valid} valid): {mix}")
+        first = self.first_failure
+        if first is not None:
+            lines.append("")
+            lines.append(f"first failure, rule {first.rule!r}" + (" (shrunk):" if first.failure else ":"))
+            lines.append(first.failure.render() if first.failure else first.error)
+        verdict = f"{self.failures} rule(s) failed" if self.failures else "all properties hold"
+        lines.append(f"{self.cases} payloads checked, {verdict}")
+        return "\n".join(lines)
+
+
+def _settings(examples: int, seed: int | None) -> settings:
+    return settings(
+        max_examples=max(1, examples),
+        database=None,
+        deadline=None,
+        derandomize=False,
+        print_blob=False,
+        report_multiple_bugs=False,
+        verbosity=Verbosity.quiet,
+        phases=(Phase.explicit, Phase.generate, Phase.shrink),
+        suppress_health_check=list(HealthCheck),
+    )
+
+
+def _hypothesis_run(mapper: Mapper, report: RuleReport, strategy: Any, *, examples: int, seed: int | None, now: datetime) -> None:
+    """Check every property on ``examples`` payloads of ``strategy``; record the shrunk failure in ``report``."""
+    failures: list[PropertyFailure] = []
+
+    @_settings(examples, seed)
+    @given(strategy)
+    def prop(generated: GeneratedPayload) -> None:
+        try:
+            result = check_all(mapper, generated, now=now)
+        except PropertyFailure as failure:
+            failures.append(failure)
+            raise
+        if not failures:  # count generation only, not the replays of shrinking
+            report.examples += 1
+            report.valid += generated.valid
+            report.outcomes[result.outcome] += 1
+
+    if seed is not None:
+        prop = hypothesis_seed(seed)(prop)
+    try:
+        prop()
+    except PropertyFailure as failure:
+        report.examples += 1
+        report.failure = failures[-1] if failures else failure  # the last failing call is the shrunk one
+    except Exception as exc:  # noqa: BLE001 - Hypothesis' own errors become a failed rule, not a crash
+        report.error = f"could not generate payloads for rule {report.rule!r}: {type(exc).__name__}: {exc}"
+
+
+SWEEP_EXAMPLES = 3  # payloads per (spot, defect) of the single-fault sweep
+
+
+def _run_rule(mapper: Mapper, rule: str, *, examples: int, seed: int | None, now: datetime, source_schema: dict | None = None, validity: float = 0.5) -> RuleReport:
+    """Random payloads first; then, unless a source schema fixes what is valid, a single-fault sweep:
+    each spot read by a computed expression broken alone (missing, null, wrong), a few payloads each.
+
+    Hypothesis draws few distinct combinations of broken spots in a small budget; the sweep makes
+    sure every computed expression meets each kind of bad input at least once.
+    """
+    report = RuleReport(rule)
+    mapping = mapper.mapping
+    strategy = generated_payloads(mapping, rule, source_schema=source_schema, validity=validity)
+    _hypothesis_run(mapper, report, strategy, examples=examples, seed=seed, now=now)
+    if source_schema is not None or not report.passed:
+        return report
+    for spot in fragile_spots(mapping, rule):
+        for what in DEFECT_KINDS:
+            single = generated_payloads(mapping, rule, broken={spot: what})
+            _hypothesis_run(mapper, report, single, examples=SWEEP_EXAMPLES, seed=seed, now=now)
+            if not report.passed:
+                return report
+    return report
+
+
+def _run_examples(mapper: Mapper) -> RuleReport:
+    report = RuleReport(EXAMPLES_LABEL)
+    for case in mapper.mapping.tests:
+        now = (parse_utc_timestamp(case.now) if case.now else None) or DEFAULT_CASE_NOW
+        try:
+            result = check_all(mapper, case.payload, now=now)
+        except PropertyFailure as failure:
+            failure.message = f"example case {case.name!r} ({case.loc}): {failure.message}"
+            report.failure = PropertyFailure(failure.prop, failure.message, failure.payload, failure.rule, failure.field, failure.diff)
+            report.examples += 1
+            break
+        report.examples += 1
+        report.valid += 1
+        report.outcomes[result.outcome] += 1
+    return report
+
+
+def run_generated(
+    mapper: Mapper,
+    *,
+    examples: int = 100,
+    seed: int | None = None,
+    rules: list[str] | tuple[str, ...] | None = None,
+    source_schema: dict | None = None,
+    validity: float = 0.5,
+    include_cases: bool = True,
+    now: datetime | None = None,
+) -> GeneratedReport:
+    """Check every property on the mapping's example cases and on ``examples`` generated payloads per rule.
+
+    :param seed: makes the run reproducible (the same payloads in the same order).
+    :param rules: only these rules (names); default every OOTB and bespoke rule.
+    :param source_schema: a JSON Schema of the client's payloads, to narrow generation to it.
+    :param validity: the share of generated payloads with nothing broken on purpose.
+    :param include_cases: also check the properties on the mapping's ``tests:`` payloads.
+    """
+    mapping = mapper.mapping
+    names = list(rules) if rules is not None else rule_names(mapping)
+    report = GeneratedReport(mapping.path or mapping.client, examples, seed)
+    if include_cases and mapping.tests and rules is None:
+        report.rules.append(_run_examples(mapper))
+    for name in names:
+        report.rules.append(
+            _run_rule(mapper, name, examples=examples, seed=seed, now=now or DEFAULT_CASE_NOW, source_schema=source_schema, validity=validity)
+        )
+    return report
+
+
+def _caller_dir(depth: int = 2) -> Path:
+    frame = inspect.stack()[depth]
+    filename = frame.frame.f_globals.get("__file__")
+    return Path(filename).resolve().parent if filename else Path.cwd()
+
+
+def mapping_properties(
+    path_or_mapping: str | Path | Mapping | Mapper,
+    *,
+    max_examples: int = 100,
+    seed: int | None = None,
+    source_schema: dict | str | Path | None = None,
+    validity: float = 0.5,
+) -> Callable[..., None]:
+    """A test function checking every property of a mapping, one test per rule under pytest.
+
+    Write ``test_mapping = mapping_properties("mappings/acme.yaml")`` in a test module: a relative
+    path is read from the test module's folder (else the working directory). ``source_schema`` may
+    be a JSON Schema dict or the path of a JSON file holding one.
+    """
+    if isinstance(path_or_mapping, (str, Path)):
+        path = Path(path_or_mapping)
+        if not path.is_absolute():
+            beside = _caller_dir() / path
+            path = beside if beside.exists() else Path.cwd() / path
+        path_or_mapping = path
+    if isinstance(source_schema, (str, Path)):
+        import json
+
+        schema_path = Path(source_schema)
+        if not schema_path.is_absolute():
+            beside = _caller_dir() / schema_path
+            schema_path = beside if beside.exists() else schema_path
+        source_schema = json.loads(schema_path.read_text(encoding="utf-8"))
+    mapping = resolve_mapping(path_or_mapping)
+    mapper = path_or_mapping if isinstance(path_or_mapping, Mapper) else compile_mapping(mapping)
+    names = ([EXAMPLES_LABEL] if mapping.tests else []) + rule_names(mapping)
+
+    def test_mapping_properties(rule: str) -> None:
+        """The mapping's properties hold for its example cases and for generated payloads."""
+        if rule == EXAMPLES_LABEL:
+            result = _run_examples(mapper)
+        else:
+            result = _run_rule(mapper, rule, examples=max_examples, seed=seed, now=DEFAULT_CASE_NOW, source_schema=source_schema, validity=validity)
+        if result.failure is not None:
+            raise result.failure
+        if result.error:
+            raise AssertionError(result.error)
+
+    try:
+        import pytest
+    except ImportError:  # outside pytest: one call checks every rule
+        def test_all_rules() -> None:
+            for name in names:
+                test_mapping_properties(name)
+
+        return test_all_rules
+    return pytest.mark.parametrize("rule", names, ids=[n if n != EXAMPLES_LABEL else "examples" for n in names])(test_mapping_properties)

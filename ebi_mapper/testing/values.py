@@ -1,0 +1,292 @@
+"""What kind of value a source path should hold, and Hypothesis strategies for valid and wrong ones.
+
+A :class:`Kind` is suggested by how a mapping uses a path: the catalog type of the param it
+feeds (a monetary number, a timestamp, an id), the function it is passed to (``minor_to_major``
+wants an integer, ``parse_time`` a text in its format), or the literal it is compared with.
+:func:`valid_values` draws values the mapping must handle cleanly; :func:`wrong_values` draws
+values of the wrong type or form, which a correct mapping rejects or drops.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone, tzinfo
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from hypothesis import strategies as st
+
+from ..engine.timestamps import format_context, format_envelope, load_zone
+
+__all__ = ["Kind", "TimeSettings", "valid_values", "wrong_values", "dst_edges", "KIND_PRIORITY", "ID_TEXT", "ANY_JSON", "TIME_FORMS"]
+
+UTC = timezone.utc
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A suggested value type: ``name`` plus a detail (allowed values, a format, a table's keys)."""
+
+    name: str  # any|string|id|number|json_number|integer|boolean|time|epoch|formatted_time|currency|choice|lookup|string_list|number_list|object
+    detail: Any = None
+
+    def __str__(self) -> str:
+        return self.name if self.detail is None else f"{self.name}({self.detail})"
+
+
+# When two uses of one path suggest different kinds, the more specific one wins.
+KIND_PRIORITY = {
+    "choice": 0,
+    "lookup": 1,
+    "formatted_time": 2,
+    "epoch": 3,
+    "time": 4,
+    "currency": 5,
+    "boolean": 6,
+    "integer": 7,
+    "json_number": 8,
+    "number": 8,
+    "number_list": 9,
+    "string_list": 10,
+    "id": 11,
+    "string": 12,
+    "object": 13,
+    "any": 14,
+}
+
+
+@dataclass(frozen=True)
+class TimeSettings:
+    """What valid times look like for one mapping: the zone naive times are written in, and a range."""
+
+    zone: str = "UTC"
+    start: datetime = datetime(2001, 1, 1, tzinfo=UTC)  # aware; valid times fall after go_live
+    end: datetime = datetime(2099, 12, 1, tzinfo=UTC)  # before the fixed test clock (2100-01-01)
+    dst_reject: bool = False  # with `dst: reject`, DST-edge local times are wrong values, not valid ones
+
+
+# --- text and numbers ------------------------------------------------------------------------
+
+_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=20)
+ID_TEXT = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_-]{0,15}", fullmatch=True)
+# Ids just above 2^53 are where a JSON reader using doubles silently changes them.
+_BIG_INTS = st.sampled_from([2**53, 2**53 + 1, 2**62 + 7, 2**63 - 1]) | st.integers(2**53, 2**63 - 1)
+_IDS = st.one_of(ID_TEXT, st.integers(0, 10**9), _BIG_INTS, _BIG_INTS.map(str))
+_AMOUNTS = st.decimals(min_value=0, max_value=10**7, places=4, allow_nan=False, allow_infinity=False)
+_EDGE_NUMBERS = st.sampled_from([0, 1, "0", "0.00", "1"])  # zero divides, empty-looking amounts
+_NUMBERS = st.one_of(
+    _EDGE_NUMBERS,
+    st.integers(0, 10**9),
+    _AMOUNTS.map(lambda d: format(d, "f")),  # numeric strings, as most webhooks send money
+    _AMOUNTS.map(float),
+    st.integers(0, 10**6).map(str),
+)
+_JSON_NUMBERS = st.sampled_from([0, 1]) | st.integers(0, 10**6) | _AMOUNTS.map(float)
+_INTEGERS = st.sampled_from([0, 1, "0"]) | st.integers(0, 10**6) | st.integers(0, 10**6).map(str)
+_BOOLEANS = st.booleans() | st.sampled_from(["yes", "no", "true", "false", "Y", "N", "1", "0", 1, 0, "TRUE"])
+_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-(2**63), 2**63 - 1), st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=10))
+ANY_JSON = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3), max_leaves=8)
+
+
+# --- time ------------------------------------------------------------------------------------
+
+
+def _instants(settings: TimeSettings) -> st.SearchStrategy[datetime]:
+    """Aware UTC instants in the valid range, a day inside each end so local readings stay in range."""
+    lo = (settings.start + timedelta(days=1)).replace(tzinfo=None)
+    hi = (settings.end - timedelta(days=1)).replace(tzinfo=None)
+    whole = st.datetimes(lo, hi).map(lambda d: d.replace(microsecond=0))
+    return st.one_of(whole, st.datetimes(lo, hi)).map(lambda d: d.replace(tzinfo=UTC))
+
+
+_OFFSETS = st.integers(-12 * 4, 14 * 4).map(lambda q: timedelta(minutes=15 * q))
+
+
+def _offset_text(offset: timedelta, colon: bool) -> str:
+    minutes = int(offset.total_seconds()) // 60
+    sign = "+" if minutes >= 0 else "-"
+    hh, mm = divmod(abs(minutes), 60)
+    return f"{sign}{hh:02d}:{mm:02d}" if colon else f"{sign}{hh:02d}{mm:02d}"
+
+
+def _epoch_seconds(dt: datetime) -> Decimal:
+    delta = dt - datetime(1970, 1, 1, tzinfo=UTC)
+    return Decimal(delta.days * 86400 + delta.seconds) + Decimal(delta.microseconds) / Decimal(10**6)
+
+
+def _render(dt: datetime, form: str, offset: timedelta, zone: tzinfo) -> Any:
+    """One instant written in one of the forms the engine reads."""
+    local = dt.astimezone(zone).replace(tzinfo=None)
+    seconds = _epoch_seconds(dt)
+    if form == "iso_z":
+        return dt.replace(tzinfo=None).isoformat() + "Z"
+    if form == "iso_offset":
+        return (dt + offset).replace(tzinfo=None).isoformat() + _offset_text(offset, True)
+    if form == "iso_offset_compact":
+        return (dt + offset).replace(tzinfo=None).isoformat() + _offset_text(offset, False)
+    if form == "naive_iso":
+        return local.isoformat()
+    if form == "naive_space":
+        return local.strftime("%Y-%m-%d %H:%M:%S")
+    if form == "date":
+        return local.strftime("%Y-%m-%d")
+    if form == "envelope":
+        return format_envelope(dt)
+    if form == "context":
+        return format_context(dt)
+    if form == "epoch_s":
+        return int(seconds)
+    if form == "epoch_s_float":
+        return float(round(seconds, 3))
+    if form == "epoch_ms":
+        return int(seconds * 1000)
+    if form == "epoch_us":
+        return int(seconds * 1_000_000)
+    if form == "epoch_ms_text":
+        return str(int(seconds * 1000))
+    raise AssertionError(form)
+
+
+TIME_FORMS = (
+    "iso_z",
+    "iso_offset",
+    "iso_offset_compact",
+    "naive_iso",
+    "naive_space",
+    "date",
+    "envelope",
+    "context",
+    "epoch_s",
+    "epoch_s_float",
+    "epoch_ms",
+    "epoch_us",
+    "epoch_ms_text",
+)
+
+
+@lru_cache(maxsize=512)
+def dst_edges(zone_name: str, year: int) -> tuple[str, ...]:
+    """Naive local times (``YYYY-MM-DD HH:MM:SS``) inside the zone's DST gaps and overlaps in ``year``."""
+    zone = load_zone(zone_name)
+    if zone is UTC:
+        return ()
+    out: list[str] = []
+    day = datetime(year, 1, 1)
+    previous = day.replace(tzinfo=zone).utcoffset()
+    while day.year == year:
+        nxt = day + timedelta(days=1)
+        offset = nxt.replace(tzinfo=zone).utcoffset()
+        if offset != previous:  # a transition between day and nxt: find its quarter hours
+            t = day
+            while t <= nxt:
+                if t.replace(tzinfo=zone, fold=0).utcoffset() != t.replace(tzinfo=zone, fold=1).utcoffset():
+                    out.append((t + timedelta(minutes=7, seconds=30)).strftime("%Y-%m-%d %H:%M:%S"))
+                t += timedelta(minutes=15)
+        previous = offset
+        day = nxt
+    return tuple(out)
+
+
+def _dst_values(settings: TimeSettings) -> st.SearchStrategy[str]:
+    years = st.integers(max(settings.start.year + 1, 1971), min(settings.end.year - 1, 2098))
+
+    def pick(year: int) -> st.SearchStrategy[str]:
+        edges = dst_edges(settings.zone, year)
+        return st.sampled_from(edges) if edges else st.nothing()
+
+    return years.flatmap(pick)
+
+
+def _times(settings: TimeSettings, forms: tuple[str, ...] = TIME_FORMS) -> st.SearchStrategy[Any]:
+    zone = load_zone(settings.zone)
+
+    @st.composite
+    def draw_time(draw: Any) -> Any:
+        dt = draw(_instants(settings))
+        form = draw(st.sampled_from(forms))
+        offset = draw(_OFFSETS) if form.startswith("iso_offset") else timedelta(0)
+        return _render(dt, form, offset, zone)
+
+    if settings.dst_reject or zone is UTC:
+        return draw_time()
+    return st.one_of(draw_time(), _dst_values(settings))
+
+
+def _epochs(unit: str, settings: TimeSettings) -> st.SearchStrategy[Any]:
+    form = {"s": "epoch_s", "ms": "epoch_ms", "us": "epoch_us"}[unit]
+    return _instants(settings).map(lambda dt: _render(dt, form, timedelta(0), UTC))
+
+
+def _formatted(fmt: str, settings: TimeSettings) -> st.SearchStrategy[str]:
+    return _instants(settings).map(lambda dt: dt.astimezone(load_zone(settings.zone)).strftime(fmt))
+
+
+_WRONG_TIMES = st.sampled_from(
+    ["not a time", "2026-13-45T99:00:00Z", "", "1899-12-31T23:00:00Z", "2150-01-01T00:00:00Z", True, -5, 10**20, "31/12/2026", "2026-03-29T10:00:00+01:00 UTC"]
+)
+
+
+# --- by kind ---------------------------------------------------------------------------------
+
+
+def valid_values(kind: Kind, *, times: TimeSettings, site_currency: str = "EUR", tables: dict | None = None) -> st.SearchStrategy[Any]:
+    """Values of ``kind`` that a correct mapping must turn into an event without complaint."""
+    name = kind.name
+    if name == "choice":
+        return st.sampled_from(kind.detail)
+    if name == "lookup":
+        keys = list((tables or {}).get(kind.detail) or {})
+        return st.sampled_from(keys) if keys else ID_TEXT
+    if name == "formatted_time":
+        return _formatted(kind.detail, times)
+    if name == "epoch":
+        return _epochs(kind.detail, times)
+    if name == "time":
+        return _times(times)
+    if name == "currency":
+        return st.sampled_from([site_currency, site_currency.lower()])
+    if name == "boolean":
+        return _BOOLEANS
+    if name == "integer":
+        return _INTEGERS
+    if name == "number":
+        return _NUMBERS
+    if name == "json_number":
+        return _JSON_NUMBERS
+    if name == "number_list":
+        return st.lists(_JSON_NUMBERS, max_size=3)
+    if name == "string_list":
+        return st.lists(ID_TEXT, max_size=3)
+    if name == "id":
+        return _IDS
+    if name == "string":
+        return _TEXT
+    if name == "object":
+        return st.dictionaries(ID_TEXT, ID_TEXT, max_size=2)
+    return _TEXT | st.integers(0, 10**6)
+
+
+def wrong_values(kind: Kind, *, site_currency: str = "EUR") -> st.SearchStrategy[Any]:
+    """Values of the wrong type or form for ``kind``: a correct mapping rejects or drops them."""
+    containers = st.sampled_from([{}, [], {"unexpected": 1}, ["x"]])
+    name = kind.name
+    if name in ("time", "epoch", "formatted_time"):
+        return _WRONG_TIMES | containers
+    if name in ("number", "integer", "json_number"):
+        extra = [1.5, "1.5"] if name == "integer" else []
+        return st.sampled_from(["abc", "12,50", "12.50 EUR", "", True, "NaN", *extra]) | containers
+    if name == "boolean":
+        return st.sampled_from(["maybe", 2, "", -1]) | containers
+    if name == "currency":
+        other = "USD" if site_currency.upper() != "USD" else "GBP"
+        return st.sampled_from([other, "", 978, "EURO"])
+    if name in ("choice", "lookup"):
+        return st.sampled_from(["zz-no-such-value", 12345, True]) | containers
+    if name in ("string_list", "number_list"):
+        return st.sampled_from(["a,b", 7, {"a": 1}, True])
+    if name == "object":
+        return st.sampled_from(["text", 7, True, ["x"]])
+    if name in ("id", "string"):
+        return st.sampled_from([True, False, "x" * 300, 1e300]) | containers
+    return ANY_JSON
