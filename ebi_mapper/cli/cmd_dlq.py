@@ -1,0 +1,118 @@
+"""``ebi-mapper dlq list|show ID|replay MAPPING``: inspect and replay dead letters.
+
+``replay`` feeds each stored original payload through the (fixed) mapping and the same dedup as
+``run``, so events that went out before are duplicates and only what was missing is sent.
+Exit codes: ``list``/``show`` 0 (``show`` of an unknown id: 1); ``replay`` as ``run``.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+import orjson
+
+from .exits import EXIT_FINDINGS, EXIT_OK
+
+__all__ = ["command"]
+
+
+def _when(ts: float | None) -> str:
+    return "-" if ts is None else datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def _first_reason(reasons: list) -> str:
+    if not reasons:
+        return ""
+    r = reasons[0]
+    text = f"{r.get('code', '')}: {r.get('message', '')}" if isinstance(r, dict) else str(r)
+    return text + (f" (+{len(reasons) - 1} more)" if len(reasons) > 1 else "")
+
+
+@click.group(name="dlq")
+def command() -> None:
+    """Dead letters: records (or events) that could not be delivered, with reasons and payloads."""
+
+
+@command.command(name="list")
+@click.option("--state-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), required=True)
+@click.option("--all", "include_replayed", is_flag=True, help="Include dead letters already replayed.")
+@click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def list_cmd(state_dir: Path, include_replayed: bool, limit: int, fmt: str) -> int:
+    """List dead letters, oldest first."""
+    from ..delivery.state import open_state
+
+    with open_state(state_dir) as state:
+        letters = state.dead_letters(include_replayed=include_replayed, limit=limit)
+        total = state.dead_letter_count(include_replayed=include_replayed)
+    if fmt == "json":
+        click.echo(orjson.dumps([d.to_dict() for d in letters], option=orjson.OPT_INDENT_2).decode())
+        return EXIT_OK
+    for d in letters:
+        replayed = f"  replayed {_when(d.replayed_at)}" if d.replayed_at else ""
+        click.echo(f"{d.id:>6}  {_when(d.created_at)}  {d.kind:<9} {d.source}  {_first_reason(d.reasons)}{replayed}")
+    click.echo(f"{total} dead letter(s)" + (f", {len(letters)} shown" if total > len(letters) else ""))
+    return EXIT_OK
+
+
+@command.command(name="show")
+@click.argument("dlq_id", type=int)
+@click.option("--state-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), required=True)
+def show_cmd(dlq_id: int, state_dir: Path) -> int:
+    """Show one dead letter: reasons, original payload, and the refused event if any (JSON)."""
+    from ..delivery.state import open_state
+
+    with open_state(state_dir) as state:
+        d = state.dead_letter(dlq_id)
+    if d is None:
+        click.echo(f"no dead letter {dlq_id}", err=True)
+        return EXIT_FINDINGS
+    click.echo(orjson.dumps(d.to_dict(), option=orjson.OPT_INDENT_2).decode())
+    return EXIT_OK
+
+
+@command.command(name="replay")
+@click.argument("mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Default: delivery.state_dir of the mapping, else .ebi-state/<client>.")
+@click.option("--sink", default=None)
+@click.option("--sink-option", "sink_options", multiple=True, metavar="KEY=VALUE")
+@click.option("--limit", "limits", multiple=True, metavar="CLASS=N/Ws")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def replay_cmd(mapping: Path, state_dir: Path | None, sink: str | None, sink_options: tuple[str, ...],
+               limits: tuple[str, ...], fmt: str) -> int:
+    """Re-map dead-lettered payloads with MAPPING (fixed) and deliver what is now valid."""
+    from ..delivery.pipeline import DeliveryLoop
+    from ..delivery.settings import load_for_delivery, make_sinks, parse_key_values, read_delivery_settings
+    from ..delivery.state import open_state
+    from .cmd_run import render_summary
+
+    loaded = load_for_delivery(mapping)
+    settings = read_delivery_settings(loaded.mapping, catalog=loaded.catalog, sink=sink,
+                                      sink_options=parse_key_values(sink_options, "--sink-option"),
+                                      limits=parse_key_values(limits, "--limit"), state_dir=state_dir)
+    with open_state(settings.state_dir) as state:
+        event_sink, bespoke_sink = make_sinks(loaded.registry, settings)
+        loop = DeliveryLoop(state=state, mapper=loaded.mapper, plan=settings.plan, event_sink=event_sink,
+                            bespoke_sink=bespoke_sink, bespoke_route=settings.bespoke_route, options=settings.options)
+        input_id = f"dlq-replay@{int(time.time() * 1000)}"
+        run_id = state.start_run(input_id=input_id, mapping=str(mapping), now=time.time())
+        summary = None
+        try:
+            summary = loop.replay_dead_letters(input_id)
+        finally:
+            loop.close()
+            for s in (event_sink, bespoke_sink):
+                if s is not None:
+                    s.close()
+            state.end_run(run_id, status=summary.status if summary else "failed",
+                          counts=summary.totals if summary else {}, now=time.time())
+        dead = state.dead_letter_count()
+    if fmt == "json":
+        click.echo(orjson.dumps({**summary.to_dict(), "dead_letters": dead}, option=orjson.OPT_INDENT_2).decode())
+    else:
+        click.echo(render_summary(summary, dead_letters=dead))
+    return EXIT_OK if summary.clean else EXIT_FINDINGS

@@ -1,0 +1,75 @@
+"""``ebi-mapper plan MAPPING --volumes FILE``: will the expected volumes fit Optimove's limits?
+
+Exit codes: 0 when every rate class (and the global limit) fits, 1 when one does not.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import orjson
+
+from .exits import EXIT_FINDINGS, EXIT_OK
+
+__all__ = ["command", "render_plan"]
+
+
+def _duration(seconds: float) -> str:
+    if seconds == float("inf"):
+        return "never"
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def render_plan(report) -> str:  # noqa: ANN001 - CapacityReport
+    """The plan as text: one line per class, then what happens to the ones that do not fit."""
+    lines = []
+    for c in report.classes:
+        limit = "no limit" if c.limit_requests_per_second is None else f"limit {c.limit_requests_per_second:,.2f} req/s"
+        verdict = "fits" if c.fits else "DOES NOT FIT"
+        use = f" ({c.utilisation:.0%} used)" if c.utilisation is not None else ""
+        lines.append(f"{c.name:<8} {c.events_per_second:>12,.2f} events/s = {c.requests_per_second:>10,.2f} req/s "
+                     f"(batches of {c.batch_size:g}) vs {limit}: {verdict}{use}")
+        if not c.fits:
+            lines.append(f"         backlog grows by {c.backlog_growth_per_hour:,.0f} events per hour; after a "
+                         f"{_duration(report.peak_seconds)} peak {c.backlog_after_peak:,.0f} events wait and the last "
+                         f"one is delivered {_duration(c.lag_after_peak_seconds)} late")
+        if c.events and c.name != "global":
+            lines.append(f"         events: {', '.join(c.events)}")
+    if report.unknown_events:
+        lines.append(f"unknown events (not in the catalog, counted in the default class): {', '.join(report.unknown_events)}")
+    lines.append("all classes fit" if report.fits else "some classes do not fit: agree higher limits with Optimove "
+                 "(then set delivery.limits) or expect the backlog above")
+    return "\n".join(lines)
+
+
+@click.command(name="plan")
+@click.argument("mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--volumes", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="YAML or JSON: event name -> expected events per second (at peak).")
+@click.option("--peak-minutes", type=click.FloatRange(min=0), default=60.0, show_default=True,
+              help="How long the peak lasts, for the backlog and lag it leaves.")
+@click.option("--limit", "limits", multiple=True, metavar="CLASS=N/Ws", help="Override a rate limit.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def command(mapping: Path, volumes: Path, peak_minutes: float, limits: tuple[str, ...], fmt: str) -> int:
+    """Check expected events/s per event against the rate classes of MAPPING's delivery limits."""
+    from ..catalog import load_catalog
+    from ..delivery.capacity import load_volumes, plan_capacity
+    from ..delivery.rateplan import make_rate_plan
+    from ..delivery.settings import parse_key_values
+    from ..mapping import load_mapping
+
+    loaded = load_mapping(mapping)
+    catalog = load_catalog()
+    plan = make_rate_plan(catalog, delivery=loaded.delivery, overrides=parse_key_values(limits, "--limit"))
+    report = plan_capacity(plan, load_volumes(volumes), peak_seconds=peak_minutes * 60.0,
+                           known_events=tuple(catalog.events))
+    if fmt == "json":
+        click.echo(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2).decode())
+    else:
+        click.echo(render_plan(report))
+    return EXIT_OK if report.fits else EXIT_FINDINGS

@@ -1,0 +1,178 @@
+"""``ebi-mapper run MAPPING --input SRC``: map, deduplicate and deliver, durably and within limits.
+
+Exit codes: 0 when every record read was delivered, filtered or a duplicate (also after
+``--max-records`` stopped reading early); 1 when any record was rejected (by the mapping or,
+after retries and splitting, by the sink: see ``ebi-mapper dlq list``) or events are left in the
+outbox; 3 when the mapping, a sink or the state dir cannot be used; 130 when
+interrupted (the state stays consistent; run again to resume).
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+import orjson
+
+from .exits import EXIT_FINDINGS, EXIT_OK
+
+__all__ = ["command", "render_summary", "ProgressReporter"]
+
+
+class ProgressReporter:
+    """A live ``rich`` display on a terminal, a plain log line per interval otherwise."""
+
+    def __init__(self, enabled: bool, *, live: bool):
+        self.enabled = enabled
+        self.live = live and enabled
+        self._live: Any = None
+        self._console: Any = None
+
+    def __enter__(self) -> "ProgressReporter":
+        if self.live:
+            from rich.console import Console
+            from rich.live import Live
+
+            self._console = Console(stderr=True)
+            self._live = Live(console=self._console, refresh_per_second=4, transient=True)
+            self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.__exit__(None, None, None)
+            self._live = None
+
+    def __call__(self, p: Any) -> None:
+        if not self.enabled:
+            return
+        if self._live is not None:
+            from rich.table import Table
+
+            table = Table.grid(padding=(0, 2))
+            for name in ("elapsed", "records", "records/s", "sent", "rejected", "dead-lettered", "backlog", "in flight"):
+                table.add_column(name)
+            table.add_row("elapsed", "records", "records/s", "sent", "rejected", "dead-lettered", "backlog", "in flight",
+                          style="bold")
+            table.add_row(f"{p.elapsed:,.1f}s", f"{p.records_read:,}", f"{p.records_per_second:,.0f}", f"{p.sent:,}",
+                          f"{p.rejected:,}", f"{p.dead_lettered:,}", f"{p.backlog:,}", str(p.in_flight))
+            self._live.update(table)
+            return
+        click.echo(f"[{time.strftime('%H:%M:%S')}] records={p.records_read} rate={p.records_per_second:.0f}/s "
+                   f"sent={p.sent} rejected={p.rejected} dead_lettered={p.dead_lettered} backlog={p.backlog} "
+                   f"in_flight={p.in_flight}", err=True)
+
+
+def render_summary(summary: Any, *, dead_letters: int) -> str:
+    """The text summary: records by outcome (they add up to the input), then events."""
+    r, e = summary.records, summary.events
+    t = summary.totals
+    lines = [
+        f"input:    {summary.input_id}  ({summary.status}, {summary.elapsed:.1f}s this run)",
+        f"records:  {r['read']:,} read = {r['delivered']:,} delivered + {r['rejected']:,} rejected + "
+        f"{r['filtered']:,} filtered + {r['duplicate']:,} duplicate" + (f" + {r['pending']:,} pending" if r["pending"] else ""),
+        f"events:   {e['new'] + e['update']:,} sent-worthy ({e['new']:,} new, {e['update']:,} updates): "
+        f"{e['delivered']:,} delivered, {e['dead_lettered']:,} dead-lettered, {e['superseded']:,} superseded by a newer version; "
+        f"{e['duplicate']:,} duplicates dropped, {e['filtered']:,} filtered",
+        f"bespoke:  {t.get('bespoke_delivered', 0):,} rows delivered, {t.get('bespoke_duplicate', 0):,} duplicates, "
+        f"{t.get('bespoke_dead_lettered', 0):,} dead-lettered, {t.get('bespoke_dropped', 0):,} dropped (route drop)",
+        f"requests: {summary.this_run.get('requests_ok', 0):,} ok, {summary.this_run.get('requests_retry', 0):,} retried, "
+        f"{summary.this_run.get('requests_throttled', 0):,} throttled (429), {summary.this_run.get('requests_rejected', 0):,} refused",
+        f"mapping rejections: {t.get('rejections', 0):,}; dead letters waiting: {dead_letters:,}"
+        + ("  (see `ebi-mapper dlq list`)" if dead_letters else ""),
+    ]
+    if summary.backlog:
+        lines.append(f"backlog:  {summary.backlog:,} events still in the outbox (run again to deliver them)")
+    if not summary.adds_up:
+        lines.append("WARNING: counts do not add up; please report this as a bug")
+    return "\n".join(lines)
+
+
+def _stop_on_sigterm() -> None:
+    # SIGTERM ends the run like Ctrl-C: the transaction in progress rolls back, the state stays usable.
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (tests calling main() from a thread)
+        pass
+
+
+@click.command(name="run")
+@click.argument("mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--input", "input_spec", required=True, help="A JSON lines file, a folder of them (read in name order), or - for stdin.")
+@click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where state.sqlite lives (default: delivery.state_dir, else .ebi-state/<client>).")
+@click.option("--sink", default=None, help="Events sink (default: delivery.sink, else optimove).")
+@click.option("--sink-option", "sink_options", multiple=True, metavar="KEY=VALUE", help="A sink option; repeatable.")
+@click.option("--limit", "limits", multiple=True, metavar="CLASS=N/Ws", help="Override a rate limit (e.g. profile=100/10s, global=none).")
+@click.option("--max-records", type=click.IntRange(min=1), default=None, help="Stop reading after N records (the next run resumes).")
+@click.option("--linger-ms", type=click.IntRange(min=0), default=None, help="How long a half-full batch waits for more events.")
+@click.option("--concurrency", type=click.IntRange(min=1), default=None, help="Requests in flight at once.")
+@click.option("--max-attempts", type=click.IntRange(min=1), default=None, help="Failed sends before a batch is dead-lettered.")
+@click.option("--progress/--no-progress", default=True, help="Live progress on a terminal, log lines otherwise.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Summary format.")
+def command(mapping: Path, input_spec: str, state_dir: Path | None, sink: str | None, sink_options: tuple[str, ...],
+            limits: tuple[str, ...], max_records: int | None, linger_ms: int | None, concurrency: int | None,
+            max_attempts: int | None, progress: bool, fmt: str) -> int:
+    """Map MAPPING's input and deliver the events: dedup, ≤10-event batches, rate limits, retries.
+
+    The state (dedup, outbox, dead letters, checkpoint) lives in one SQLite file; a run killed at
+    any moment and started again resumes where it stopped, losing nothing and sending no PK twice.
+    """
+    from ..delivery.pipeline import DeliveryLoop
+    from ..delivery.settings import load_for_delivery, make_sinks, parse_key_values, read_delivery_settings
+    from ..delivery.source import make_source
+    from ..delivery.state import open_state
+
+    loaded = load_for_delivery(mapping)
+    settings = read_delivery_settings(
+        loaded.mapping, catalog=loaded.catalog, sink=sink, sink_options=parse_key_values(sink_options, "--sink-option"),
+        limits=parse_key_values(limits, "--limit"), state_dir=state_dir, max_records=max_records,
+        overrides={"linger_ms": linger_ms, "concurrency": concurrency, "max_attempts": max_attempts},
+    )
+    source = make_source(input_spec, run_tag=str(int(time.time() * 1000)))
+    interactive = sys.stderr.isatty()
+    # Input that cannot be read again (stdin) needs every commit on disk before it is acknowledged.
+    state = open_state(settings.state_dir, synchronous="NORMAL" if source.resumable else "FULL")
+    _stop_on_sigterm()
+    try:
+        event_sink, bespoke_sink = make_sinks(loaded.registry, settings)
+        reporter = ProgressReporter(progress, live=interactive)
+        options = settings.options
+        from dataclasses import replace
+
+        options = replace(options, progress_interval=0.25 if interactive else 5.0)
+        loop = DeliveryLoop(state=state, mapper=loaded.mapper, plan=settings.plan, event_sink=event_sink,
+                            bespoke_sink=bespoke_sink, bespoke_route=settings.bespoke_route, options=options,
+                            on_progress=reporter)
+        run_id = state.start_run(input_id=source.input_id, mapping=str(mapping), now=time.time())
+        status = "failed"
+        summary = None
+        try:
+            with reporter:
+                summary = loop.run_input(source)
+            status = summary.status
+        except KeyboardInterrupt:
+            status = "interrupted"
+            raise
+        finally:
+            loop.close()
+            for s in (event_sink, bespoke_sink):
+                if s is not None:
+                    s.close()
+            state.end_run(run_id, status=status, counts=summary.totals if summary else {}, now=time.time())
+        dead = state.dead_letter_count()
+        if fmt == "json":
+            click.echo(orjson.dumps({**summary.to_dict(), "dead_letters": dead, "state_dir": str(settings.state_dir)},
+                                    option=orjson.OPT_INDENT_2).decode())
+        else:
+            click.echo(render_summary(summary, dead_letters=dead))
+        return EXIT_OK if summary.clean else EXIT_FINDINGS
+    finally:
+        state.close()

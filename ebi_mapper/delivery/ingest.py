@@ -1,0 +1,139 @@
+"""Turn input records into dedup decisions, outbox items, dead letters and counts.
+
+Everything here runs inside the caller's state transaction (one per chunk), together with the
+checkpoint, so a chunk is either wholly committed or not at all.
+
+Record outcomes decided here (see docs/delivery.md for the full accounting):
+
+* a line that is not JSON, or a record with any mapping rejection → ``rejected`` now (dead
+  letter with the reasons and the original payload); its valid events still go out;
+* a record with at least one new or changed event or bespoke row → *pending* until every one of
+  them is acknowledged (→ ``delivered``) or one is dead-lettered (→ ``rejected``);
+* otherwise, if something it produced was already sent with the same content → ``duplicate``;
+* otherwise (no rule matched, pre-go-live, bespoke route ``drop``, nothing produced) → ``filtered``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable, Iterable, Protocol
+
+from ..outcomes import RecordResult, Rejection
+from .batcher import Batch, Batcher
+from .rateplan import BESPOKE_CLASS, RatePlan
+from .source import InputRecord
+from .state import OutboxItem, StateStore, content_hash, pk_hash
+
+__all__ = ["MapperLike", "Ingestor", "COUNTER_NAMES", "REQUEST_COUNTERS"]
+
+# Every counter the delivery loop keeps per input (cumulative across resumed runs).
+COUNTER_NAMES = (
+    "records_read", "records_delivered", "records_rejected", "records_filtered", "records_duplicate",
+    "events_new", "events_update", "events_duplicate", "events_delivered", "events_dead_lettered", "events_superseded",
+    "events_filtered", "rejections",
+    "bespoke_new", "bespoke_update", "bespoke_duplicate", "bespoke_dropped", "bespoke_delivered",
+    "bespoke_dead_lettered", "bespoke_superseded",
+)
+# Counted per invocation only (a request may carry events of several inputs).
+REQUEST_COUNTERS = ("requests_ok", "requests_retry", "requests_throttled", "requests_rejected", "batches_split")
+
+
+class MapperLike(Protocol):
+    """What the loop needs of the engine's ``Mapper``."""
+
+    def map_record(self, payload: Any, *, source: str = "", now: datetime | None = None) -> RecordResult: ...
+
+
+@dataclass
+class Ingestor:
+    """Feeds records through mapping and dedup into the batcher; persists batches and dead letters.
+
+    :param bespoke_route: the bespoke sink's name, or ``None`` when bespoke rows are dropped.
+    """
+
+    state: StateStore
+    mapper: MapperLike
+    plan: RatePlan
+    batcher: Batcher
+    bespoke_route: str | None
+    wall: Callable[[], float]
+
+    def ingest(self, records: Iterable[InputRecord], input_id: str, counts: Counter, now_dt: datetime) -> None:
+        """Map, dedup and queue ``records`` (inside a transaction), counting into ``counts``."""
+        now = self.wall()
+        for rec in records:
+            counts["records_read"] += 1
+            if rec.error is not None:
+                reason = {"code": "malformed", "message": rec.error, "source": rec.source}
+                self.state.add_dead_letter(input_id=input_id, source=rec.source, kind="malformed", reasons=[reason],
+                                           payload=None, raw=rec.raw, now=now)
+                counts["records_rejected"] += 1
+                counts["rejections"] += 1
+                continue
+            result = self._map(rec, now_dt)
+            self._queue(rec, result, input_id, counts, now)
+
+    def _map(self, rec: InputRecord, now_dt: datetime) -> RecordResult:
+        try:
+            return self.mapper.map_record(rec.payload, source=rec.source, now=now_dt)
+        except Exception as exc:  # noqa: BLE001 - an engine bug must not stop the other records
+            return RecordResult(rejections=[Rejection("internal_error", f"the mapper raised {type(exc).__name__}: {exc}",
+                                                      source=rec.source)])
+
+    def _queue(self, rec: InputRecord, result: RecordResult, input_id: str, counts: Counter, now: float) -> None:
+        queued: list[tuple[str, OutboxItem]] = []
+        duplicates = 0
+        counts["events_filtered"] += len(result.filtered)
+        counts["rejections"] += len(result.rejections)
+        for event in result.events:
+            body = event.to_dict()
+            pk = pk_hash(event.event, event.pk) if event.pk else pk_hash(event.event, [content_hash(body).hex()])
+            ch = content_hash(body)
+            decision = self.state.dedup_decide(pk, ch, now)
+            counts[f"events_{decision}"] += 1
+            if decision == "duplicate":
+                duplicates += 1
+            else:
+                queued.append((self.plan.class_of(event.event), OutboxItem(pk, ch, None, body)))
+        for row in result.bespoke:
+            if self.bespoke_route is None:
+                counts["bespoke_dropped"] += 1
+                continue
+            body = row.to_dict()
+            # A bespoke row has no catalog PK: the customer's attributes at one moment from one rule.
+            pk = pk_hash("bespoke:" + row.rule, [row.customer, row.timestamp])
+            ch = content_hash(body)
+            decision = self.state.dedup_decide(pk, ch, now)
+            counts[f"bespoke_{decision}"] += 1
+            if decision == "duplicate":
+                duplicates += 1
+            else:
+                queued.append((BESPOKE_CLASS, OutboxItem(pk, ch, None, body)))
+
+        rejected = bool(result.rejections)
+        if rejected:
+            self.state.add_dead_letter(input_id=input_id, source=rec.source, kind="mapping",
+                                       reasons=[r.to_dict() for r in result.rejections], payload=rec.payload, now=now)
+            counts["records_rejected"] += 1
+        if queued:
+            pending_id = self.state.add_pending(input_id=input_id, source=rec.source, payload=rec.raw,
+                                                remaining=len(queued), counted=rejected)
+            for rate_class, item in queued:
+                self.batcher.add(rate_class, OutboxItem(item.pk_hash, item.content_hash, pending_id, item.body))
+        elif not rejected:
+            counts["records_duplicate" if duplicates else "records_filtered"] += 1
+
+    def persist_batches(self, *, flush: bool = False) -> int:
+        """Store the batches that changed (sealing lingered ones, or all with ``flush``); return how many were sealed."""
+        sealed = self.batcher.flush() if flush else self.batcher.due()
+        now = self.wall()
+        for batch in self.batcher.take_changed():
+            self._save(batch, now)
+        return len(sealed)
+
+    def _save(self, batch: Batch, now: float) -> None:
+        kind = "bespoke" if batch.rate_class == BESPOKE_CLASS else "events"
+        batch.row_id = self.state.save_batch(rate_class=batch.rate_class, kind=kind, items=batch.items,
+                                             sealed=batch.sealed, now=now, row_id=batch.row_id)

@@ -1,0 +1,476 @@
+"""The delivery loop: input → mapping → dedup → outbox → batches → rate limits → sinks → ack.
+
+One coordinating thread owns the state store and does everything but two things: a reader
+thread decodes input lines into a small bounded queue (so a slow stdin never stalls sending),
+and a pool of ``concurrency`` worker threads performs ``sink.send`` calls. Every state change
+happens in a transaction on the coordinating thread:
+
+1. *ingest*: a chunk of records is mapped and deduplicated; new/changed events go into the
+   open batch of their rate class; batches, dead letters, counters and the checkpoint commit
+   together;
+2. *dispatch*: a due, sealed batch whose rate class (and the global limit) admits one more
+   request is handed to a worker; the limiter counts it when it is handed over;
+3. *settle*: the answer decides (``retry.decide``): acknowledge (delete the batch, mark its PKs
+   sent, settle its records), reschedule, split, or dead-letter.
+
+A batch is deleted only after the sink acknowledged it, so a crash between a send and its
+acknowledgement makes the batch go again after a restart (at-least-once; the PK makes it
+effectively once at an idempotent receiver). See docs/delivery.md.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter, defaultdict
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterator
+
+import orjson
+
+from ..errors import DeliveryError
+from ..extensions import SendResult, Sink
+from .batcher import Batch, Batcher
+from .ingest import COUNTER_NAMES, Ingestor, MapperLike
+from .ratelimit import DEFAULT_SAFETY, RateLimiter, make_rate_limiter
+from .rateplan import BESPOKE_CLASS, RatePlan
+from .retry import RetryPolicy, decide
+from .readers import DirectReader, ThreadedReader
+from .source import InputRecord, InputSource
+from .state import Checkpoint, OutboxItem, OutboxRow, StateStore
+from .summary import Progress, RunSummary
+
+__all__ = ["DeliveryOptions", "Progress", "RunSummary", "DeliveryLoop"]
+
+_REMEMBER_UP_TO = 1000  # classes allowing more requests per window are not persisted (too many writes)
+
+
+@dataclass(frozen=True)
+class DeliveryOptions:
+    """Tuning of one run (defaults suit Optimove; tests shrink them)."""
+
+    chunk_size: int = 500  # records per ingest transaction
+    linger: float = 1.0  # seconds an open batch waits for more events
+    concurrency: int = 4  # sends in flight at once
+    max_backlog_batches: int = 5_000  # stop reading input while this many batches wait
+    max_records: int | None = None  # stop reading after this many records (the next run resumes)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    safety: float = DEFAULT_SAFETY  # window stretch of the limiters (see ratelimit)
+    progress_interval: float = 1.0
+    seed: int | None = None  # for the jitter (tests)
+
+
+class DeliveryLoop:
+    """Runs inputs (or dead-letter replays) through the pipeline into the sinks.
+
+    :param event_sink: where OOTB event batches go.
+    :param bespoke_sink: where bespoke attribute rows go (``None`` = bespoke rows are dropped).
+    :param wall: wall clock for stored times (``next_attempt_at`` survives restarts).
+    :param monotonic: clock of the rate limiters and the batcher's linger.
+    :param on_progress: called with a :class:`Progress` every ``options.progress_interval``.
+    """
+
+    def __init__(
+        self,
+        *,
+        state: StateStore,
+        mapper: MapperLike,
+        plan: RatePlan,
+        event_sink: Sink,
+        bespoke_sink: Sink | None = None,
+        bespoke_route: str | None = None,
+        options: DeliveryOptions | None = None,
+        wall: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+        on_progress: Callable[[Progress], None] | None = None,
+        limiter: RateLimiter | None = None,
+    ):
+        self.state = state
+        self.plan = plan
+        self.options = options or DeliveryOptions()
+        self.event_sink = event_sink
+        self.bespoke_sink = bespoke_sink
+        self.wall = wall
+        self.monotonic = monotonic
+        self.on_progress = on_progress
+        self.limiter = limiter or make_rate_limiter(plan.limits, plan.global_limit, clock=monotonic,
+                                                    safety=self.options.safety, exempt=(BESPOKE_CLASS,))
+        self.batcher = Batcher(plan.batch_sizes, linger=self.options.linger, clock=monotonic)
+        self.ingestor = Ingestor(state, mapper, plan, self.batcher, bespoke_route if bespoke_sink is not None else None, wall)
+        self._rng = random.Random(self.options.seed)
+        self._inflight: dict[Future, OutboxRow] = {}
+        self._pool = ThreadPoolExecutor(max_workers=max(1, self.options.concurrency), thread_name_prefix="ebi-mapper-send")
+        self._run_counts: Counter = Counter()
+        # Classes to send from: the plan's, plus any an earlier run left in the outbox. Without a
+        # bespoke sink, bespoke rows already queued stay there (reported as backlog), untouched.
+        known = [*plan.limits, *(c for c in state.outbox_classes() if c not in plan.limits)]
+        self._classes = [c for c in known if c != BESPOKE_CLASS or bespoke_sink is not None]
+        self._rr = 0  # round-robin start among classes, so no class starves another
+        self._started = monotonic()
+        self._last_progress = float("-inf")
+        self._adopted = False
+        # Classes whose send times are kept in the state, so a restarted process still sees the
+        # requests its predecessor sent inside the current window (the 50 / 10 s class).
+        self._remembered = {c for c, lim in plan.limits.items()
+                            if lim is not None and lim.requests <= _REMEMBER_UP_TO and c in self.limiter.classes}
+        self._seed_limiters()
+
+    def _seed_limiters(self) -> None:
+        if not self._remembered:
+            return
+        now_wall, now_mono = self.wall(), self.monotonic()
+        longest = max(self.limiter.classes[c].window for c in self._remembered)
+        by_class: dict[str, list[float]] = defaultdict(list)
+        for cls, at in self.state.recent_sends(now_wall - longest):
+            if cls in self._remembered:
+                by_class[cls].append(now_mono - (now_wall - at))
+        for cls, times in by_class.items():
+            self.limiter.classes[cls].seed(times)
+
+    # -- public ------------------------------------------------------------------------------
+    def run_input(self, source: InputSource) -> RunSummary:
+        """Read ``source`` from its checkpoint, deliver everything, and return the summary."""
+        input_id = source.input_id
+        cp = self.state.checkpoint(input_id) if source.resumable else None
+        if cp is not None and cp.status == "done":
+            with self.state.transaction():
+                self.state.reset_input(input_id)  # a new pass over an input delivered before
+            cp = None
+        if cp is None:
+            cp = Checkpoint(input_id, "", 0, 0, 0, "reading")
+        position = {"cp": cp}
+
+        def commit(chunk: list[InputRecord], exhausted: bool) -> None:
+            old = position["cp"]
+            last = chunk[-1] if chunk else None
+            new = Checkpoint(input_id, last.file if last else old.file, last.offset if last else old.offset,
+                             last.line if last else old.line, old.records + len(chunk),
+                             "read" if exhausted else old.status)
+            self.state.set_checkpoint(new, self.wall())
+            position["cp"] = new
+
+        reader = None
+        if cp.status == "reading":
+            records = source.records(file=cp.file, offset=cp.offset, line=cp.line)
+            reader = ThreadedReader(records, self.options.chunk_size * 2)
+        try:
+            status = self._pump(reader, input_id, commit)
+        finally:
+            if reader is not None:
+                reader.close()
+        final = position["cp"]
+        if final.status == "read" and status == "complete" and self.state.pending_count(input_id) == 0:
+            with self.state.transaction():
+                self.state.set_checkpoint(Checkpoint(input_id, final.file, final.offset, final.line, final.records, "done"), self.wall())
+        return self._summary(input_id, status)
+
+    def replay_dead_letters(self, input_id: str, *, kinds: tuple[str, ...] = ("mapping", "sink", "internal")) -> RunSummary:
+        """Feed stored dead letters through the (fixed) mapping and dedup again, then deliver.
+
+        Each replayed dead letter is marked in the same transaction that queues what it produced;
+        dead letters written during the replay are not replayed again by it.
+        """
+        last_id = self.state.max_dead_letter_id()
+
+        def letters() -> Iterator[InputRecord]:
+            after = 0
+            while True:
+                page = self.state.dead_letters(after_id=after, limit=200)
+                if not page:
+                    return
+                for dl in page:
+                    after = dl.id
+                    if dl.id > last_id:
+                        return
+                    if dl.kind not in kinds or dl.payload is None:
+                        continue
+                    yield InputRecord(dl.source, orjson.dumps(dl.payload), dl.payload, None, ref=dl.id)
+
+        def commit(chunk: list[InputRecord], exhausted: bool) -> None:
+            now = self.wall()
+            for rec in chunk:
+                self.state.mark_replayed(rec.ref, now)
+
+        status = self._pump(DirectReader(letters()), input_id, commit)
+        return self._summary(input_id, status)
+
+    def drain(self, input_id: str = "") -> RunSummary:
+        """Deliver what the outbox holds without reading any input."""
+        return self._summary(input_id, self._pump(None, input_id, lambda chunk, exhausted: None))
+
+    def close(self) -> None:
+        """Stop the workers (sends still in flight are abandoned; their batches stay in the outbox)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # -- the loop ----------------------------------------------------------------------------
+    def _pump(self, reader: Any, input_id: str, commit: Callable[[list[InputRecord], bool], None]) -> str:
+        self._adopt_open_batches()
+        reading = reader is not None
+        if not reading and self.batcher.open_batches():
+            with self.state.transaction():
+                self.ingestor.persist_batches(flush=True)  # nothing more will come to fill them
+        taken = 0
+        status = "complete"
+        try:
+            while True:
+                progressed = self._collect(0.0)
+                progressed |= self._dispatch()
+                waited = False
+                if reading and self._room_for_input():
+                    want = self.options.chunk_size
+                    if self.options.max_records is not None:
+                        want = min(want, self.options.max_records - taken)
+                    timeout = 0.0 if (self._inflight or progressed) else 0.02
+                    chunk, exhausted = reader.take(want, timeout) if want > 0 else ([], False)
+                    waited = timeout > 0 and not chunk
+                    taken += len(chunk)
+                    stop = self.options.max_records is not None and taken >= self.options.max_records
+                    if chunk or exhausted or stop:
+                        self._commit_chunk(chunk, input_id, exhausted, stop, commit)
+                        progressed = True
+                    if exhausted or stop:
+                        reading = False
+                        if stop and not exhausted:
+                            status = "stopped"
+                if self.batcher.next_due_in() == 0.0:
+                    with self.state.transaction():
+                        self.ingestor.persist_batches()
+                    progressed = True
+                self._report()
+                if not reading and not self._inflight and self._sendable_backlog() == 0:
+                    break
+                if not progressed and not waited:
+                    self._idle()
+        except KeyboardInterrupt:
+            status = "interrupted"
+            raise
+        finally:
+            self._report(force=True)
+        return status
+
+    def _sendable_backlog(self) -> int:
+        total = self.state.outbox_size()
+        return total if self.bespoke_sink is not None else total - self.state.outbox_size(kind="bespoke")
+
+    def _room_for_input(self) -> bool:
+        return self.state.outbox_size() < self.options.max_backlog_batches
+
+    def _commit_chunk(self, chunk: list[InputRecord], input_id: str, exhausted: bool, stop: bool,
+                      commit: Callable[[list[InputRecord], bool], None]) -> None:
+        counts: Counter = Counter()
+        with self.state.transaction():
+            self.ingestor.ingest(chunk, input_id, counts, datetime.now(timezone.utc))
+            self.ingestor.persist_batches(flush=exhausted or stop)
+            commit(chunk, exhausted)
+            self.state.bump(input_id, counts)
+        self._run_counts.update(counts)
+
+    def _adopt_open_batches(self) -> None:
+        if self._adopted:
+            return
+        self._adopted = True
+        seen: set[str] = set()
+        rows = self.state.open_batches()
+        extra = []
+        for row in rows:
+            batch = Batch(row.rate_class, list(row.items), 0.0, row.id)
+            if row.rate_class in seen or len(batch) >= self.batcher.size_of(row.rate_class):
+                extra.append(row)
+                continue
+            seen.add(row.rate_class)
+            self.batcher.adopt(batch)
+        if extra:
+            with self.state.transaction():
+                for row in extra:
+                    self.state.save_batch(rate_class=row.rate_class, kind=row.kind, items=row.items, sealed=True,
+                                          now=self.wall(), row_id=row.id)
+
+    def _idle(self) -> None:
+        timeout = 0.05
+        linger = self.batcher.next_due_in()
+        if linger is not None:
+            timeout = min(timeout, linger)
+        timeout = max(timeout, 0.001)
+        if self._inflight:
+            wait(list(self._inflight), timeout=timeout, return_when=FIRST_COMPLETED)
+        else:
+            time.sleep(timeout)
+
+    # -- dispatch ----------------------------------------------------------------------------
+    def _sink_for(self, row: OutboxRow) -> Sink | None:
+        return self.bespoke_sink if row.kind == "bespoke" else self.event_sink
+
+    def _dispatch(self) -> bool:
+        progressed = False
+        n = len(self._classes)
+        if n == 0:
+            return False
+        while len(self._inflight) < self.options.concurrency:
+            sent_one = False
+            now = self.wall()
+            for k in range(n):
+                if len(self._inflight) >= self.options.concurrency:
+                    break
+                cls = self._classes[(self._rr + k) % n]
+                if self.limiter.wait_time(cls) > 0.0:
+                    continue
+                if cls == BESPOKE_CLASS and any(r.kind == "bespoke" for r in self._inflight.values()):
+                    continue  # bespoke sinks write files: one batch at a time
+                exclude = [r.id for r in self._inflight.values()]
+                rows = self.state.due_batches(cls, now, exclude=exclude, limit=1)
+                if not rows:
+                    continue
+                row = self._drop_superseded(rows[0])
+                progressed = True
+                if row is None or self._sink_for(row) is None:
+                    continue
+                if self.limiter.try_acquire(cls) > 0.0:  # pragma: no cover - checked just above
+                    continue
+                if cls in self._remembered:
+                    self.state.record_send(cls, self.wall())
+                fut = self._pool.submit(self._sink_for(row).send, [i.body for i in row.items])
+                self._inflight[fut] = row
+                sent_one = True
+            self._rr = (self._rr + 1) % n
+            if not sent_one:
+                break
+        return progressed
+
+    def _drop_superseded(self, row: OutboxRow) -> OutboxRow | None:
+        """Leave out items whose PK has newer committed content (it is queued to go after them)."""
+        live, stale = [], []
+        for item in row.items:
+            current = self.state.dedup_get(item.pk_hash)
+            (stale if current is not None and current[0] != item.content_hash else live).append(item)
+        if not stale:
+            return row
+        counts: dict[str, Counter] = defaultdict(Counter)
+        with self.state.transaction():
+            for item in stale:
+                self._settle_item(item, row.kind, failed=False, counts=counts, outcome="superseded")
+            if live:
+                self.state.save_batch(rate_class=row.rate_class, kind=row.kind, items=live, sealed=True, now=self.wall(), row_id=row.id)
+            else:
+                self.state.delete_batch(row.id)
+            self._bump(counts)
+        return self.state.get_batch(row.id) if live else None
+
+    # -- settle ------------------------------------------------------------------------------
+    def _collect(self, timeout: float) -> bool:
+        if not self._inflight:
+            return False
+        done, _ = wait(list(self._inflight), timeout=timeout, return_when=FIRST_COMPLETED)
+        if not done:
+            return False
+        counts: dict[str, Counter] = defaultdict(Counter)
+        with self.state.transaction():
+            for fut in done:
+                row = self._inflight.pop(fut)
+                self._settle(row, self._result_of(fut), counts)
+            self._bump(counts)
+        return True
+
+    @staticmethod
+    def _result_of(fut: Future) -> SendResult:
+        exc = fut.exception()
+        if exc is None:
+            result = fut.result()
+            if isinstance(result, SendResult):
+                return result
+            return SendResult("retry", reason=f"sink returned {type(result).__name__}, not a SendResult")
+        if isinstance(exc, DeliveryError):
+            raise exc  # misconfiguration: retrying cannot fix it
+        return SendResult("retry", reason=f"{type(exc).__name__}: {exc}")
+
+    def _settle(self, row: OutboxRow, result: SendResult, counts: dict[str, Counter]) -> None:
+        throttled = row.throttled + (1 if result.status == "retry" and result.http_status == 429 else 0)
+        attempts = row.attempts + (1 if result.status == "retry" and result.http_status != 429 else 0)
+        d = decide(result, batch_size=len(row.items), attempts=attempts, throttled=throttled,
+                   policy=self.options.retry, rng=self._rng)
+        now = self.wall()
+        run = self._run_counts
+        if d.action == "ack":
+            run["requests_ok"] += 1
+            self.state.delete_batch(row.id)
+            self.state.dedup_mark_sent([(i.pk_hash, i.content_hash) for i in row.items], now)
+            for item in row.items:
+                self._settle_item(item, row.kind, failed=False, counts=counts, outcome="delivered")
+        elif d.action in ("retry", "throttled"):
+            run["requests_throttled" if d.action == "throttled" else "requests_retry"] += 1
+            self.state.reschedule(row.id, next_attempt_at=now + d.delay, attempts=attempts, throttled=throttled, reason=d.reason)
+            if d.pause_class:
+                self.limiter.pause(row.rate_class, d.delay)
+        elif d.action == "dead_letter":
+            run["requests_rejected" if result.status == "rejected" else "requests_retry"] += 1
+            for item in row.items:
+                self._dead_letter(item, row.kind, d.reason, result, counts)
+            self.state.delete_batch(row.id)
+        else:  # split / isolate: a permanent refusal of a batch of several items
+            run["requests_rejected"] += 1
+            run["batches_split"] += 1
+            items = list(row.items)
+            if d.action == "isolate":
+                bad = items.pop(d.index)
+                self._dead_letter(bad, row.kind, d.reason, result, counts)
+                parts = [items]
+            else:
+                half = len(items) // 2
+                parts = [items[:half], items[half:]]
+            self.state.delete_batch(row.id)
+            for part in parts:
+                if part:
+                    self.state.save_batch(rate_class=row.rate_class, kind=row.kind, items=part, sealed=True, now=now)
+
+    def _dead_letter(self, item: OutboxItem, kind: str, reason: str, result: SendResult, counts: dict[str, Counter]) -> None:
+        rec = self.state.get_pending(item.pending_id) if item.pending_id is not None else None
+        body = item.body
+        why = {"code": "sink_rejected" if result.status == "rejected" else "sink_gave_up", "message": reason,
+               "http_status": result.http_status, "event": body.get("event", "") if isinstance(body, dict) else "",
+               "source": rec.source if rec else ""}
+        self.state.add_dead_letter(input_id=rec.input_id if rec else "", source=rec.source if rec else "", kind="sink",
+                                   reasons=[why], payload=rec.payload if rec else None, event=body, now=self.wall())
+        self.state.dedup_forget(item.pk_hash, item.content_hash)
+        self._settle_item(item, kind, failed=True, counts=counts, outcome="dead_lettered")
+
+    def _settle_item(self, item: OutboxItem, kind: str, *, failed: bool, counts: dict[str, Counter], outcome: str) -> None:
+        prefix = "bespoke" if kind == "bespoke" else "events"
+        if item.pending_id is None:
+            self._run_counts[f"{prefix}_{outcome}"] += 1
+            return
+        input_id, record = self.state.resolve_pending(item.pending_id, failed=failed)
+        counts[input_id][f"{prefix}_{outcome}"] += 1
+        if record is not None and not record.counted:
+            counts[input_id]["records_rejected" if record.failed else "records_delivered"] += 1
+
+    def _bump(self, counts: dict[str, Counter]) -> None:
+        for input_id, c in counts.items():
+            self.state.bump(input_id, c)
+            self._run_counts.update(c)
+
+    # -- reporting ---------------------------------------------------------------------------
+    def _backlog_items(self) -> int:
+        return sum(n for _, n in self.state.backlog().values())
+
+    def _report(self, force: bool = False) -> None:
+        if self.on_progress is None:
+            return
+        now = self.monotonic()
+        if not force and now - self._last_progress < self.options.progress_interval:
+            return
+        self._last_progress = now
+        elapsed = max(now - self._started, 1e-9)
+        c = self._run_counts
+        self.on_progress(Progress(
+            elapsed=elapsed, records_read=c["records_read"], records_per_second=c["records_read"] / elapsed,
+            sent=c["events_delivered"] + c["bespoke_delivered"], rejected=c["records_rejected"],
+            dead_lettered=c["events_dead_lettered"] + c["bespoke_dead_lettered"], backlog=self._backlog_items(),
+            in_flight=len(self._inflight)))
+
+    def _summary(self, input_id: str, status: str) -> RunSummary:
+        totals = {k: v for k, v in self.state.totals(input_id).items()}
+        for name in COUNTER_NAMES:
+            totals.setdefault(name, 0)
+        return RunSummary(input_id, status, totals, dict(self._run_counts), self._backlog_items(),
+                          self.state.pending_count(input_id), self.monotonic() - self._started)

@@ -1,0 +1,599 @@
+"""The durable state of delivery runs: one SQLite file, ``<state-dir>/state.sqlite``.
+
+Tables (see docs/delivery.md for the guarantees they carry):
+
+* ``dedup``: per primary key (hashed), the content last *committed* for sending and the content
+  last *acknowledged* by the sink. Identical content again → duplicate; changed → update.
+* ``outbox``: batches not yet acknowledged, per rate class; ``sealed = 0`` while still filling.
+* ``pending``: input records some of whose events are still in the outbox, with the original
+  payload (needed if one of them is dead-lettered) and how many are left.
+* ``dlq``: dead letters: the original payload, the reasons (JSON), where it came from.
+* ``checkpoint``: per input, the file and byte offset of the next unread record.
+* ``totals``: per input, cumulative counters, so a run resumed after a crash still reports
+  counts that add up to the whole input. ``runs``: one row per invocation.
+
+Journal mode is WAL. ``synchronous=NORMAL`` is the default: in WAL mode a commit is durable
+against the process being killed at any moment (the WAL is in the OS page cache, which survives
+the process); only an OS crash or power loss can lose the last few commits, and because every
+side effect outside the file (reading input, sending) is replayable (the input is re-read from
+the older checkpoint, the sink stores idempotently by PK), the rolled-back state is consistent
+and nothing is lost. Input that cannot be re-read (stdin) is the exception: there the
+pipeline asks for ``FULL`` (fsync on every commit).
+
+A second process opening the same state dir gets :class:`~ebi_mapper.errors.StateError`: an
+exclusive ``flock`` on ``state.lock`` is held for the store's lifetime (the OS drops it when the
+process dies, even by SIGKILL, so a crashed run never leaves a stale lock).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping
+
+import orjson
+
+from ..errors import StateError
+
+try:  # POSIX only; elsewhere the lock degrades to SQLite's own locking.
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "StateStore",
+    "OutboxItem",
+    "OutboxRow",
+    "DeadLetter",
+    "Checkpoint",
+    "PendingRecord",
+    "open_state",
+    "pk_hash",
+    "content_hash",
+]
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS dedup (
+    pk_hash BLOB PRIMARY KEY,
+    content_hash BLOB NOT NULL,     -- content last committed for sending
+    sent_hash BLOB,                 -- content last acknowledged by the sink (NULL: never)
+    first_seen REAL NOT NULL,
+    last_sent REAL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    rate_class TEXT NOT NULL,
+    kind TEXT NOT NULL,             -- 'events' | 'bespoke'
+    payload BLOB NOT NULL,          -- JSON [[pk_hash hex, content_hash hex, pending id, body], ...]
+    size INTEGER NOT NULL,
+    sealed INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    throttled INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL,
+    created_at REAL NOT NULL,
+    last_reason TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (sealed, kind, rate_class, next_attempt_at);
+CREATE TABLE IF NOT EXISTS pending (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    input_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    payload BLOB,
+    remaining INTEGER NOT NULL,
+    failed INTEGER NOT NULL DEFAULT 0,
+    counted INTEGER NOT NULL DEFAULT 0  -- 1: the record's outcome was already counted (rejected)
+);
+CREATE TABLE IF NOT EXISTS dlq (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    input_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    kind TEXT NOT NULL,             -- 'mapping' | 'malformed' | 'sink'
+    reason TEXT NOT NULL,           -- JSON list of reasons
+    payload BLOB,                   -- the original input record (JSON), or the raw line if malformed
+    event BLOB,                     -- the event (or bespoke row) the sink refused, if any
+    created_at REAL NOT NULL,
+    replayed_at REAL
+);
+CREATE INDEX IF NOT EXISTS dlq_unreplayed ON dlq (replayed_at, id);
+CREATE TABLE IF NOT EXISTS checkpoint (
+    input_id TEXT PRIMARY KEY,
+    file TEXT NOT NULL DEFAULT '',  -- for a folder input: the file being read
+    offset INTEGER NOT NULL DEFAULT 0,  -- byte offset of the next unread line in that file
+    line INTEGER NOT NULL DEFAULT 0,    -- line number at that offset (for messages)
+    records INTEGER NOT NULL DEFAULT 0, -- records committed so far
+    status TEXT NOT NULL,           -- 'reading' | 'read' (input exhausted) | 'done' (all accounted)
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS totals (
+    input_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    value INTEGER NOT NULL,
+    PRIMARY KEY (input_id, name)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS recent_sends (  -- send times of small rate classes, so a restart keeps the window
+    rate_class TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS recent_sends_at ON recent_sends (at);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    input_id TEXT NOT NULL,
+    mapping TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    ended_at REAL,
+    status TEXT NOT NULL,           -- 'running' | 'complete' | 'stopped' (max-records) | 'failed'
+    counts TEXT
+);
+"""
+
+
+def _digest(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
+def pk_hash(event: str, pk: Iterable[Any]) -> bytes:
+    """A 16-byte key for an event's primary key (event name included: PKs are per event)."""
+    return _digest(orjson.dumps([event, *pk], option=orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME, default=str))
+
+
+def content_hash(body: Mapping[str, Any]) -> bytes:
+    """A 16-byte hash of what is sent, independent of key order."""
+    return _digest(orjson.dumps(body, option=orjson.OPT_SORT_KEYS, default=str))
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """One event (or bespoke row) in a batch, with what is needed to account for it."""
+
+    pk_hash: bytes
+    content_hash: bytes
+    pending_id: int | None
+    body: dict[str, Any]
+
+    def to_json(self) -> list:
+        return [self.pk_hash.hex(), self.content_hash.hex(), self.pending_id, self.body]
+
+    @classmethod
+    def from_json(cls, data: list) -> "OutboxItem":
+        return cls(bytes.fromhex(data[0]), bytes.fromhex(data[1]), data[2], data[3])
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """A stored batch."""
+
+    id: int
+    rate_class: str
+    kind: str
+    items: tuple[OutboxItem, ...]
+    sealed: bool
+    attempts: int
+    throttled: int
+    next_attempt_at: float
+    last_reason: str | None
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A dead-lettered record (or one of its events)."""
+
+    id: int
+    input_id: str
+    source: str
+    kind: str
+    reasons: list[Any]
+    payload: Any
+    event: Any
+    created_at: float
+    replayed_at: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "input_id": self.input_id, "source": self.source, "kind": self.kind,
+            "reasons": self.reasons, "payload": self.payload, "event": self.event,
+            "created_at": self.created_at, "replayed_at": self.replayed_at,
+        }
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """Where reading an input stopped."""
+
+    input_id: str
+    file: str
+    offset: int
+    line: int
+    records: int
+    status: str
+
+
+@dataclass(frozen=True)
+class PendingRecord:
+    """A record whose last outstanding event was just resolved."""
+
+    input_id: str
+    source: str
+    payload: Any
+    failed: bool
+    counted: bool
+
+
+def _loads(blob: bytes | None) -> Any:
+    return None if blob is None else orjson.loads(blob)
+
+
+class StateStore:
+    """The SQLite state of one state dir. Use as a context manager, or call :meth:`close`."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection, lock_fd: int | None):
+        self.path = path
+        self._conn = conn
+        self._lock_fd = lock_fd
+        self._in_txn = False
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the database and release the lock."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None  # type: ignore[assignment]
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing the descriptor drops the flock
+            self._lock_fd = None
+
+    def __enter__(self) -> "StateStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator["StateStore"]:
+        """One atomic unit: everything inside commits together or not at all."""
+        if self._in_txn:
+            raise StateError("nested state transactions are not supported")
+        self._exec("BEGIN IMMEDIATE")
+        self._in_txn = True
+        try:
+            yield self
+        except BaseException:
+            self._in_txn = False
+            self._conn.execute("ROLLBACK")
+            raise
+        self._in_txn = False
+        self._exec("COMMIT")
+
+    def _exec(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+        try:
+            return self._conn.execute(sql, tuple(params))
+        except sqlite3.Error as exc:
+            raise StateError(f"state store {self.path}: {exc}") from exc
+
+    def _execmany(self, sql: str, rows: list[tuple]) -> None:
+        try:
+            self._conn.executemany(sql, rows)
+        except sqlite3.Error as exc:
+            raise StateError(f"state store {self.path}: {exc}") from exc
+
+    def _require_txn(self) -> None:
+        if not self._in_txn:
+            raise StateError("this state change must run inside StateStore.transaction()")
+
+    # -- dedup -------------------------------------------------------------------------------
+    def dedup_decide(self, pk: bytes, content: bytes, now: float) -> str:
+        """Record ``content`` for ``pk`` and say what it is: ``new``, ``update`` or ``duplicate``.
+
+        Compared with the content last committed for this PK (whether or not it was sent yet), so
+        reading the same input again after a crash gives ``duplicate``, never a second send.
+        """
+        self._require_txn()
+        row = self._exec("SELECT content_hash FROM dedup WHERE pk_hash = ?", (pk,)).fetchone()
+        if row is None:
+            self._exec("INSERT INTO dedup (pk_hash, content_hash, first_seen) VALUES (?, ?, ?)", (pk, content, now))
+            return "new"
+        if row[0] == content:
+            return "duplicate"
+        self._exec("UPDATE dedup SET content_hash = ? WHERE pk_hash = ?", (content, pk))
+        return "update"
+
+    def dedup_mark_sent(self, pairs: Iterable[tuple[bytes, bytes]], now: float) -> None:
+        """The sink acknowledged these ``(pk_hash, content_hash)`` pairs."""
+        self._require_txn()
+        self._execmany("UPDATE dedup SET sent_hash = ?, last_sent = ? WHERE pk_hash = ?", [(c, now, p) for p, c in pairs])
+
+    def dedup_forget(self, pk: bytes, content: bytes) -> None:
+        """Content ``content`` of ``pk`` was dead-lettered: it no longer counts as sent-or-sending.
+
+        The PK falls back to its last acknowledged content (or is forgotten if none), so replaying
+        the same record later sends it instead of calling it a duplicate. A newer content already
+        committed for the PK is left alone.
+        """
+        self._require_txn()
+        self._exec("DELETE FROM dedup WHERE pk_hash = ? AND content_hash = ? AND sent_hash IS NULL", (pk, content))
+        self._exec("UPDATE dedup SET content_hash = sent_hash WHERE pk_hash = ? AND content_hash = ?", (pk, content))
+
+    def dedup_get(self, pk: bytes) -> tuple[bytes, bytes | None] | None:
+        """``(content_hash, sent_hash)`` of ``pk``, or ``None`` if unknown."""
+        row = self._exec("SELECT content_hash, sent_hash FROM dedup WHERE pk_hash = ?", (pk,)).fetchone()
+        return None if row is None else (row[0], row[1])
+
+    # -- outbox ------------------------------------------------------------------------------
+    def save_batch(self, *, rate_class: str, kind: str, items: Iterable[OutboxItem], sealed: bool, now: float, row_id: int | None = None) -> int:
+        """Insert a batch (``row_id=None``) or rewrite a still-open one; return its row id."""
+        self._require_txn()
+        items = list(items)
+        payload = orjson.dumps([i.to_json() for i in items])
+        if row_id is None:
+            cur = self._exec(
+                "INSERT INTO outbox (rate_class, kind, payload, size, sealed, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (rate_class, kind, payload, len(items), int(sealed), now, now),
+            )
+            return int(cur.lastrowid)
+        self._exec("UPDATE outbox SET payload = ?, size = ?, sealed = ?, next_attempt_at = ? WHERE id = ?",
+                   (payload, len(items), int(sealed), now, row_id))
+        return row_id
+
+    def _row(self, r: tuple) -> OutboxRow:
+        items = tuple(OutboxItem.from_json(x) for x in orjson.loads(r[3]))
+        return OutboxRow(r[0], r[1], r[2], items, bool(r[4]), r[5], r[6], r[7], r[8])
+
+    _ROW_COLS = "id, rate_class, kind, payload, sealed, attempts, throttled, next_attempt_at, last_reason"
+
+    def due_batches(self, rate_class: str, now: float, *, exclude: Iterable[int] = (), limit: int = 1) -> list[OutboxRow]:
+        """Sealed batches of ``rate_class`` whose time has come, oldest first, skipping ``exclude``."""
+        skip = tuple(exclude)
+        sql = (f"SELECT {self._ROW_COLS} FROM outbox WHERE sealed = 1 AND rate_class = ? AND next_attempt_at <= ?"
+               + (f" AND id NOT IN ({','.join('?' * len(skip))})" if skip else "")
+               + " ORDER BY next_attempt_at, id LIMIT ?")
+        return [self._row(r) for r in self._exec(sql, (rate_class, now, *skip, limit)).fetchall()]
+
+    def next_attempt_at(self, rate_class: str, *, exclude: Iterable[int] = ()) -> float | None:
+        """When the earliest sealed batch of ``rate_class`` (not in ``exclude``) becomes due."""
+        skip = tuple(exclude)
+        sql = ("SELECT MIN(next_attempt_at) FROM outbox WHERE sealed = 1 AND rate_class = ?"
+               + (f" AND id NOT IN ({','.join('?' * len(skip))})" if skip else ""))
+        return self._exec(sql, (rate_class, *skip)).fetchone()[0]
+
+    def get_batch(self, row_id: int) -> OutboxRow | None:
+        """One stored batch by id."""
+        r = self._exec(f"SELECT {self._ROW_COLS} FROM outbox WHERE id = ?", (row_id,)).fetchone()
+        return None if r is None else self._row(r)
+
+    def open_batches(self) -> list[OutboxRow]:
+        """Batches a previous run left still filling (to be adopted by the batcher)."""
+        return [self._row(r) for r in self._exec(f"SELECT {self._ROW_COLS} FROM outbox WHERE sealed = 0 ORDER BY id").fetchall()]
+
+    def delete_batch(self, row_id: int) -> None:
+        """Remove a batch (acknowledged, or replaced by its parts after a split)."""
+        self._require_txn()
+        self._exec("DELETE FROM outbox WHERE id = ?", (row_id,))
+
+    def reschedule(self, row_id: int, *, next_attempt_at: float, attempts: int, throttled: int, reason: str) -> None:
+        """Put a batch back to be tried again at ``next_attempt_at``."""
+        self._require_txn()
+        self._exec("UPDATE outbox SET next_attempt_at = ?, attempts = ?, throttled = ?, last_reason = ? WHERE id = ?",
+                   (next_attempt_at, attempts, throttled, reason, row_id))
+
+    def backlog(self) -> dict[str, tuple[int, int]]:
+        """Per rate class: (batches, items) still in the outbox."""
+        rows = self._exec("SELECT rate_class, COUNT(*), COALESCE(SUM(size), 0) FROM outbox GROUP BY rate_class").fetchall()
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    def outbox_size(self, *, kind: str | None = None) -> int:
+        """How many batches the outbox holds (open ones included), of one ``kind`` or all."""
+        if kind is None:
+            return self._exec("SELECT COUNT(*) FROM outbox").fetchone()[0]
+        return self._exec("SELECT COUNT(*) FROM outbox WHERE kind = ?", (kind,)).fetchone()[0]
+
+    def outbox_classes(self) -> list[str]:
+        """Rate classes that have batches in the outbox."""
+        return [r[0] for r in self._exec("SELECT DISTINCT rate_class FROM outbox").fetchall()]
+
+    # -- pending records ---------------------------------------------------------------------
+    def add_pending(self, *, input_id: str, source: str, payload: bytes | None, remaining: int, counted: bool) -> int:
+        """Remember a record with ``remaining`` events in the outbox; return its id."""
+        self._require_txn()
+        cur = self._exec("INSERT INTO pending (input_id, source, payload, remaining, counted) VALUES (?, ?, ?, ?, ?)",
+                         (input_id, source, payload, remaining, int(counted)))
+        return int(cur.lastrowid)
+
+    def get_pending(self, pending_id: int) -> PendingRecord | None:
+        """The record behind an outbox item (for a dead letter's original payload)."""
+        r = self._exec("SELECT input_id, source, payload, failed, counted FROM pending WHERE id = ?", (pending_id,)).fetchone()
+        return None if r is None else PendingRecord(r[0], r[1], _loads(r[2]), bool(r[3]), bool(r[4]))
+
+    def resolve_pending(self, pending_id: int, *, failed: bool) -> tuple[str, PendingRecord | None]:
+        """One of the record's events is settled: return its input id, and the record when it was the last.
+
+        The last settlement deletes the pending row; an unknown id gives ``("", None)``.
+        """
+        self._require_txn()
+        self._exec("UPDATE pending SET remaining = remaining - 1, failed = MAX(failed, ?) WHERE id = ?", (int(failed), pending_id))
+        r = self._exec("SELECT input_id, source, payload, failed, counted, remaining FROM pending WHERE id = ?", (pending_id,)).fetchone()
+        if r is None:
+            return "", None
+        if r[5] > 0:
+            return r[0], None
+        self._exec("DELETE FROM pending WHERE id = ?", (pending_id,))
+        return r[0], PendingRecord(r[0], r[1], _loads(r[2]), bool(r[3]), bool(r[4]))
+
+    def pending_count(self, input_id: str | None = None) -> int:
+        """Records (of ``input_id``, or all) still waiting for some of their events to settle."""
+        if input_id is None:
+            return self._exec("SELECT COUNT(*) FROM pending").fetchone()[0]
+        return self._exec("SELECT COUNT(*) FROM pending WHERE input_id = ?", (input_id,)).fetchone()[0]
+
+    # -- dead letters ------------------------------------------------------------------------
+    def add_dead_letter(self, *, input_id: str, source: str, kind: str, reasons: list[Any], payload: Any, event: Any = None, now: float,
+                        raw: bytes | None = None) -> int:
+        """Store a dead letter; ``raw`` stores undecodable input as-is instead of ``payload``."""
+        self._require_txn()
+        blob = raw if raw is not None else (None if payload is None else orjson.dumps(payload))
+        cur = self._exec(
+            "INSERT INTO dlq (input_id, source, kind, reason, payload, event, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (input_id, source, kind, orjson.dumps(reasons, default=str).decode(), blob,
+             None if event is None else orjson.dumps(event), now),
+        )
+        return int(cur.lastrowid)
+
+    def _dead_letter(self, r: tuple) -> DeadLetter:
+        try:
+            payload = _loads(r[5])
+        except orjson.JSONDecodeError:
+            payload = bytes(r[5]).decode("utf-8", "replace")  # a malformed line kept as text
+        return DeadLetter(r[0], r[1], r[2], r[3], orjson.loads(r[4]), payload, _loads(r[6]), r[7], r[8])
+
+    _DLQ_COLS = "id, input_id, source, kind, reason, payload, event, created_at, replayed_at"
+
+    def dead_letters(self, *, include_replayed: bool = False, after_id: int = 0, limit: int = 100) -> list[DeadLetter]:
+        """Dead letters in id order, ``limit`` at a time after ``after_id`` (stream them page by page)."""
+        where = "id > ?" + ("" if include_replayed else " AND replayed_at IS NULL")
+        rows = self._exec(f"SELECT {self._DLQ_COLS} FROM dlq WHERE {where} ORDER BY id LIMIT ?", (after_id, limit)).fetchall()
+        return [self._dead_letter(r) for r in rows]
+
+    def max_dead_letter_id(self) -> int:
+        """The newest dead letter's id (0 when there is none)."""
+        return self._exec("SELECT COALESCE(MAX(id), 0) FROM dlq").fetchone()[0]
+
+    def dead_letter(self, dlq_id: int) -> DeadLetter | None:
+        """One dead letter by id."""
+        r = self._exec(f"SELECT {self._DLQ_COLS} FROM dlq WHERE id = ?", (dlq_id,)).fetchone()
+        return None if r is None else self._dead_letter(r)
+
+    def mark_replayed(self, dlq_id: int, now: float) -> None:
+        """The dead letter was fed through the mapping again."""
+        self._require_txn()
+        self._exec("UPDATE dlq SET replayed_at = ? WHERE id = ?", (now, dlq_id))
+
+    def dead_letter_count(self, *, include_replayed: bool = False) -> int:
+        """How many dead letters there are (not yet replayed, unless asked)."""
+        where = "" if include_replayed else " WHERE replayed_at IS NULL"
+        return self._exec(f"SELECT COUNT(*) FROM dlq{where}").fetchone()[0]
+
+    # -- rate-limit memory -------------------------------------------------------------------
+    def record_send(self, rate_class: str, at: float, *, keep_seconds: float = 3600.0) -> None:
+        """Remember that a request of ``rate_class`` goes out at ``at`` (committed before it is sent)."""
+        if self._in_txn:
+            raise StateError("record_send commits on its own; call it outside a transaction")
+        self._exec("INSERT INTO recent_sends (rate_class, at) VALUES (?, ?)", (rate_class, at))
+        if int(at) % 60 == 0:  # now and then, forget sends far older than any window
+            self._exec("DELETE FROM recent_sends WHERE at < ?", (at - keep_seconds,))
+
+    def recent_sends(self, since: float) -> list[tuple[str, float]]:
+        """``(rate_class, at)`` of the remembered requests sent at or after ``since``, oldest first."""
+        return [tuple(r) for r in self._exec("SELECT rate_class, at FROM recent_sends WHERE at >= ? ORDER BY at", (since,)).fetchall()]
+
+    # -- checkpoint, totals, runs ------------------------------------------------------------
+    def checkpoint(self, input_id: str) -> Checkpoint | None:
+        """Where reading ``input_id`` stopped, if it was ever read."""
+        r = self._exec("SELECT input_id, file, offset, line, records, status FROM checkpoint WHERE input_id = ?", (input_id,)).fetchone()
+        return None if r is None else Checkpoint(*r)
+
+    def set_checkpoint(self, cp: Checkpoint, now: float) -> None:
+        """Store the checkpoint (inside the transaction that commits the records before it)."""
+        self._require_txn()
+        self._exec(
+            "INSERT INTO checkpoint (input_id, file, offset, line, records, status, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (input_id) DO UPDATE SET file = excluded.file, offset = excluded.offset, line = excluded.line, "
+            "records = excluded.records, status = excluded.status, updated_at = excluded.updated_at",
+            (cp.input_id, cp.file, cp.offset, cp.line, cp.records, cp.status, now),
+        )
+
+    def bump(self, input_id: str, counts: Mapping[str, int]) -> None:
+        """Add ``counts`` to the input's cumulative totals."""
+        self._require_txn()
+        self._execmany(
+            "INSERT INTO totals (input_id, name, value) VALUES (?, ?, ?) "
+            "ON CONFLICT (input_id, name) DO UPDATE SET value = value + excluded.value",
+            [(input_id, k, int(v)) for k, v in counts.items() if v],
+        )
+
+    def totals(self, input_id: str) -> dict[str, int]:
+        """The input's cumulative counters."""
+        return dict(self._exec("SELECT name, value FROM totals WHERE input_id = ?", (input_id,)).fetchall())
+
+    def reset_input(self, input_id: str) -> None:
+        """Forget an input's checkpoint and totals (a new pass over an input read before)."""
+        self._require_txn()
+        self._exec("DELETE FROM totals WHERE input_id = ?", (input_id,))
+        self._exec("DELETE FROM checkpoint WHERE input_id = ?", (input_id,))
+
+    def start_run(self, *, input_id: str, mapping: str, now: float) -> int:
+        """Record the start of an invocation; return its id."""
+        with self.transaction():
+            cur = self._exec("INSERT INTO runs (input_id, mapping, started_at, status) VALUES (?, ?, ?, 'running')",
+                             (input_id, mapping, now))
+        return int(cur.lastrowid)
+
+    def end_run(self, run_id: int, *, status: str, counts: Mapping[str, Any], now: float) -> None:
+        """Record how an invocation ended."""
+        with self.transaction():
+            self._exec("UPDATE runs SET ended_at = ?, status = ?, counts = ? WHERE id = ?",
+                       (now, status, orjson.dumps(dict(counts), default=str).decode(), run_id))
+
+    def runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The latest invocations, newest first."""
+        rows = self._exec("SELECT id, input_id, mapping, started_at, ended_at, status, counts FROM runs ORDER BY id DESC LIMIT ?",
+                          (limit,)).fetchall()
+        keys = ("id", "input_id", "mapping", "started_at", "ended_at", "status", "counts")
+        return [dict(zip(keys, r[:6] + (_loads(r[6].encode()) if r[6] else None,))) for r in rows]
+
+
+def _take_lock(path: Path) -> int | None:
+    if fcntl is None:  # pragma: no cover
+        return None
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        os.close(fd)
+        raise StateError(f"state dir {path.parent} is in use by another ebi-mapper run (lock {path.name} is held)") from exc
+    return fd
+
+
+def open_state(state_dir: str | os.PathLike[str], *, synchronous: str = "NORMAL") -> StateStore:
+    """Open (creating if needed) the state in ``state_dir`` and lock it for this process.
+
+    :param synchronous: ``NORMAL`` (default; safe against the process being killed) or ``FULL``
+        (also against power loss; used when the input cannot be re-read).
+    :raises StateError: the dir is locked by another run, or the file is not a usable state store.
+    """
+    sync = synchronous.upper()
+    if sync not in ("NORMAL", "FULL"):
+        raise StateError(f"synchronous must be NORMAL or FULL, not {synchronous!r}")
+    directory = Path(state_dir)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StateError(f"cannot create state dir {directory}: {exc}") from exc
+    lock_fd = _take_lock(directory / "state.lock")
+    path = directory / "state.sqlite"
+    try:
+        conn = sqlite3.connect(path, isolation_level=None, timeout=5.0, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={sync}")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.executescript(_SCHEMA)
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is None:
+            conn.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        elif int(row[0]) != SCHEMA_VERSION:
+            raise StateError(f"state store {path} has schema version {row[0]}; this ebi-mapper uses {SCHEMA_VERSION}")
+    except sqlite3.Error as exc:
+        if lock_fd is not None:
+            os.close(lock_fd)
+        raise StateError(f"state store {path} is not usable: {exc}") from exc
+    except StateError:
+        if lock_fd is not None:
+            os.close(lock_fd)
+        raise
+    return StateStore(path, conn, lock_fd)
+

@@ -1,0 +1,73 @@
+"""What a delivery run reports: live progress snapshots and the final summary with its invariants."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Progress", "RunSummary"]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A snapshot for the progress display."""
+
+    elapsed: float
+    records_read: int  # by this invocation
+    records_per_second: float
+    sent: int  # events and bespoke rows acknowledged by this invocation
+    rejected: int  # records rejected by this invocation
+    dead_lettered: int  # events dead-lettered by this invocation
+    backlog: int  # events and rows waiting in the outbox
+    in_flight: int
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """How a run ended, with the input's cumulative totals and this invocation's own counts."""
+
+    input_id: str
+    status: str  # complete | stopped (max-records) | interrupted
+    totals: dict[str, int]
+    this_run: dict[str, int]
+    backlog: int
+    pending_records: int
+    elapsed: float
+
+    def count(self, name: str) -> int:
+        """A cumulative counter (0 when never bumped)."""
+        return int(self.totals.get(name, 0))
+
+    @property
+    def records(self) -> dict[str, int]:
+        """Records by outcome; ``pending`` are records whose events are not all settled yet."""
+        names = ("delivered", "rejected", "filtered", "duplicate")
+        out = {"read": self.count("records_read"), **{n: self.count(f"records_{n}") for n in names}}
+        out["pending"] = self.pending_records
+        return out
+
+    @property
+    def events(self) -> dict[str, int]:
+        """Event units: produced (new + update + duplicate) and how the sent ones ended."""
+        keys = ("new", "update", "duplicate", "delivered", "dead_lettered", "superseded", "filtered")
+        return {k: self.count(f"events_{k}") for k in keys}
+
+    @property
+    def adds_up(self) -> bool:
+        """read == delivered + rejected + filtered + duplicate + pending, and every queued event is settled or queued."""
+        r = self.records
+        records_ok = r["read"] == r["delivered"] + r["rejected"] + r["filtered"] + r["duplicate"] + r["pending"]
+        queued = sum(self.count(f"{k}_{d}") for k in ("events", "bespoke") for d in ("new", "update"))
+        settled = sum(self.count(f"{k}_{d}") for k in ("events", "bespoke") for d in ("delivered", "dead_lettered", "superseded"))
+        return records_ok and (settled == queued if self.backlog == 0 else settled <= queued)
+
+    @property
+    def clean(self) -> bool:
+        """Complete (or stopped by ``max_records``), nothing rejected or dead-lettered, nothing left waiting."""
+        return (self.status in ("complete", "stopped") and self.count("records_rejected") == 0 and self.backlog == 0
+                and self.pending_records == 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"input": self.input_id, "status": self.status, "records": self.records, "events": self.events,
+                "adds_up": self.adds_up, "backlog": self.backlog, "elapsed_seconds": round(self.elapsed, 3),
+                "totals": dict(sorted(self.totals.items())), "this_run": dict(sorted(self.this_run.items()))}

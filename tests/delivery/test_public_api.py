@@ -1,0 +1,28 @@
+"""The delivery package's public API: `__all__` complete and every public thing documented."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+
+import pytest
+
+import ebi_mapper.delivery as delivery
+
+MODULES = ["state", "ratelimit", "batcher", "retry", "pipeline", "ingest", "rateplan", "source", "readers", "summary",
+           "settings", "capacity"]
+
+
+def test_package_all_lists_what_it_exports():
+    assert sorted(delivery.__all__) == sorted(n for n in vars(delivery) if not n.startswith("_")
+                                                and not inspect.ismodule(getattr(delivery, n)) and n != "annotations")
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_module_all_names_exist_and_have_docstrings(name):
+    module = importlib.import_module(f"ebi_mapper.delivery.{name}")
+    assert module.__doc__
+    for attr in module.__all__:
+        obj = getattr(module, attr)
+        if inspect.isclass(obj) or inspect.isfunction(obj):
+            assert obj.__doc__, f"{name}.{attr} has no docstring"
