@@ -71,11 +71,11 @@ def command(example: str, state_dir: str | None) -> int:
         args = [
             "run", str(mapping_path), "--input", str(input_path), "--state-dir", state,
             "--sink", "optimove", "--sink-option", f"url={sandbox.endpoint}", "--sink-option", f"token_env={_TOKEN_ENV}",
-            "--no-progress",
+            "--bespoke-option", f"dir={Path(tmp) / 'data-studio'}", "--no-progress",
         ]
         _step(f"run → embedded sandbox at {sandbox.endpoint}")
         first = cli.main(args=args, standalone_mode=False)
-        _step("run again: the same input, resumed from the checkpoint; nothing is sent twice")
+        _step("run again: the same input as a new pass; every event is a duplicate by PK, nothing is sent twice")
         second = cli.main(args=args, standalone_mode=False)
         _step("what the sandbox received")
         stats = sandbox.stats()

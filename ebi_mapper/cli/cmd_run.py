@@ -110,6 +110,8 @@ def _stop_on_sigterm() -> None:
               help="Where state.sqlite lives (default: delivery.state_dir, else .ebi-state/<client>).")
 @click.option("--sink", default=None, help="Events sink (default: delivery.sink, else optimove).")
 @click.option("--sink-option", "sink_options", multiple=True, metavar="KEY=VALUE", help="A sink option; repeatable.")
+@click.option("--bespoke-option", "bespoke_options", multiple=True, metavar="KEY=VALUE",
+              help="An option of the bespoke sink (bespoke.route); repeatable.")
 @click.option("--limit", "limits", multiple=True, metavar="CLASS=N/Ws", help="Override a rate limit (e.g. profile=100/10s, global=none).")
 @click.option("--max-records", type=click.IntRange(min=1), default=None, help="Stop reading after N records (the next run resumes).")
 @click.option("--linger-ms", type=click.IntRange(min=0), default=None, help="How long a half-full batch waits for more events.")
@@ -118,7 +120,7 @@ def _stop_on_sigterm() -> None:
 @click.option("--progress/--no-progress", default=True, help="Live progress on a terminal, log lines otherwise.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Summary format.")
 def command(mapping: Path, input_spec: str, state_dir: Path | None, sink: str | None, sink_options: tuple[str, ...],
-            limits: tuple[str, ...], max_records: int | None, linger_ms: int | None, concurrency: int | None,
+            bespoke_options: tuple[str, ...], limits: tuple[str, ...], max_records: int | None, linger_ms: int | None, concurrency: int | None,
             max_attempts: int | None, progress: bool, fmt: str) -> int:
     """Map MAPPING's input and deliver the events: dedup, ≤10-event batches, rate limits, retries.
 
@@ -133,6 +135,7 @@ def command(mapping: Path, input_spec: str, state_dir: Path | None, sink: str | 
     loaded = load_for_delivery(mapping)
     settings = read_delivery_settings(
         loaded.mapping, catalog=loaded.catalog, sink=sink, sink_options=parse_key_values(sink_options, "--sink-option"),
+        bespoke_options=parse_key_values(bespoke_options, "--bespoke-option"),
         limits=parse_key_values(limits, "--limit"), state_dir=state_dir, max_records=max_records,
         overrides={"linger_ms": linger_ms, "concurrency": concurrency, "max_attempts": max_attempts},
     )

@@ -76,6 +76,7 @@ def read_delivery_settings(
     catalog: Any = None,
     sink: str | None = None,
     sink_options: Mapping[str, Any] | None = None,
+    bespoke_options: Mapping[str, Any] | None = None,
     limits: Mapping[str, Any] | None = None,
     state_dir: str | Path | None = None,
     max_records: int | None = None,
@@ -95,7 +96,7 @@ def read_delivery_settings(
     route = bespoke.route if bespoke is not None and bespoke.rules else None
     if route == "drop":
         route = None
-    bespoke_opts = {"client": mapping.client, **dict(delivery.get("bespoke_options") or {})}
+    bespoke_opts = {"client": mapping.client, **dict(delivery.get("bespoke_options") or {}), **dict(bespoke_options or {})}
     plan = make_rate_plan(catalog, delivery=delivery, overrides=limits)
     policy = RetryPolicy(
         max_attempts=_number(delivery, "max_attempts", 8, int),

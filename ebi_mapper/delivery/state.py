@@ -103,6 +103,7 @@ CREATE TABLE IF NOT EXISTS dlq (
     replayed_at REAL
 );
 CREATE INDEX IF NOT EXISTS dlq_unreplayed ON dlq (replayed_at, id);
+CREATE INDEX IF NOT EXISTS dlq_source ON dlq (source);
 CREATE TABLE IF NOT EXISTS checkpoint (
     input_id TEXT PRIMARY KEY,
     file TEXT NOT NULL DEFAULT '',  -- for a folder input: the file being read
@@ -437,10 +438,18 @@ class StateStore:
         """Store a dead letter; ``raw`` stores undecodable input as-is instead of ``payload``."""
         self._require_txn()
         blob = raw if raw is not None else (None if payload is None else orjson.dumps(payload))
+        event_blob = None if event is None else orjson.dumps(event)
+        # A second pass over the same input (or a replay that fails the same way) must not pile up
+        # copies of a dead letter that is still waiting: keep the one already there.
+        same = self._exec(
+            "SELECT id FROM dlq WHERE source = ? AND kind = ? AND replayed_at IS NULL AND payload IS ? AND event IS ? LIMIT 1",
+            (source, kind, blob, event_blob),
+        ).fetchone()
+        if same is not None:
+            return int(same[0])
         cur = self._exec(
             "INSERT INTO dlq (input_id, source, kind, reason, payload, event, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (input_id, source, kind, orjson.dumps(reasons, default=str).decode(), blob,
-             None if event is None else orjson.dumps(event), now),
+            (input_id, source, kind, orjson.dumps(reasons, default=str).decode(), blob, event_blob, now),
         )
         return int(cur.lastrowid)
 

@@ -203,3 +203,19 @@ def test_a_file_that_is_not_sqlite_is_refused(tmp_path):
     (tmp_path / "state.sqlite").write_bytes(b"this is not a database" * 100)
     with pytest.raises(StateError, match="not usable"):
         open_state(tmp_path)
+
+
+def test_a_dead_letter_still_waiting_is_not_stored_twice(tmp_path):
+    from ebi_mapper.delivery.state import open_state
+
+    state = open_state(tmp_path)
+    try:
+        with state.transaction():
+            first = state.add_dead_letter(input_id="run-1", source="in.jsonl:3", kind="mapping", reasons=[{"code": "x"}], payload={"a": 1}, now=1.0)
+        with state.transaction():
+            again = state.add_dead_letter(input_id="run-2", source="in.jsonl:3", kind="mapping", reasons=[{"code": "x"}], payload={"a": 1}, now=2.0)
+            other = state.add_dead_letter(input_id="run-2", source="in.jsonl:3", kind="mapping", reasons=[{"code": "x"}], payload={"a": 2}, now=2.0)
+        assert again == first and other != first
+        assert len(state.dead_letters()) == 2
+    finally:
+        state.close()
