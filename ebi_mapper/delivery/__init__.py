@@ -6,16 +6,47 @@ registered as plugins; ``docs/delivery.md`` states the guarantees.
 
 from __future__ import annotations
 
-from .batcher import Batch, Batcher
-from .capacity import CapacityReport, ClassLoad, load_volumes, plan_capacity
-from .pipeline import DeliveryLoop, DeliveryOptions
-from .ratelimit import Limit, RateLimiter, SlidingWindowLimiter, make_rate_limiter, parse_limit
-from .rateplan import RatePlan, make_rate_plan
-from .retry import Decision, RetryPolicy, decide
-from .settings import DeliverySettings, LoadedMapping, load_for_delivery, make_sinks, read_delivery_settings
-from .source import InputRecord, InputSource, make_source
-from .state import Checkpoint, DeadLetter, OutboxItem, OutboxRow, StateStore, open_state
-from .summary import Progress, RunSummary
+import importlib
+from typing import Any
+
+# Re-exports are resolved on first use (PEP 562) so that importing one small module of this
+# package (a sink's option table, say) does not import the whole delivery pipeline.
+_EXPORTS = {
+    "Batch": "batcher",
+    "Batcher": "batcher",
+    "CapacityReport": "capacity",
+    "Checkpoint": "state",
+    "ClassLoad": "capacity",
+    "DeadLetter": "state",
+    "Decision": "retry",
+    "DeliveryLoop": "pipeline",
+    "DeliveryOptions": "pipeline",
+    "DeliverySettings": "settings",
+    "InputRecord": "source",
+    "InputSource": "source",
+    "Limit": "ratelimit",
+    "LoadedMapping": "settings",
+    "OutboxItem": "state",
+    "OutboxRow": "state",
+    "Progress": "summary",
+    "RateLimiter": "ratelimit",
+    "RatePlan": "rateplan",
+    "RetryPolicy": "retry",
+    "RunSummary": "summary",
+    "SlidingWindowLimiter": "ratelimit",
+    "StateStore": "state",
+    "decide": "retry",
+    "load_for_delivery": "settings",
+    "load_volumes": "capacity",
+    "make_rate_limiter": "ratelimit",
+    "make_rate_plan": "rateplan",
+    "make_sinks": "settings",
+    "make_source": "source",
+    "open_state": "state",
+    "parse_limit": "ratelimit",
+    "plan_capacity": "capacity",
+    "read_delivery_settings": "settings",
+}
 
 __all__ = [
     "Batch",
@@ -53,3 +84,13 @@ __all__ = [
     "plan_capacity",
     "read_delivery_settings",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from conftest import MAPPING, write_mixed
+from delivery_helpers import MAPPING, write_mixed
 from ebi_mapper.cli import main
 from ebi_mapper.delivery.state import open_state
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from conftest import MAPPING, write_mixed
+from delivery_helpers import MAPPING, write_mixed
 from ebi_mapper.delivery.pipeline import DeliveryLoop, DeliveryOptions
 from ebi_mapper.delivery.rateplan import make_rate_plan
 from ebi_mapper.delivery.retry import RetryPolicy

@@ -7,7 +7,7 @@ from collections import Counter
 import orjson
 import pytest
 
-from conftest import RecordingSink, ScriptedSink, write_mixed
+from delivery_helpers import RecordingSink, ScriptedSink, write_mixed
 from ebi_mapper.delivery.pipeline import DeliveryLoop, DeliveryOptions
 from ebi_mapper.delivery.rateplan import make_rate_plan
 from ebi_mapper.delivery.retry import RetryPolicy
