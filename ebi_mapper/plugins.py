@@ -42,25 +42,21 @@ class Registry:
     provided_by: dict[tuple[str, str], str] = field(default_factory=dict)  # (kind, name) -> plugin
 
     def sink(self, name: str) -> SinkDef:
-        try:
-            return self.sinks[name]
-        except KeyError:
-            known = ", ".join(sorted(self.sinks)) or "none"
-            raise UnknownNameError(f"unknown sink {name!r} (registered: {known})") from None
+        return _named(self.sinks, "sink", name)
 
     def guard(self, name: str) -> GuardDef:
-        try:
-            return self.guards[name]
-        except KeyError:
-            known = ", ".join(sorted(self.guards)) or "none"
-            raise UnknownNameError(f"unknown guard {name!r} (registered: {known})") from None
+        return _named(self.guards, "guard", name)
 
     def enricher(self, name: str) -> EnricherDef:
-        try:
-            return self.enrichers[name]
-        except KeyError:
-            known = ", ".join(sorted(self.enrichers)) or "none"
-            raise UnknownNameError(f"unknown enricher {name!r} (registered: {known})") from None
+        return _named(self.enrichers, "enricher", name)
+
+
+def _named(table: dict[str, Any], kind: str, name: str) -> Any:
+    try:
+        return table[name]
+    except KeyError:
+        known = ", ".join(sorted(table)) or "none"
+        raise UnknownNameError(f"unknown {kind} {name!r} (registered: {known})") from None
 
 
 def _load_module(spec: str, base_dir: Path | None) -> Any:
