@@ -10,16 +10,93 @@ import sys
 import time
 from contextlib import ExitStack
 from datetime import datetime, timezone
+from typing import Any, Callable
 
 import click
+import orjson
 
-from ..engine import compile_mapping, iter_jsonl
+from ..engine import compile_mapping
 from ..engine.accounting import MapCounts
+from ..engine.decode import MAX_DEPTH, MAX_LINE_BYTES, decode_line
+from ..engine.lines import KEEP_BYTES, Oversized, iter_line_batches
 from ..mapping import load_mapping
+from ..outcomes import Rejection
 from .exits import EXIT_FINDINGS, EXIT_OK
-from .report import dumps_line, echo_json, render_counts
+from .report import echo_json, render_counts
 
 __all__ = ["command"]
+
+_BATCH_LINES = 128  # lines mapped per batch: measured best (cache-friendly, memory flat); 2048 was 15% slower
+_DUMP_OPTIONS = orjson.OPT_APPEND_NEWLINE
+
+
+def _dump(obj: Any) -> bytes:
+    """One JSON line, byte for byte what ``report.dumps_line`` writes."""
+    return orjson.dumps(obj, default=str, option=_DUMP_OPTIONS)
+
+
+def _map_stream(mapper: Any, src: Any, name: str, counts: MapCounts, write: Callable, write_rejects: Callable | None, write_bespoke: Callable | None, fixed_now: datetime | None) -> None:
+    """Read the input in big chunks, map each batch of lines, write each batch's output at once.
+
+    The output (events, rejects, bespoke rows, counts) is what mapping line by line with
+    ``iter_jsonl`` and ``Mapper.map_record`` gives; tests/engine/test_fast_path_cli.py checks it.
+    """
+    run = mapper.map_many
+    dumps, loads, JSONDecodeError = orjson.dumps, orjson.loads, orjson.JSONDecodeError
+    now = fixed_now
+    for lines in iter_line_batches(src):
+        for start in range(0, len(lines), _BATCH_LINES):
+            part = lines[start : start + _BATCH_LINES]
+            if fixed_now is None:  # the skew guard needs seconds, not microseconds: once per batch
+                now = datetime.now(timezone.utc)
+            payloads, sources, slots = [], [], []
+            out: list[bytes] = []
+            bad: list[bytes] = []
+            for line_no, data in part:
+                where = f"{name}:{line_no}"
+                if type(data) is Oversized:
+                    rejection = Rejection("too_large", f"line is {data.total:,} bytes; the limit is {MAX_LINE_BYTES:,}", source=where)
+                    raw = data.kept
+                else:
+                    # decode_line's own steps, its call saved for the lines it would pass as they are.
+                    try:
+                        payload = loads(data)
+                    except JSONDecodeError:
+                        payload = None
+                    if payload is not None and data.count(b"[") + data.count(b"{") <= MAX_DEPTH:
+                        rejection = None
+                    else:
+                        payload, rejection = decode_line(data, source=where)
+                    if rejection is None:
+                        payloads.append(payload)
+                        sources.append(where)
+                        slots.append(None)
+                        continue
+                    raw = data[:KEEP_BYTES]
+                # Undecodable lines keep their place in the output order.
+                slots.append((rejection, raw))
+            results = iter(run(payloads, now=now, sources=sources))
+            decoded = iter(zip(payloads, sources))
+            for slot in slots:
+                if slot is not None:
+                    rejection, raw = slot
+                    counts.add_undecodable(rejection)
+                    if write_rejects is not None:
+                        bad.append(_dump({"source": rejection.source, "rejections": [rejection.to_dict()], "raw": raw.decode("utf-8", "replace")}))
+                    continue
+                result = next(results)
+                payload, where = next(decoded)
+                counts.add(result)
+                for event in result.events:
+                    out.append(dumps(event.to_dict(), default=str, option=_DUMP_OPTIONS))
+                if result.rejections and write_rejects is not None:
+                    bad.append(_dump({"source": where, "rejections": [r.to_dict() for r in result.rejections], "payload": payload}))
+                if result.bespoke and write_bespoke is not None:
+                    write_bespoke(b"".join(_dump(row.to_dict()) for row in result.bespoke))
+            if out:
+                write(b"".join(out))
+            if bad:
+                write_rejects(b"".join(bad))
 
 
 @click.command("map")
@@ -48,26 +125,7 @@ def command(mapping: str, input: str, out: str, rejects: str | None, bespoke_out
         rej = stack.enter_context(open(rejects, "wb")) if rejects else None
         bes = stack.enter_context(open(bespoke_out, "wb")) if bespoke_out else None
         name = "<stdin>" if input == "-" else input
-        write = dst.write
-        clock_every = 1000  # read the clock once per 1,000 records: the skew guard needs seconds, not µs
-        current_now = fixed_now or datetime.now(timezone.utc)
-        for line in iter_jsonl(src, name=name):
-            if line.rejection is not None:
-                counts.add_undecodable(line.rejection)
-                if rej is not None:
-                    rej.write(dumps_line({"source": line.rejection.source, "rejections": [line.rejection.to_dict()], "raw": line.raw.decode("utf-8", "replace")}))
-                continue
-            if fixed_now is None and counts.records % clock_every == 0:
-                current_now = datetime.now(timezone.utc)
-            result = mapper.map_record(line.payload, source=f"{name}:{line.line}", now=current_now)
-            counts.add(result)
-            for event in result.events:
-                write(dumps_line(event.to_dict()))
-            if result.rejections and rej is not None:
-                rej.write(dumps_line({"source": f"{name}:{line.line}", "rejections": [r.to_dict() for r in result.rejections], "payload": line.payload}))
-            if result.bespoke and bes is not None:
-                for row in result.bespoke:
-                    bes.write(dumps_line(row.to_dict()))
+        _map_stream(mapper, src, name, counts, dst.write, rej.write if rej else None, bes.write if bes else None, fixed_now)
     elapsed = time.perf_counter() - started
     data = counts.to_dict()
     data["seconds"] = round(elapsed, 3)

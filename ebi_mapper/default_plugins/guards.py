@@ -7,6 +7,11 @@
 - ``string_length``: Optimove strings hold at most 255 characters.
 - ``future_skew``: an event more than N seconds (default 300) ahead of the run's clock is
   almost always a time-zone bug in the source, so it is rejected rather than sent.
+
+Each check function also carries ``fused = (kind, settings)``: the engine's code generator
+(:mod:`ebi_mapper.engine.codegen`) inlines these four checks with those settings instead of
+calling the closures, which stay the reference (explain, and the differential test, use them).
+A guard without ``fused`` (any plugin's) is always called as a closure.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ def go_live_guard(options: dict, mapping: Any):
         if go_live is not None and ctx.event_time < go_live:
             yield Filtered("pre_go_live", ctx.rule.name, event.event, f"event time {event.timestamp} is before go_live {go_live.isoformat()}")
 
+    go_live_check.fused = ("go_live", {"go_live": go_live})
     return go_live_check
 
 
@@ -59,6 +65,7 @@ def currency_guard(options: dict, mapping: Any):
                 currency,
             )
 
+    currency_check.fused = ("currency", {"site": site})
     return currency_check
 
 
@@ -73,6 +80,7 @@ def string_length_guard(options: dict, mapping: Any):
             if type(value) is str and len(value) > limit:
                 yield Rejection("string_too_long", f"{key} is {len(value)} characters; the limit is {limit}", ctx.rule.name, event.event, f"$.context.{key}", "", value)
 
+    string_length_check.fused = ("string_length", {"limit": limit})
     return string_length_check
 
 
@@ -94,6 +102,7 @@ def future_skew_guard(options: dict, mapping: Any):
                 event.timestamp,
             )
 
+    future_skew_check.fused = ("future_skew", {"seconds": seconds, "skew": skew})
     return future_skew_check
 
 

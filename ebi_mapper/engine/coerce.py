@@ -50,6 +50,7 @@ __all__ = [
     "coerce_value",
     "make_coercer",
     "coerce_customer",
+    "money_exact",
     "parse_bool",
     "parse_decimal",
     "parse_number",
@@ -66,6 +67,8 @@ _WIDE = Context(prec=200)  # exact arithmetic for the sizes _NUMBER admits
 _MAX_NUMBER_CHARS = 100
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
 _INTEGER = re.compile(r"[+-]?[0-9]+", re.ASCII)
+# Decimal text that float() reads exactly: at most 11 + 4 = 15 significant digits, 1-4 decimals.
+_MONEY_TEXT = re.compile(r"[+-]?[0-9]{1,11}\.[0-9]{1,4}", re.ASCII)
 _TRUE = frozenset({"true", "yes", "y", "1"})
 _FALSE = frozenset({"false", "no", "n", "0"})
 
@@ -215,21 +218,37 @@ def _make_number(param: Param) -> Callable[[Any], Any]:
         return coerce_number
 
     def coerce_money(value: Any) -> Any:
-        if value is None:
-            return None
-        if type(value) is int:
-            return _checked_int(value, value)
-        if type(value) is str and _INTEGER.fullmatch(value.strip()):
-            return parse_number(value)
-        exact = parse_decimal(value)
-        try:
-            with localcontext(_WIDE):
-                rounded = exact.quantize(_MONEY_QUANTUM, rounding=MONEY_ROUNDING)
-        except InvalidOperation:
-            raise CoercionError(f"amount out of range: {describe_value(value)}", value) from None
-        return _decimal_to_float(rounded, value)
+        # Fast paths, equal to money_exact (tests/engine/test_fast_path_coerce.py): a float whose
+        # shortest repr has at most 4 decimals is already rounded; a plain decimal string of at
+        # most 15 significant digits reads back exactly, so float() of it is the rounded amount.
+        kind = type(value)
+        if kind is float:
+            text = repr(value)
+            dot = text.find(".")
+            if dot >= 0 and len(text) - dot <= MONEY_PLACES + 1 and "e" not in text:
+                return value
+        elif kind is str and _MONEY_TEXT.fullmatch(value):
+            return float(value)
+        return money_exact(value)
 
     return coerce_money
+
+
+def money_exact(value: Any) -> Any:
+    """A monetary amount rounded to 4 places with Decimal arithmetic (the definition of the rule)."""
+    if value is None:
+        return None
+    if type(value) is int:
+        return _checked_int(value, value)
+    if type(value) is str and _INTEGER.fullmatch(value.strip()):
+        return parse_number(value)
+    exact = parse_decimal(value)
+    try:
+        with localcontext(_WIDE):
+            rounded = exact.quantize(_MONEY_QUANTUM, rounding=MONEY_ROUNDING)
+    except InvalidOperation:
+        raise CoercionError(f"amount out of range: {describe_value(value)}", value) from None
+    return _decimal_to_float(rounded, value)
 
 
 def _make_integer(param: Param) -> Callable[[Any], Any]:

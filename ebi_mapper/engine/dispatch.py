@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Callable, Sequence
 
-from ..expressions import equality_tests
+from ..expressions import equality_tests, parse_expression
 
-__all__ = ["make_dispatcher"]
+__all__ = ["decides_when", "make_dispatcher"]
 
 
 def _string_tests(source: str) -> dict[tuple, str]:
@@ -62,4 +62,22 @@ def make_dispatcher(rules: Sequence[Any]) -> Callable[[Any], Sequence[Any]] | No
         return default
 
     candidates.path = path  # type: ignore[attr-defined]  # for explain and tests
+    # The parts, for the generated fast path (Mapper builds its own tables of runners from them).
+    candidates.get = get  # type: ignore[attr-defined]
+    candidates.table = table  # type: ignore[attr-defined]
+    candidates.default = default  # type: ignore[attr-defined]
     return candidates
+
+
+def decides_when(source: str, path: tuple) -> str | None:
+    """The literal ``L`` when the whole ``when`` is ``path == 'L'`` (either order), else None.
+
+    A rule reached through the dispatcher's entry for ``L`` then needs no evaluation of its
+    ``when``: the lookup already saw a string equal to ``L`` at that path, so it is true.
+    """
+    node = parse_expression(source)
+    if node["type"] != "comparator" or node["value"] != "eq":
+        return None
+    tests = _string_tests(source)
+    literal = tests.get(tuple(path))
+    return literal if len(tests) == 1 else None

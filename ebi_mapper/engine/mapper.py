@@ -23,7 +23,9 @@ from ..mapping.model import BespokeRule, Expr, Mapping, Rule
 from ..outcomes import BespokeRow, Filtered, OotbEvent, RecordResult, Rejection
 from ..plugins import Registry, make_registry
 from .coerce import CoercionError, coerce_customer, make_coercer
-from .dispatch import make_dispatcher
+from .codegen import make_rule_runner
+from .codegen_parts import plain_dataclass
+from .dispatch import decides_when, make_dispatcher
 from .fields import MISSING, NULL, CompiledField, compile_field
 from .timestamps import format_context, format_envelope, parse_timestamp
 from .trace import Trace
@@ -70,6 +72,9 @@ class _CompiledRule:
     guards: list[Callable]
     enrichers: list[tuple[str, Callable]]
     monetary_keys: frozenset[str]
+    run: Callable[[Any, RecordResult, str, datetime], bool] | None = None  # generated runner
+    run_dispatched: Callable[[Any, RecordResult, str, datetime], bool] | None = None  # `when` proven
+    python_source: str = ""  # the runner's generated code, for debugging
 
 
 @dataclass
@@ -95,12 +100,62 @@ class Mapper:
     clock: Callable[[], datetime]
     _tz: ZoneInfo = field(default=None)  # type: ignore[assignment]
     _dispatch: Callable[[Any], Iterable[_CompiledRule]] | None = None
+    fast: bool = False  # generated runners (codegen.py) are used when no trace is asked for
+    _fast_dispatch: Any = None  # the dispatcher the fast tables below were built from
+    _fast_table: dict = field(default_factory=dict)  # discriminator value -> runners
+    _fast_default: tuple = ()  # runners for payloads whose discriminator is in no table
+    _fast_all: tuple = ()  # every rule's runner, in file order (no dispatcher)
+    _fast_key: str | None = None  # the discriminator's key when its path is one key long
 
     # -- public -----------------------------------------------------------------------------
     def map_record(self, payload: Any, *, source: str = "", now: datetime | None = None, trace: Trace | None = None) -> RecordResult:
         """Map one decoded payload. Never raises for any JSON value."""
-        result = RecordResult()
+        if self.fast and trace is None:
+            return self._map_fast(payload, source, now or self.clock())
+        return self._map_reference(payload, source, now or self.clock(), trace)
+
+    def map_many(self, payloads: Iterable[Any], *, now: datetime | None = None, sources: Iterable[str] | None = None) -> list[RecordResult]:
+        """Map a batch of payloads with one clock reading (``sources`` names each, for rejections)."""
         now = now or self.clock()
+        if not self.fast:
+            if sources is None:
+                return [self._map_reference(p, "", now, None) for p in payloads]
+            return [self._map_reference(p, s, now, None) for p, s in zip(payloads, sources)]
+        run = self._map_fast
+        if sources is None:
+            return [run(p, "", now) for p in payloads]
+        return [run(p, s, now) for p, s in zip(payloads, sources)]
+
+    # -- fast path --------------------------------------------------------------------------
+    def _map_fast(self, payload: Any, source: str, now: datetime) -> RecordResult:
+        """:meth:`_map_reference` with each rule's generated runner; equal results, proven by test."""
+        result = _new_result()
+        matched = False
+        dispatch = self._dispatch
+        if dispatch is None:
+            runners = self._fast_all
+        elif dispatch is self._fast_dispatch:
+            key = self._fast_key
+            if key is not None:  # one-step discriminator (`type`): the dispatcher's get, inline
+                value = payload.get(key) if type(payload) is dict else None
+            else:
+                value = dispatch.get(payload)
+            runners = self._fast_table.get(value, self._fast_default) if type(value) is str else self._fast_default
+        else:  # someone swapped the dispatcher: follow it
+            runners = [crule.run for crule in dispatch(payload)]
+        for run in runners:
+            if run(payload, result, source, now):
+                matched = True
+        if self.bespoke:
+            matched = self._bespoke_all(payload, result, source, None) or matched
+        if not matched:
+            result.filtered.append(Filtered("no_rule", detail="no rule's `when` matched"))
+        return result
+
+    # -- reference path ---------------------------------------------------------------------
+    def _map_reference(self, payload: Any, source: str, now: datetime, trace: Trace | None) -> RecordResult:
+        """The interpreter that defines the engine's behaviour (also the path ``explain`` traces)."""
+        result = RecordResult()
         matched = False
         rules = self._dispatch(payload) if self._dispatch is not None else self.rules
         for crule in rules:
@@ -117,6 +172,15 @@ class Mapper:
                 continue
             matched = True
             self._run_rule(crule, payload, result, source, now, trace)
+        if self._bespoke_all(payload, result, source, trace):
+            matched = True
+        if not matched:
+            result.filtered.append(Filtered("no_rule", detail="no rule's `when` matched"))
+        return result
+
+    def _bespoke_all(self, payload: Any, result: RecordResult, source: str, trace: Trace | None) -> bool:
+        """Run every bespoke rule whose `when` holds; True if any matched (or failed to evaluate)."""
+        matched = False
         for cb in self.bespoke:
             try:
                 if cb.when is not None and not _truthy(cb.when(payload)):
@@ -127,14 +191,7 @@ class Mapper:
                 continue
             matched = True
             self._run_bespoke(cb, payload, result, source, trace)
-        if not matched:
-            result.filtered.append(Filtered("no_rule", detail="no rule's `when` matched"))
-        return result
-
-    def map_many(self, payloads: Iterable[Any], *, now: datetime | None = None) -> list[RecordResult]:
-        """Map a batch of payloads with one clock reading."""
-        now = now or self.clock()
-        return [self.map_record(p, now=now) for p in payloads]
+        return matched
 
     # -- rules ------------------------------------------------------------------------------
     def _scopes(self, each: Callable | None, expr: Expr | None, payload: Any, rule_name: str, event: str, result: RecordResult, source: str):
@@ -209,7 +266,16 @@ class Mapper:
         if rejections or customer is None or event_time is None:
             result.rejections.extend(rejections)
             return
+        self._finish(crule, data, payload, result, source, now, trace, customer, event_time, context)
 
+    def _finish(self, crule: _CompiledRule, data: Any, payload: Any, result: RecordResult, source: str, now: datetime, trace: Trace | None, customer: str, event_time: datetime, context: dict) -> None:
+        """Currency, enrichers, guards, validation and the event, once every field is mapped.
+
+        Shared by the reference path and by generated runners whose rule has enrichers or a
+        plugin's guard, so those run exactly as they always did.
+        """
+        rule, event = crule.rule, crule.event
+        rejections: list[Rejection] = []
         ootb = OotbEvent(self.mapping.tenant, event.key, customer, format_envelope(event_time), context, rule.name)
         currency = None
         if crule.currency is not None:
@@ -356,6 +422,20 @@ class Mapper:
         return Rejection("expression_error", f"{label}: {exc}", rule, event, label, expr.source if expr else "", None, source)
 
 
+_RESULT_FIELDS = ("events", "rejections", "filtered", "bespoke", "nulls_dropped")
+
+
+def _bare_result() -> RecordResult:
+    """An empty RecordResult without the dataclass __init__ (which only stores the five fields)."""
+    result = object.__new__(RecordResult)
+    result.__dict__ = {"events": [], "rejections": [], "filtered": [], "bespoke": [], "nulls_dropped": 0}
+    return result
+
+
+# If outcomes.py ever gives RecordResult more than plain fields, build it the ordinary way.
+_new_result = _bare_result if plain_dataclass(RecordResult, _RESULT_FIELDS) else RecordResult
+
+
 def _with_source(rejection: Rejection, source: str) -> Rejection:
     from dataclasses import replace
 
@@ -389,14 +469,58 @@ def _guards_for(mapping: Mapping, registry: Registry) -> list[Callable]:
     return guards
 
 
+def _fused_guards(crule: _CompiledRule) -> list | None:
+    """The guards' fused forms, if every enabled guard has one and the rule has no enrichers."""
+    if crule.enrichers:
+        return None
+    fused = [getattr(guard, "fused", None) for guard in crule.guards]
+    return None if any(f is None for f in fused) else fused
+
+
+def _build_fast(mapper: Mapper) -> None:
+    """Generate every rule's runner and the dispatch tables of runners."""
+    for crule in mapper.rules:
+        options = dict(
+            tenant=mapper.mapping.tenant,
+            go_live=mapper.mapping.go_live,
+            tz=mapper._tz,
+            dst=mapper.mapping.dst,
+            validator=mapper.validator,
+            fused=_fused_guards(crule),
+            finish=mapper._finish,
+        )
+        crule.run, crule.python_source = make_rule_runner(crule, **options)
+        crule.run_dispatched = crule.run
+        if crule.when is not None and mapper._dispatch is not None and decides_when(crule.rule.when.source, mapper._dispatch.path):
+            crule.run_dispatched, _ = make_rule_runner(crule, check_when=False, **options)
+    mapper._fast_all = tuple(crule.run for crule in mapper.rules)
+    dispatch = mapper._dispatch
+    if dispatch is not None:
+        mapper._fast_dispatch = dispatch
+        # A rule listed under value V because its `when` is exactly `path == 'V'` needs no check.
+        mapper._fast_table = {
+            value: tuple(c.run_dispatched if c.run_dispatched is not c.run and decides_when(c.rule.when.source, dispatch.path) == value else c.run for c in rules)
+            for value, rules in dispatch.table.items()
+        }
+        mapper._fast_default = tuple(c.run for c in dispatch.default)
+        if len(dispatch.path) == 1:
+            mapper._fast_key = dispatch.path[0]
+    mapper.fast = True
+
+
 def compile_mapping(
     mapping: Mapping,
     *,
     registry: Registry | None = None,
     catalog: Catalog | None = None,
     clock: Callable[[], datetime] | None = None,
+    fast: bool = True,
 ) -> Mapper:
-    """Compile a loaded mapping once; the result maps payloads with no further parsing."""
+    """Compile a loaded mapping once; the result maps payloads with no further parsing.
+
+    With ``fast`` (the default) each rule also gets a generated runner (:mod:`.codegen`) that
+    gives the same results as the reference interpreter, which ``fast=False`` keeps using.
+    """
     catalog = catalog or load_catalog()
     if registry is None:
         registry = make_registry(local_modules=mapping.plugins, base_dir=Path(mapping.path).parent if mapping.path else None)
@@ -466,4 +590,6 @@ def compile_mapping(
         _tz=tz,
     )
     mapper._dispatch = make_dispatcher(rules)
+    if fast:
+        _build_fast(mapper)
     return mapper

@@ -64,7 +64,7 @@ _NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", r
 _LONG_FRACTION = re.compile(r"(\.[0-9]{6})[0-9]+")
 _fromiso = datetime.fromisoformat
 _EXACT = Context(prec=200)
-_ENVELOPE = "%04d-%02d-%02d %02d:%02d:%02d.%06d UTC"  # %-formatting: the fastest way here
+_ENVELOPE = "%04d-%02d-%02d %02d:%02d:%02d.%06d UTC"  # the two output forms (format_* write them faster)
 _CONTEXT = "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ"
 
 
@@ -295,10 +295,16 @@ def _parse_text_slowly(value: str, zone: tzinfo, dst: str) -> datetime:
     return _naive_to_utc(parsed, zone, dst, value)
 
 
+_S_LIMIT, _MS_LIMIT = _UNIT_LIMITS[0][1], _UNIT_LIMITS[1][1]
+
+
 def _parse(value: Any, zone: tzinfo, dst: str, formats: tuple[str, ...]) -> datetime:
     kind = type(value)
     if kind is str:
         return _parse_text(value, zone, dst, formats)
+    if kind is int and 0 <= value < _MS_LIMIT:
+        # Fast path for epoch seconds and milliseconds as ints: what _from_epoch computes.
+        return _EPOCH + (timedelta(seconds=value) if value < _S_LIMIT else timedelta(milliseconds=value))
     if kind is int or kind is float:
         return _from_epoch(_epoch_number(value), value)
     if isinstance(value, bool):
@@ -373,16 +379,18 @@ def _utc(dt: datetime) -> datetime:
     return dt.astimezone(UTC)
 
 
+# isoformat() of an aware UTC datetime ends in '+00:00' and pads the year to 4 digits, exactly as
+# _ENVELOPE / _CONTEXT would write it; it is the faster way (one C call instead of 7 attributes).
+
+
 def format_envelope(dt: datetime) -> str:
     """Optimove's envelope form, always six fractional digits: ``2026-03-29 01:30:00.000000 UTC``."""
-    dt = _utc(dt)
-    return _ENVELOPE % (dt.year, dt.month, dt.day, dt.hour, dt.minute, dt.second, dt.microsecond)
+    return _utc(dt).isoformat(" ", "microseconds")[:-6] + " UTC"
 
 
 def format_context(dt: datetime) -> str:
     """ISO 8601 UTC for context params, always six fractional digits: ``2026-03-29T01:30:00.000000Z``."""
-    dt = _utc(dt)
-    return _CONTEXT % (dt.year, dt.month, dt.day, dt.hour, dt.minute, dt.second, dt.microsecond)
+    return _utc(dt).isoformat("T", "microseconds")[:-6] + "Z"
 
 
 def to_epoch_millis(dt: datetime) -> int:

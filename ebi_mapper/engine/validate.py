@@ -17,9 +17,28 @@ from ..schemas import load_schema, schema_rejections
 __all__ = ["EventValidator", "make_fast_check"]
 
 
+_PYTHON_END = "(?!\\n)$"  # Python's "end of string, not before a final newline"
+
+
+def _rust_patterns(node: Any) -> Any:
+    """The schema with each ``pattern`` ending in ``(?!\\n)$`` ending in plain ``$``.
+
+    The schemas spell "end of string" that way so Python's ``re`` (whose ``$`` also matches
+    before a trailing newline) means it; in the Rust regex dialect of ``jsonschema_rs`` ``$``
+    already means exactly that, and without the look-ahead the pattern runs on the fast regex
+    engine instead of the backtracking one (twice as fast per event). The validator
+    differential test checks both validators still agree, newline-ended strings included.
+    """
+    if isinstance(node, dict):
+        return {k: (v[: -len(_PYTHON_END)] + "$" if k == "pattern" and isinstance(v, str) and v.endswith(_PYTHON_END) else _rust_patterns(v)) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_rust_patterns(v) for v in node]
+    return node
+
+
 def make_fast_check(schema: dict) -> Callable[[Any], bool]:
     """A compiled ``is_valid`` for one schema."""
-    return jsonschema_rs.validator_for(schema).is_valid
+    return jsonschema_rs.validator_for(_rust_patterns(schema)).is_valid
 
 
 class EventValidator:

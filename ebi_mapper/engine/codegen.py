@@ -1,0 +1,631 @@
+"""The engine's fast path: one generated Python function per rule.
+
+:func:`make_rule_runner` writes the source of a function ``run(payload, result, source, now) ->
+matched`` that does for one rule exactly what the reference interpreter in :mod:`.mapper` does
+(``when``, ``each``, envelope, context fields, null policy, coercion, built-in guards, schema
+validation, the event), with the per-field decisions taken at compile time instead of per record:
+
+* plain paths (``data.player_id``, ``root.data.currency``, ``item.odds.decimal``) are looked up
+  inline, telling a missing key from an explicit null without a second walk; anything unusual on
+  the way (a non-JSON Python type) falls back to the compiled expression and :func:`presence`;
+* each distinct expression is evaluated once per scope, and the envelope timestamp is parsed once
+  when a context timestamp field reads the same expression;
+* in an ``each`` fan-out, what only reads ``root`` (the envelope's customer and time, most
+  often) is evaluated, coerced and parsed once before the loop, not once per element;
+* literals (``{value: completed}``) are coerced once, at compile time;
+* the missing / null / value logic and the null policy become straight-line code per field,
+  and the coercer is called only when an inline test (:func:`.codegen_parts.inline_coercion`)
+  cannot tell that it would return the value unchanged;
+* the built-in guards are inlined from the ``fused`` form their check functions carry
+  (:mod:`ebi_mapper.default_plugins.guards`); if any enabled guard has no such form (a plugin's
+  guard) or the rule has enrichers, the generated code hands the finished fields to the
+  reference tail (``Mapper._finish``), so every plugin still runs exactly as before;
+* the event dict is built once, checked by the compiled schema validator, and becomes the event.
+
+The reference interpreter stays the definition of the behaviour: ``compile_mapping(..., fast=False)``
+uses it, ``trace=`` always uses it, and tests/engine/test_fast_path_differential.py proves the two
+give equal ``RecordResult`` objects on the example mappings and generated payloads.
+"""
+
+from __future__ import annotations
+
+import builtins
+import itertools
+from types import SimpleNamespace
+from typing import Any, Callable
+
+from jmespath.exceptions import JMESPathError
+
+from ..expressions import presence
+from ..outcomes import Filtered, OotbEvent, Rejection
+from .codegen_guards import emit_guards
+from .codegen_parts import SLOW, Slot, Writer, generic, inline_coercion, odd, plain_dataclass, truthy
+from .coerce import CUSTOMER_MAX_LENGTH, CoercionError, coerce_customer
+from .timestamps import format_context, format_envelope, make_timestamp_parser
+
+__all__ = ["RuleRunner", "make_rule_runner"]
+
+RuleRunner = Callable[[Any, Any, str, Any], bool]
+
+_FAST_EVENTS = plain_dataclass(OotbEvent, ("tenant", "event", "customer", "timestamp", "context", "rule", "pk"))
+_BIG_INT = "10**200"  # ints below this in size print as fewer than 202 characters
+
+class _RuleCodegen:
+    """Writes the source of one rule's runner; constants go into the function's namespace."""
+
+    def __init__(self, crule: Any, *, tenant: Any, go_live: Any, tz: Any, dst: str, validator: Any, fused: list | None, finish: Callable):
+        self.crule = crule
+        self.rule = crule.rule
+        self.event = crule.event
+        self.tenant = tenant
+        self.go_live = go_live
+        self.fused = fused
+        self._ids = itertools.count(1)
+        self.ns: dict[str, Any] = {
+            "__builtins__": builtins,
+            "_SLOW": SLOW,
+            "_odd": odd,
+            "_generic": generic,
+            "_truthy": truthy,
+            "_presence": presence,
+            "_JMESPathError": JMESPathError,
+            "_CoercionError": CoercionError,
+            "_Rejection": Rejection,
+            "_Filtered": Filtered,
+            "_OotbEvent": OotbEvent,
+            "_new": object.__new__,
+            "_setattr": object.__setattr__,
+            "_coerce_customer": coerce_customer,
+            "_parse_time": make_timestamp_parser(tz=tz, dst=dst),
+            "_fmt_env": format_envelope,
+            "_fmt_ctx": format_context,
+            "_finish": finish,
+            "_crule": crule,
+            "_check_event": validator.check,
+            "_valid": validator._check_for(self.event.key),
+        }
+        in_each = crule.each is not None
+        self.slots: dict[str, Slot] = {}
+        fields = [crule.customer, crule.timestamp, *(cf.field for cf in crule.context)]
+        if crule.currency is not None:  # a slot too, so `root.currency` is read once per record
+            fields.append(SimpleNamespace(expr=crule.rule.currency, search=crule.currency))
+        for f in fields:
+            if f.expr.source not in self.slots:
+                self.slots[f.expr.source] = Slot(len(self.slots) + 1, f, in_each)
+        self.in_each = in_each
+        self.prefixes: dict[tuple, str] = {}  # path prefix already walked -> its variable
+        self.hoisted_customer = False  # customer coerced once before the `each` loop
+        self.hoisted_time = False  # event time parsed (and formatted) once before the loop
+        self.init_vars: list[str] = []  # x<k>/n<k> of plain paths, set to None up front in one line
+        self.hoisted_fields: dict[str, str] = {}  # context param -> variable coerced before the loop
+        self.exit = "continue" if in_each else "return True"
+
+    # -- helpers ------------------------------------------------------------------------------
+    def const(self, value: Any) -> str:
+        """A name for ``value`` in the generated function's namespace."""
+        name = f"_c{next(self._ids)}"
+        self.ns[name] = value
+        return name
+
+    def open_inits(self, w: Writer) -> tuple:
+        """Reserve the line that will set the block's ``x<k>``/``n<k>`` variables to None."""
+        token = (w, len(w.lines), w.depth, self.init_vars)
+        w.emit("pass")
+        self.init_vars = []
+        return token
+
+    def close_inits(self, token: tuple) -> None:
+        w, index, depth, outer = token
+        if self.init_vars:
+            w.lines[index] = "    " * depth + " = ".join(self.init_vars) + " = None"
+        self.init_vars = outer
+
+    def reject(self, w: Writer, code: str, message: str, path: str, expression: str, value: str = "None") -> None:
+        """Emit ``_rej.append(Rejection(...))``; ``message`` and ``value`` are Python expressions."""
+        w.emit(
+            f"_rej.append(_Rejection({code!r}, {message}, {self.rule.name!r}, {self.event.key!r}, {path!r}, "
+            f"{expression!r}, {value}, source))"
+        )
+
+    # -- expression slots ---------------------------------------------------------------------
+    def evaluate(self, w: Writer, slot: Slot, scope: str = "data") -> None:
+        """Emit the once-per-scope evaluation of ``slot``: ``r<k>`` (value or None), ``n<k>``, ``x<k>``.
+
+        ``scope`` is what the generic fallback evaluates against (``data``, or before an `each`
+        loop a scope holding only ``root``, enough for a path that starts at ``root``).
+        """
+        if slot.evaluated:
+            return
+        slot.evaluated = True
+        k = slot.k
+        is_literal, value = slot.literal
+        if is_literal:
+            w.emit(f"r{k} = {self.const(value)}")
+            return
+        search = self.const(slot.search)
+        if not slot.inline:
+            w.emit("try:")
+            with w.indent():
+                w.emit(f"r{k} = {search}({scope})")
+                w.emit(f"x{k} = None")
+            w.emit("except _JMESPathError as _e:")
+            with w.indent():
+                w.emit(f"r{k} = None")
+                w.emit(f"x{k} = _e")
+            if slot.can_be_null:  # only `@` gets here: a simple path that is not inlined
+                w.emit(f"n{k} = r{k} is None and x{k} is None and _presence({scope}, {self.const(slot.path)}) == 'null'")
+            return
+        cur = slot.base
+        steps = slot.steps
+        for i, step in enumerate(steps):
+            # Intermediate objects (`data` in data.a, data.b, ...) are walked to once per scope.
+            prefix = (slot.base, *steps[: i + 1])
+            last = i == len(steps) - 1
+            if not last and prefix in self.prefixes:
+                cur = self.prefixes[prefix]
+                continue
+            out = f"r{k}" if last else f"_p{len(self.prefixes) + 1}"
+            if type(step) is str:
+                w.emit(f"{out} = {cur}.get({step!r}) if type({cur}) is dict else _odd({cur})")
+            else:
+                bound = f"{step} < len({cur})" if step >= 0 else f"{-step} <= len({cur})"
+                w.emit(f"{out} = ({cur}[{step}] if {bound} else None) if type({cur}) is list else _odd({cur})")
+            if not last:
+                self.prefixes[prefix] = out
+            else:
+                # r<k> is None for a missing key and for a null; which of the two is decided only
+                # when a field needs it, by looking at the parent (see null_test).
+                step_text = repr(step) if type(step) is str else str(step)
+                slot.parent = (cur, type(step) is str, step_text)
+            cur = out
+        self.init_vars.append(f"x{k}")
+        self.init_vars.append(f"n{k}")
+        w.emit(f"if r{k} is _SLOW: r{k}, n{k}, x{k} = _generic({search}, {scope}, {self.const(slot.path)})")
+
+    def null_test(self, slot: Slot) -> str:
+        """Python expression: the slot's value (known to be None) is an explicit null."""
+        k = slot.k
+        if not slot.inline:
+            return f"n{k}"
+        parent, is_key, step = slot.parent
+        if is_key:
+            inline = f"(type({parent}) is dict and {step} in {parent})"
+        else:
+            index = int(step)
+            bound = f"{index} < len({parent})" if index >= 0 else f"{-index} <= len({parent})"
+            inline = f"(type({parent}) is list and {bound})"
+        return f"(n{k} or {inline})"  # n<k> is set only by the generic fallback
+
+    def field_states(self, w: Writer, f: Any, *, on_error: Callable, on_value: Callable, on_null: Callable, on_missing: Callable) -> None:
+        """Emit the three-state decision of :meth:`CompiledField.evaluate` for field ``f``."""
+        slot = self.slots[f.expr.source]
+        self.evaluate(w, slot)
+        k = slot.k
+        if f.has_default:
+            if slot.can_fail:
+                w.emit(f"if x{k} is not None:")
+                with w.indent():
+                    on_error(f"x{k}")
+                w.emit("else:")
+            else:
+                w.emit("if True:")
+            with w.indent():
+                w.emit(f"_v = r{k} if r{k} is not None else {self.const(f.default)}")
+                on_value("_v")
+            return
+        # An error leaves the value None, so testing for a value first is the same decision.
+        w.emit(f"if r{k} is not None:")
+        with w.indent():
+            on_value(f"r{k}")
+        if slot.can_fail:
+            w.emit(f"elif x{k} is not None:")
+            with w.indent():
+                on_error(f"x{k}")
+        if slot.can_be_null:
+            w.emit(f"elif {self.null_test(slot)}:")
+            with w.indent():
+                on_null()
+        w.emit("else:")
+        with w.indent():
+            on_missing()
+
+    # -- the rule -----------------------------------------------------------------------------
+    def build(self, *, check_when: bool) -> tuple[RuleRunner, str]:
+        crule, rule, event = self.crule, self.rule, self.event
+        w = Writer()
+        lines = ["def run(payload, result, source, now):"]
+        if check_when and crule.when is not None:
+            when = self.const(getattr(crule.when, "search", crule.when))
+            w.emit("try:")
+            with w.indent():
+                w.emit(f"_w = {when}(payload)")
+            w.emit("except _JMESPathError as _e:")
+            with w.indent():
+                w.emit(f"result.rejections.append(_Rejection('expression_error', f'when: {{_e}}', {rule.name!r}, {event.key!r}, 'when', {rule.when.source!r}, None, source))")
+                w.emit("return True")
+            w.emit("if _w is not True and not _truthy(_w): return False")
+        if crule.each is not None:
+            self.each_loop(w)
+        else:
+            w.emit("data = payload")
+            self.produce(w)
+            w.emit("return True")
+        text = "\n".join(lines + w.lines) + "\n"
+        code = compile(text, f"<ebi-mapper rule {rule.name[:60]!r}>", "exec")
+        namespace = dict(self.ns)
+        exec(code, namespace)
+        return namespace["run"], text
+
+    def each_loop(self, w: Writer) -> None:
+        rule, event = self.rule, self.event
+        src = rule.each.source
+        each = self.const(getattr(self.crule.each, "search", self.crule.each))
+        w.emit("try:")
+        with w.indent():
+            w.emit(f"_items = {each}(payload)")
+        w.emit("except _JMESPathError as _e:")
+        with w.indent():
+            w.emit(f"result.rejections.append(_Rejection('expression_error', f'each: {{_e}}', {rule.name!r}, {event.key!r}, 'each', {src!r}, None, source))")
+            w.emit("return True")
+        w.emit("if not isinstance(_items, list):")
+        with w.indent():
+            w.emit("_what = 'nothing (missing or null)' if _items is None else f'a {type(_items).__name__}'")
+            prefix = self.const(f"each: {src!r} produced ")
+            w.emit(f"result.rejections.append(_Rejection('each_not_array', {prefix} + _what + ', expected an array', {rule.name!r}, {event.key!r}, 'each', {src!r}, _items, source))")
+            w.emit("return True")
+        w.emit("if not _items:")
+        with w.indent():
+            detail = self.const(f"each: {src!r} produced an empty array")
+            w.emit(f"result.filtered.append(_Filtered('empty_each', {rule.name!r}, {event.key!r}, {detail}))")
+            w.emit("return True")
+        self.hoist(w)
+        w.emit("for _index, _item in enumerate(_items):")
+        with w.indent():
+            w.emit("data = {'item': _item, 'root': payload, 'index': _index}")
+            self.produce(w)
+        w.emit("return True")
+
+    def hoist(self, w: Writer) -> None:
+        """Before an `each` loop: what only reads ``root`` is the same for every element.
+
+        Plain ``root.…`` paths are evaluated once, and the envelope's customer and time (nearly
+        always ``root.…``) are coerced and parsed once; each element still gets its own
+        rejections, in the same order, from these shared results.
+        """
+        hoisted = [slot for slot in self.slots.values() if slot.inline and slot.base == "payload"]
+        if not hoisted:
+            return
+        w.emit("_scope0 = {'root': payload}")
+        inits = self.open_inits(w)
+        for slot in hoisted:
+            self.evaluate(w, slot, scope="_scope0")
+        self.close_inits(inits)
+        customer, ts = self.crule.customer, self.crule.timestamp
+        cslot, tslot = self.slots[customer.expr.source], self.slots[ts.expr.source]
+        for i, cf in enumerate(self.crule.context):
+            f = cf.field
+            slot = self.slots[f.expr.source]
+            if slot not in hoisted or f.has_default:
+                continue
+            if cf.param.type == "timestamp" and f.expr.source == ts.expr.source and not ts.has_default:
+                continue  # shares the envelope's parse instead
+            var = f"_h{i}"
+            self.hoisted_fields[f.name] = var
+            w.emit(f"{var} = None; {var}e = None")
+            w.emit(f"if r{slot.k} is not None:")
+            with w.indent():
+                w.emit("try:")
+                with w.indent():
+                    w.emit(f"{var} = {self.const(cf.coerce)}(r{slot.k})")
+                w.emit("except _CoercionError as _e:")
+                with w.indent():
+                    w.emit(f"{var}e = _e")
+        if cslot in hoisted and not customer.has_default:
+            self.hoisted_customer = True
+            k = cslot.k
+            w.emit("_cust0 = None; _cx0 = None")
+            w.emit(f"if r{k} is not None:")
+            with w.indent():
+                w.emit("try:")
+                with w.indent():
+                    w.emit(f"_cust0 = _coerce_customer(r{k})")
+                w.emit("except _CoercionError as _e:")
+                with w.indent():
+                    w.emit("_cx0 = _e")
+        if tslot in hoisted and not ts.has_default:
+            self.hoisted_time = True
+            k = tslot.k
+            w.emit("_when0 = None; _tx0 = None; _ts0 = None; _tc0 = None")
+            w.emit(f"if r{k} is not None:")
+            with w.indent():
+                w.emit("try:")
+                with w.indent():
+                    w.emit(f"_when0 = _parse_time(r{k})")
+                w.emit("except _CoercionError as _e:")
+                with w.indent():
+                    w.emit("_tx0 = _e")
+                w.emit("else:")
+                with w.indent():
+                    w.emit("_ts0 = _fmt_env(_when0); _tc0 = _fmt_ctx(_when0)")
+
+    def produce(self, w: Writer) -> None:
+        crule, event = self.crule, self.event
+        w.emit("_rej = []")
+        inits = self.open_inits(w)
+        self.customer(w)
+        self.timestamp(w)
+        w.emit("context = {}")
+        for cf in crule.context:
+            self.context_field(w, cf)
+        self.close_inits(inits)
+        for param in crule.unmapped_required:
+            self.reject(w, "missing_mandatory", self.const(f"{param.key} is required by {event.key} but the rule does not map it"), f"$.context.{param.key}", "")
+        w.emit("if _rej:")
+        with w.indent():
+            w.emit("result.rejections.extend(_rej)")
+            w.emit(self.exit)
+        if self.fused is None:
+            # Enrichers or a plugin's guard: the reference tail runs them exactly as before.
+            w.emit("_finish(_crule, data, payload, result, source, now, None, customer, _when, context)")
+            return
+        self.currency(w)
+        w.emit("_ts = _ts0" if self.hoisted_time else "_ts = _fmt_env(_when)")
+        emit_guards(self, w)
+        self.validate_and_emit(w)
+
+    def customer(self, w: Writer) -> None:
+        f = self.crule.customer
+        src = f.expr.source
+        missing = self.const(f"customer id is required but {src!r} produced nothing")
+        null = self.const(f"customer id is required but {src!r} produced null")
+
+        def on_error(x: str) -> None:
+            self.reject(w, "expression_error", f"f'customer: {{{x}}}'", "$.customer", src)
+            w.emit("customer = None")
+
+        def on_value(v: str) -> None:
+            if self.hoisted_customer:
+                w.emit("customer = _cust0")
+                w.emit("if _cx0 is not None:")
+                with w.indent():
+                    self.reject(w, "coerce_failed", "f'customer: {_cx0}'", "$.customer", src, v)
+                return
+            # coerce_customer's own checks for the common cases (a short non-blank string, an
+            # int of fewer than 200 digits: its digits, never blank, never too long).
+            w.emit(f"if type({v}) is str and 0 < len({v}) <= {CUSTOMER_MAX_LENGTH} and not {v}[0].isspace():")
+            with w.indent():
+                w.emit(f"customer = {v}")
+            w.emit(f"elif type({v}) is int and -{_BIG_INT} < {v} < {_BIG_INT}:")
+            with w.indent():
+                w.emit(f"customer = str({v})")
+            w.emit("else:")
+            with w.indent():
+                w.emit("try:")
+                with w.indent():
+                    w.emit(f"customer = _coerce_customer({v})")
+                w.emit("except _CoercionError as _e:")
+                with w.indent():
+                    self.reject(w, "coerce_failed", "f'customer: {_e}'", "$.customer", src, v)
+                    w.emit("customer = None")
+
+        def on_null() -> None:
+            self.reject(w, "missing_customer", null, "$.customer", src)
+            w.emit("customer = None")
+
+        def on_missing() -> None:
+            self.reject(w, "missing_customer", missing, "$.customer", src)
+            w.emit("customer = None")
+
+        self.field_states(w, f, on_error=on_error, on_value=on_value, on_null=on_null, on_missing=on_missing)
+
+    def timestamp(self, w: Writer) -> None:
+        f = self.crule.timestamp
+        src = f.expr.source
+        missing = self.const(f"the event time is required (never taken from the clock) but {src!r} produced nothing")
+        null = self.const(f"the event time is required (never taken from the clock) but {src!r} produced null")
+        w.emit("_tv = _SLOW; _tx = None")  # the parsed value and error, shared with context fields
+
+        def on_error(x: str) -> None:
+            self.reject(w, "expression_error", f"f'timestamp: {{{x}}}'", "$.timestamp", src)
+            w.emit("_when = None")
+
+        def on_value(v: str) -> None:
+            w.emit(f"_tv = {v}")
+            if self.hoisted_time:
+                w.emit("_when = _when0; _tx = _tx0")
+                w.emit("if _tx is not None:")
+                with w.indent():
+                    w.emit("_when = None")
+                    self.reject(w, "bad_timestamp", "f'timestamp: {_tx}'", "$.timestamp", src, v)
+                return
+            w.emit("try:")
+            with w.indent():
+                w.emit(f"_when = _parse_time({v})")
+            w.emit("except _CoercionError as _e:")
+            with w.indent():
+                w.emit("_when = None; _tx = _e")
+                self.reject(w, "bad_timestamp", "f'timestamp: {_e}'", "$.timestamp", src, v)
+
+        def on_null() -> None:
+            self.reject(w, "missing_timestamp", null, "$.timestamp", src)
+            w.emit("_when = None")
+
+        def on_missing() -> None:
+            self.reject(w, "missing_timestamp", missing, "$.timestamp", src)
+            w.emit("_when = None")
+
+        self.field_states(w, f, on_error=on_error, on_value=on_value, on_null=on_null, on_missing=on_missing)
+
+    def context_field(self, w: Writer, cf: Any) -> None:
+        f, param, event = cf.field, cf.param, self.event
+        name, src, path = f.name, f.expr.source, f"$.context.{f.name}"
+        key = repr(name)
+        coerce = self.const(cf.coerce)
+        slot = self.slots[src]
+
+        # A literal ({value: completed}) with no error possible: coerce it once, here.
+        is_literal, literal = slot.literal
+        if is_literal and literal is not None and type(literal) in (str, int, float, bool):
+            try:
+                folded = cf.coerce(literal)
+            except CoercionError:
+                folded = SLOW
+            if folded is not SLOW and type(folded) in (str, int, float, bool):
+                self.evaluate(w, slot)
+                w.emit(f"context[{key}] = {self.const(folded)}")
+                return
+
+        def on_error(x: str) -> None:
+            self.reject(w, "expression_error", f"f'{{{self.const(name)}}}: {{{x}}}'", path, src)
+
+        def coerced(v: str) -> None:
+            w.emit("try:")
+            with w.indent():
+                w.emit(f"context[{key}] = {coerce}({v})")
+            w.emit("except _CoercionError as _e:")
+            with w.indent():
+                self.reject(w, "coerce_failed", f"f'{{{self.const(name)}}}: {{_e}}'", path, src, v)
+
+        def on_value(v: str) -> None:
+            ts = self.crule.timestamp
+            if param.type == "timestamp" and src == ts.expr.source and not f.has_default and not ts.has_default:
+                # Same expression as the envelope's time: reuse its parse (same zone and dst policy).
+                w.emit(f"if {v} is _tv:")
+                with w.indent():
+                    w.emit("if _tx is None:")
+                    with w.indent():
+                        w.emit(f"context[{key}] = {'_tc0' if self.hoisted_time else '_fmt_ctx(_when)'}")
+                    w.emit("else:")
+                    with w.indent():
+                        self.reject(w, "coerce_failed", f"f'{{{self.const(name)}}}: {{_tx}}'", path, src, v)
+                w.emit("else:")
+                with w.indent():
+                    coerced(v)
+                return
+            hoisted = self.hoisted_fields.get(name)
+            if hoisted is not None and v == f"r{slot.k}":
+                # Coerced once before the `each` loop (the value is the same for every element).
+                w.emit(f"if {hoisted}e is None:")
+                with w.indent():
+                    w.emit(f"context[{key}] = {hoisted}")
+                w.emit("else:")
+                with w.indent():
+                    self.reject(w, "coerce_failed", f"f'{{{self.const(name)}}}: {{{hoisted}e}}'", path, src, v)
+                return
+            if param.type == "yes_no" and not param.allowed:
+                # parse_bool's first branch: the booleans themselves.
+                w.emit(f"if {v} is True: context[{key}] = 'Yes'")
+                w.emit(f"elif {v} is False: context[{key}] = 'No'")
+                w.emit("else:")
+                with w.indent():
+                    coerced(v)
+                return
+            fast = inline_coercion(param, v)
+            if fast is None:
+                coerced(v)
+                return
+            w.emit(f"if {fast}:")
+            with w.indent():
+                w.emit(f"context[{key}] = {v}")
+            w.emit("else:")
+            with w.indent():
+                coerced(v)
+
+        def on_null() -> None:
+            if cf.required:
+                self.reject(w, "null_mandatory", self.const(f"{name} is required by {event.key} but the source value is null"), path, src)
+            elif cf.nulls == "keep":
+                w.emit(f"context[{key}] = None")
+            elif cf.nulls == "reject":
+                self.reject(w, "null_value", self.const(f"{name} is null and the null policy for it is 'reject'"), path, src)
+            else:
+                w.emit("result.nulls_dropped += 1")
+
+        def on_missing() -> None:
+            if cf.required:
+                self.reject(w, "missing_mandatory", self.const(f"{name} is required by {event.key} but {src!r} produced nothing"), path, src)
+            else:
+                w.emit("pass")
+
+        self.field_states(w, f, on_error=on_error, on_value=on_value, on_null=on_null, on_missing=on_missing)
+
+    def currency(self, w: Writer) -> None:
+        rule, event = self.rule, self.event
+        if self.crule.currency is None:
+            w.emit("_cur = None")
+            return
+        src = rule.currency.source
+        slot = self.slots.get(src)
+        if slot is not None:
+            if not slot.evaluated:
+                inits = self.open_inits(w)
+                self.evaluate(w, slot)
+                self.close_inits(inits)
+            k = slot.k
+            if slot.can_fail:
+                w.emit(f"if x{k} is not None:")
+                with w.indent():
+                    w.emit(f"result.rejections.append(_Rejection('expression_error', f'currency: {{x{k}}}', {rule.name!r}, {event.key!r}, 'currency', {src!r}, None, source))")
+                    w.emit(self.exit)
+            w.emit(f"_cur = r{k}")
+            return
+        w.emit("try:")
+        with w.indent():
+            w.emit(f"_cur = {self.const(getattr(self.crule.currency, 'search', self.crule.currency))}(data)")
+        w.emit("except _JMESPathError as _e:")
+        with w.indent():
+            w.emit(f"result.rejections.append(_Rejection('expression_error', f'currency: {{_e}}', {rule.name!r}, {event.key!r}, 'currency', {src!r}, None, source))")
+            w.emit(self.exit)
+
+    # -- validation and the event -------------------------------------------------------------
+    def validate_and_emit(self, w: Writer) -> None:
+        rule, event = self.rule, self.event
+        tenant = self.const(self.tenant)
+        w.emit(f"_d = {{'tenant': {tenant}, 'event': {event.key!r}, 'customer': customer, 'timestamp': _ts, 'context': context}}")
+        fast = self.ns["_valid"]
+        w.emit("if not _valid(_d):" if fast is not None else "if True:")
+        with w.indent():
+            w.emit(f"_problems = _check_event({event.key!r}, _d, rule={rule.name!r}, source=source)")
+            w.emit("if _problems:")
+            with w.indent():
+                w.emit("result.rejections.extend(_problems)")
+                w.emit(self.exit)
+        parts = []
+        for key in event.primary_key:
+            if key == "customer":
+                parts.append("customer")
+            elif key == "timestamp":
+                parts.append("_ts")
+            else:
+                parts.append(f"context.get({key!r})")
+        pk = "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+        if _FAST_EVENTS:
+            # The event without the frozen dataclass's __init__ (seven object.__setattr__ calls).
+            w.emit("_ev = _new(_OotbEvent)")
+            w.emit(f"_setattr(_ev, '__dict__', {{'tenant': {tenant}, 'event': {event.key!r}, 'customer': customer, 'timestamp': _ts, 'context': context, 'rule': {rule.name!r}, 'pk': {pk}}})")
+            w.emit("result.events.append(_ev)")
+        else:
+            w.emit(f"result.events.append(_OotbEvent({tenant}, {event.key!r}, customer, _ts, context, {rule.name!r}, {pk}))")
+
+
+def make_rule_runner(
+    crule: Any,
+    *,
+    tenant: Any,
+    go_live: Any,
+    tz: Any,
+    dst: str,
+    validator: Any,
+    fused: list | None,
+    finish: Callable,
+    check_when: bool = True,
+) -> tuple[RuleRunner, str]:
+    """Generate ``run(payload, result, source, now) -> matched`` for one compiled rule, and its source.
+
+    ``fused`` is the ``(kind, settings)`` list of the enabled guards when every one of them has
+    a fused form and the rule has no enrichers, else ``None`` (then ``finish``, the reference
+    tail, runs enrichers and guards). With ``check_when=False`` the rule's ``when`` is taken as
+    already true (the dispatcher proved it).
+    """
+    gen = _RuleCodegen(crule, tenant=tenant, go_live=go_live, tz=tz, dst=dst, validator=validator, fused=fused, finish=finish)
+    return gen.build(check_when=check_when)

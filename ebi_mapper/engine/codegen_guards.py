@@ -1,0 +1,132 @@
+"""The four built-in guards as generated code (see :mod:`.codegen`).
+
+Each check function in :mod:`ebi_mapper.default_plugins.guards` carries ``fused = (kind,
+settings)``; the emitter for that kind writes the same decision inline, with the same messages,
+fields and order of outcomes, so no closure, generator or ``GuardContext`` is built per event.
+An exception inside an inlined check becomes a ``guard_failed`` rejection, as the reference does
+for any guard. tests/engine/test_fast_path_differential.py compares the outcomes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .coerce import CUSTOMER_MAX_LENGTH
+from .codegen_parts import string_bound
+
+__all__ = ["emit_guards"]
+
+
+class _Nested:
+    """A writer one level deeper than ``outer`` (for a block opened by the caller)."""
+
+    def __init__(self, outer: Any):
+        self.outer = outer
+
+    def emit(self, line: str) -> None:
+        self.outer.emit("    " + line)
+
+    def indent(self) -> Any:
+        return self.outer.indent()
+
+
+def emit_guards(gen: Any, w: Any) -> None:
+    """Write the enabled guards' checks for ``gen``'s rule, in guard order, then filter or reject."""
+    if not gen.fused:
+        return
+    w.emit("_filtered = False")
+    for kind, settings in gen.fused:
+        body = type(w)()
+        body.depth = w.depth + 1
+        _EMITTERS[kind](gen, body, settings)
+        if not body.lines:
+            continue  # nothing this guard could say for this rule
+        # As the reference does for every guard: an exception becomes a guard_failed rejection.
+        w.emit("try:")
+        with w.indent():
+            w.emit("_out = None")
+            w.lines.extend(body.lines)
+        w.emit("except Exception as _e:")
+        with w.indent():
+            w.emit(f"_out = [_Rejection('guard_failed', f'guard raised {{type(_e).__name__}}: {{_e}}', {gen.rule.name!r}, {gen.event.key!r}, '', '', None, source)]")
+        w.emit("if _out:")
+        with w.indent():
+            w.emit("for _o in _out:")
+            with w.indent():
+                w.emit("if type(_o) is _Filtered: _filtered = True; result.filtered.append(_o)")
+                w.emit("else: _rej.append(_o)")
+    w.emit("if _filtered:")
+    with w.indent():
+        w.emit(gen.exit)
+    w.emit("if _rej:")
+    with w.indent():
+        w.emit("result.rejections.extend(_rej)")
+        w.emit(gen.exit)
+
+def _go_live(gen: Any, w: Any, settings: dict) -> None:
+    go_live = settings["go_live"]
+    if go_live is None:
+        return
+    until = gen.const(go_live)
+    tail = gen.const(f" is before go_live {go_live.isoformat()}")
+    w.emit(f"if _when < {until}:")
+    with w.indent():
+        w.emit(f"_out = [_Filtered('pre_go_live', {gen.rule.name!r}, {gen.event.key!r}, 'event time ' + _ts + {tail})]")
+
+def _currency(gen: Any, w: Any, settings: dict) -> None:
+    site = settings["site"]
+    monetary = [cf.field.name for cf in gen.crule.context if cf.param is not None and cf.param.monetary]
+    if not monetary:
+        return  # no monetary param can be in the context: the guard has nothing to say
+    rule, event = gen.rule, gen.event
+    names = gen.const(tuple(monetary))
+    if rule.currency is not None:
+        # The site currency itself, exactly: the checks below would all pass, so skip them.
+        w.emit(f"if type(_cur) is not str or _cur != {site!r}:")
+        w = _Nested(w)
+    w.emit(f"_money = [_k for _k in {names} if context.get(_k) is not None]")
+    w.emit("if _money:")
+    with w.indent():
+        if rule.currency is None:
+            msg = gen.const(f" mapped without a currency: expression; EBI needs amounts in {site}")
+            w.emit(f"_out = [_Rejection('currency_missing', 'monetary param(s) ' + ', '.join(_money) + {msg}, {rule.name!r}, {event.key!r}, '$.context.' + _money[0], '', None, source)]")
+            return
+        expr = rule.currency.source
+        w.emit("if not isinstance(_cur, str) or not _cur.strip():")
+        with w.indent():
+            msg = gen.const(f"; cannot tell the amount is in {site}")
+            w.emit(f"_out = [_Rejection('currency_missing', f'the rule\\'s currency expression produced {{_cur!r}}' + {msg}, {rule.name!r}, {event.key!r}, 'currency', {expr!r}, _cur, source)]")
+        w.emit(f"elif _cur.strip().upper() != {site!r}:")
+        with w.indent():
+            msg = gen.const(f" but the site currency is {site}; EBI does not convert (use an explicit conversion plugin if agreed)")
+            w.emit(f"_out = [_Rejection('currency_mismatch', 'amount is in ' + _cur.strip().upper() + {msg}, {rule.name!r}, {event.key!r}, '$.context.' + _money[0], {expr!r}, _cur, source)]")
+
+def _string_length(gen: Any, w: Any, settings: dict) -> None:
+    limit = settings["limit"]
+    bound = max([CUSTOMER_MAX_LENGTH] + [string_bound(cf.param) for cf in gen.crule.context])
+    if limit >= bound:
+        return  # the coercers already hold every string to at most `limit` characters
+    rule, event = gen.rule, gen.event
+    w.emit("_out = []")
+    w.emit(f"if len(customer) > {limit}:")
+    with w.indent():
+        w.emit(f"_out.append(_Rejection('string_too_long', f'customer id is {{len(customer)}} characters; the limit is {limit}', {rule.name!r}, {event.key!r}, '$.customer', '', customer, source))")
+    w.emit("for _k, _x in context.items():")
+    with w.indent():
+        w.emit(f"if type(_x) is str and len(_x) > {limit}:")
+        with w.indent():
+            w.emit(f"_out.append(_Rejection('string_too_long', f'{{_k}} is {{len(_x)}} characters; the limit is {limit}', {rule.name!r}, {event.key!r}, '$.context.' + _k, '', _x, source))")
+
+def _future_skew(gen: Any, w: Any, settings: dict) -> None:
+    seconds, skew = settings["seconds"], settings["skew"]
+    rule, event = gen.rule, gen.event
+    w.emit(f"if _when - now > {gen.const(skew)}:")
+    with w.indent():
+        tail = gen.const(f" s ahead of now (limit {seconds:.0f} s): is the source time zone right?")
+        w.emit(
+            f"_out = [_Rejection('future_timestamp', 'event time ' + _ts + ' is ' + format((_when - now).total_seconds(), '.0f') + {tail}, "
+            f"{rule.name!r}, {event.key!r}, '$.timestamp', {gen.crule.timestamp.expr.source!r}, _ts, source)]"
+        )
+
+
+_EMITTERS = {"go_live": _go_live, "currency": _currency, "string_length": _string_length, "future_skew": _future_skew}

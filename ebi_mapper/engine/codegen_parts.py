@@ -1,0 +1,151 @@
+"""Pieces of the engine's generated code: run-time helpers, facts about coercers, the writer.
+
+:mod:`.codegen` writes one function per rule; the functions it writes call :func:`odd` and
+:func:`generic` (plain-path lookups that met something unusual), and the tests it writes in place
+of coercer calls come from :func:`inline_coercion`. Each shortcut is checked against the code it
+stands for in tests/engine/test_fast_path_coerce.py.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+from jmespath.exceptions import JMESPathError
+
+from ..expressions import literal_value, presence, simple_path
+
+__all__ = ["SLOW", "STRING_TYPES", "Slot", "Writer", "generic", "inline_coercion", "odd", "plain_dataclass", "string_bound", "truthy"]
+
+SLOW = object()  # "a non-JSON type was met": evaluate the generic way
+
+
+def plain_dataclass(cls: type, names: tuple[str, ...]) -> bool:
+    """True when ``cls`` is a dataclass whose __init__ only stores these fields (so it may be skipped)."""
+    fields = getattr(cls, "__dataclass_fields__", {})
+    return tuple(fields) == names and not hasattr(cls, "__post_init__") and "__slots__" not in vars(cls)
+
+
+_JSON_TYPES = frozenset({dict, list, str, int, float, bool, type(None)})
+STRING_TYPES = frozenset({"string", "string_or_number"})
+_TIMESTAMP_CHARS = 27  # len('2026-03-29T01:30:00.000000Z')
+_INT_MIN, _INT_MAX = -(2**63), 2**64  # coerce.py's 64-bit range for integers
+
+
+def odd(value: Any) -> Any:
+    """A path step met something that is not a dict (or a list, for an index step)."""
+    if type(value) in _JSON_TYPES:
+        return None  # jmespath: a field of a non-object is null, so the path is missing
+    return SLOW  # a non-JSON type (or SLOW itself): only the generic evaluation knows
+
+
+def generic(search: Callable[[Any], Any], scope: Any, path: tuple) -> tuple[Any, bool, Any]:
+    """A plain path evaluated the generic way: ``(value or None, explicit null?, error or None)``."""
+    try:
+        value = search(scope)
+    except JMESPathError as exc:
+        return None, False, exc
+    return value, value is None and presence(scope, path) == "null", None
+
+
+def truthy(value: Any) -> bool:
+    """JMESPath truthiness (as :func:`ebi_mapper.engine.mapper._truthy`)."""
+    if value is None or value is False:
+        return False
+    if isinstance(value, (str, list, dict)):
+        return len(value) > 0
+    return True
+
+
+def string_bound(param: Any) -> float:
+    """The longest string the coercer for ``param`` can return (``inf`` when not known)."""
+    kind = param.type
+    if kind in STRING_TYPES:
+        # With a closed list the answer is the catalog's spelling of a value that passed max_length.
+        return max([param.max_length] + [len(a) for a in (param.allowed or ())])
+    if kind == "timestamp":
+        return _TIMESTAMP_CHARS
+    if kind == "yes_no":
+        return 3
+    if kind in ("number", "integer", "boolean"):
+        return 0
+    return math.inf
+
+
+def inline_coercion(param: Any, v: str) -> str | None:
+    """A test under which the param's coercer returns ``v`` unchanged, to skip the call; or None.
+
+    Each mirrors the first branch of the coercer in coerce.py: a string within max_length, a
+    bool, an int within 64 bits (money included: whole amounts are kept as they are), a finite
+    float for plain numbers (``v - v == 0.0`` is false only for inf and nan).
+    """
+    if param.allowed:
+        return None
+    kind = param.type
+    if kind in STRING_TYPES:
+        return f"type({v}) is str and len({v}) <= {int(param.max_length)}"
+    if kind == "boolean":
+        return f"type({v}) is bool"
+    if kind == "number" and param.monetary:
+        # A float already at 4 places or fewer (|v| < 1e15, so repr has no exponent): money_fast.
+        return f"(type({v}) is float and -1e15 < {v} < 1e15 and round({v}, 4) == {v}) or (type({v}) is int and {_INT_MIN} <= {v} < {_INT_MAX})"
+    if kind == "integer":
+        return f"type({v}) is int and {_INT_MIN} <= {v} < {_INT_MAX}"
+    if kind == "number":
+        return f"(type({v}) is float and {v} - {v} == 0.0) or (type({v}) is int and {_INT_MIN} <= {v} < {_INT_MAX})"
+    return None
+
+
+class Slot:
+    """One distinct expression of a rule, evaluated once per scope into ``r<k>``."""
+
+    def __init__(self, k: int, field: Any, in_each: bool):
+        self.k = k
+        self.field = field  # the first CompiledField using this expression
+        self.source = field.expr.source
+        self.search = getattr(field.search, "search", field.search)  # the generated function itself
+        ast = getattr(field.search, "ast", None)
+        self.literal = literal_value(ast) if ast is not None else (False, None)
+        path = simple_path(ast) if ast is not None else None
+        self.path = path
+        self.inline = path is not None and len(path) > 0 and all(type(s) is str or type(s) is int for s in path)
+        self.base, self.steps = "data", path
+        if self.inline and in_each and len(path) >= 2 and path[0] in ("root", "item"):
+            # In an `each` scope {item, root, index}, root.x is payload.x and item.x is the element.
+            self.base, self.steps = ("payload" if path[0] == "root" else "_item"), path[1:]
+        self.evaluated = False
+        self.parent: tuple | None = None  # (variable, is a key, step) of the last step, once written
+
+    @property
+    def can_fail(self) -> bool:
+        return not self.literal[0]
+
+    @property
+    def can_be_null(self) -> bool:
+        return self.path is not None
+
+
+class Writer:
+    """Lines of generated code at the current indentation."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.depth = 1
+
+    def emit(self, line: str) -> None:
+        self.lines.append("    " * self.depth + line)
+
+    def indent(self) -> "_Indent":
+        """A context manager: lines emitted inside it are one level deeper."""
+        return _Indent(self)
+
+
+class _Indent:
+    def __init__(self, writer: Writer):
+        self.writer = writer
+
+    def __enter__(self) -> None:
+        self.writer.depth += 1
+
+    def __exit__(self, *exc: Any) -> None:
+        self.writer.depth -= 1
