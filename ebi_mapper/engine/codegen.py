@@ -380,7 +380,7 @@ class _RuleCodegen:
         null = self.const(f"customer id is required but {src!r} produced null")
 
         def on_error(x: str) -> None:
-            self.reject(w, "expression_error", f"f'customer: {{{x}}}'", "$.customer", src)
+            self.reject(w, "expression_error", f"f'customer: {{{x}}}'", "$.customer", src, f"getattr({x}, 'value', None)")
             w.emit("customer = None")
 
         def on_value(v: str) -> None:
@@ -426,7 +426,7 @@ class _RuleCodegen:
         w.emit("_tv = _SLOW; _tx = None")  # the parsed value and error, shared with context fields
 
         def on_error(x: str) -> None:
-            self.reject(w, "expression_error", f"f'timestamp: {{{x}}}'", "$.timestamp", src)
+            self.reject(w, "expression_error", f"f'timestamp: {{{x}}}'", "$.timestamp", src, f"getattr({x}, 'value', None)")
             w.emit("_when = None")
 
         def on_value(v: str) -> None:
@@ -476,7 +476,7 @@ class _RuleCodegen:
                 return
 
         def on_error(x: str) -> None:
-            self.reject(w, "expression_error", f"f'{{{self.const(name)}}}: {{{x}}}'", path, src)
+            self.reject(w, "expression_error", f"f'{{{self.const(name)}}}: {{{x}}}'", path, src, f"getattr({x}, 'value', None)")
 
         def coerced(v: str) -> None:
             w.emit("try:")

@@ -234,7 +234,7 @@ class Mapper:
             try:
                 state, value = f.evaluate(data)
             except JMESPathError as exc:
-                reject("expression_error", f"{f.name}: {exc}", _context_path(f.name), f.expr, None)
+                reject("expression_error", f"{f.name}: {exc}", _context_path(f.name), f.expr, _offending(exc))
                 continue
             if trace is not None:
                 trace.field(rule.name, f.name, f.expr.source, state, value)
@@ -348,7 +348,7 @@ class Mapper:
         try:
             state, value = f.evaluate(data)
         except JMESPathError as exc:
-            reject("expression_error", f"customer: {exc}", "$.customer", f.expr, None)
+            reject("expression_error", f"customer: {exc}", "$.customer", f.expr, _offending(exc))
             return None
         if trace is not None:
             trace.field(rule, "customer", f.expr.source, state, value)
@@ -365,7 +365,7 @@ class Mapper:
         try:
             state, value = f.evaluate(data)
         except JMESPathError as exc:
-            reject("expression_error", f"timestamp: {exc}", "$.timestamp", f.expr, None)
+            reject("expression_error", f"timestamp: {exc}", "$.timestamp", f.expr, _offending(exc))
             return None
         if trace is not None:
             trace.field(rule, "timestamp", f.expr.source, state, value)
@@ -396,7 +396,7 @@ class Mapper:
                 try:
                     state, value = f.evaluate(data)
                 except JMESPathError as exc:
-                    reject("expression_error", f"{name}: {exc}", f"$.attributes.{name}", f.expr, None)
+                    reject("expression_error", f"{name}: {exc}", f"$.attributes.{name}", f.expr, _offending(exc))
                     continue
                 if state == MISSING:
                     continue
@@ -434,6 +434,11 @@ def _bare_result() -> RecordResult:
 
 # If outcomes.py ever gives RecordResult more than plain fields, build it the ordinary way.
 _new_result = _bare_result if plain_dataclass(RecordResult, _RESULT_FIELDS) else RecordResult
+
+
+def _offending(exc: Exception) -> Any:
+    """The value an added function could not use (FunctionValueError.value), for the rejection."""
+    return getattr(exc, "value", None)
 
 
 def _with_source(rejection: Rejection, source: str) -> Rejection:

@@ -112,12 +112,21 @@ def test_pause_holds_back_only_its_class():
 
 
 def test_real_clock_briefly():
-    rl = make_rate_limiter({"c": Limit(5, 0.2)}, None, safety=0.0)
+    # Stamps are the limiter's own grant times (its clock, read when it admits a request): stamps
+    # taken after acquire() returns would add scheduling jitter the limiter cannot control.
+    granted = []
+
+    def clock() -> float:
+        now = time.monotonic()
+        granted.append(now)
+        return now
+
+    rl = make_rate_limiter({"c": Limit(5, 0.2)}, None, clock=clock, safety=0.0)
     start = time.monotonic()
     stamps = []
     for _ in range(15):
         rl.acquire("c")
-        stamps.append(time.monotonic())
+        stamps.append(granted[-1])
     assert max_in_window(stamps, 0.2) <= 5
     assert stamps[-1] - start >= 0.4  # three windows' worth of requests take at least two windows
 
