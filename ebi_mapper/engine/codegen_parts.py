@@ -49,7 +49,7 @@ def generic(search: Callable[[Any], Any], scope: Any, path: tuple) -> tuple[Any,
 
 
 def truthy(value: Any) -> bool:
-    """JMESPath truthiness (as :func:`ebi_mapper.engine.mapper._truthy`)."""
+    """JMESPath truthiness: false, null, and empty strings, arrays and objects are false."""
     if value is None or value is False:
         return False
     if isinstance(value, (str, list, dict)):

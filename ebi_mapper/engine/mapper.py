@@ -22,6 +22,7 @@ from ..extensions import GuardContext
 from ..mapping.model import BespokeRule, Expr, Mapping, Rule
 from ..outcomes import BespokeRow, Filtered, OotbEvent, RecordResult, Rejection
 from ..plugins import Registry, make_registry
+from .codegen_parts import truthy
 from .coerce import CoercionError, coerce_customer, make_coercer
 from .codegen import make_rule_runner
 from .codegen_parts import plain_dataclass
@@ -34,15 +35,6 @@ from .validate import EventValidator
 __all__ = ["Mapper", "compile_mapping"]
 
 _UTC = timezone.utc
-
-
-def _truthy(value: Any) -> bool:
-    """JMESPath truthiness: false, null, and empty strings, arrays and objects are false."""
-    if value is None or value is False:
-        return False
-    if isinstance(value, (str, list, dict)):
-        return len(value) > 0
-    return True
 
 
 def _context_path(key: str) -> str:
@@ -164,7 +156,7 @@ class Mapper:
                     ok = crule.when(payload)
                     if trace is not None:
                         trace.when(crule.rule.name, crule.rule.when.source, ok)
-                    if not _truthy(ok):
+                    if not truthy(ok):
                         continue
             except JMESPathError as exc:
                 result.rejections.append(self._expr_rejection(crule.rule.name, crule.event.key, "when", crule.rule.when, payload, exc, source))
@@ -183,7 +175,7 @@ class Mapper:
         matched = False
         for cb in self.bespoke:
             try:
-                if cb.when is not None and not _truthy(cb.when(payload)):
+                if cb.when is not None and not truthy(cb.when(payload)):
                     continue
             except JMESPathError as exc:
                 result.rejections.append(self._expr_rejection(cb.rule.name, "", "when", cb.rule.when, payload, exc, source))
