@@ -30,6 +30,7 @@ __all__ = [
     "mapping_properties",
     "payloads",
     "run_generated",
+    "time_forms",
 ]
 
 _HOMES = {
@@ -37,6 +38,7 @@ _HOMES = {
     "GeneratedPayload": "strategies",
     "generated_payloads": "strategies",
     "payloads": "strategies",
+    "time_forms": "strategies",
     "GeneratedReport": "runner",
     "RuleReport": "runner",
     "mapping_properties": "runner",

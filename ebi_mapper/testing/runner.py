@@ -24,7 +24,7 @@ from ..mapping.loader import parse_utc_timestamp
 from ..mapping.model import Mapping
 from .properties import PropertyFailure, check_all
 from .shapes import rule_names
-from .strategies import DEFECT_KINDS, GeneratedPayload, fragile_spots, generated_payloads, resolve_mapping
+from .strategies import DEFECT_KINDS, GeneratedPayload, fragile_spots, generated_payloads, resolve_mapping, time_forms
 
 __all__ = ["RuleReport", "GeneratedReport", "run_generated", "mapping_properties"]
 
@@ -153,19 +153,28 @@ def _hypothesis_run(mapper: Mapper, report: RuleReport, strategy: Any, *, exampl
 
 
 SWEEP_EXAMPLES = 3  # payloads per (spot, defect) of the single-fault sweep
+FORM_SWEEP_EXAMPLES = 2  # payloads per time form of the time-form sweep (any one instant shows a zone bug)
 
 
 def _run_rule(mapper: Mapper, rule: str, *, examples: int, seed: int | None, now: datetime, source_schema: dict | None = None, validity: float = 0.5) -> RuleReport:
-    """Random payloads first; then, unless a source schema fixes what is valid, a single-fault sweep:
-    each spot read by a computed expression broken alone (missing, null, wrong), a few payloads each.
+    """Random payloads first; then a time-form sweep: valid payloads with every time written in one
+    form (naive ISO, epoch ms, a DST edge...), two payloads per form; then, unless a source schema
+    fixes what is valid, a single-fault sweep: each spot read by a computed expression broken alone
+    (missing, null, wrong), a few payloads each.
 
-    Hypothesis draws few distinct combinations of broken spots in a small budget; the sweep makes
-    sure every computed expression meets each kind of bad input at least once.
+    Hypothesis draws few distinct combinations in a small budget, and favours the first of a
+    choice (ISO with Z, for times): the sweeps make sure every time form reaches the rule in a
+    valid payload, and every computed expression meets each kind of bad input, at least once.
     """
     report = RuleReport(rule)
     mapping = mapper.mapping
     strategy = generated_payloads(mapping, rule, source_schema=source_schema, validity=validity)
     _hypothesis_run(mapper, report, strategy, examples=examples, seed=seed, now=now)
+    for form in time_forms(mapping, rule) if report.passed else ():
+        in_form = generated_payloads(mapping, rule, source_schema=source_schema, validity=1.0, time_form=form)
+        _hypothesis_run(mapper, report, in_form, examples=FORM_SWEEP_EXAMPLES, seed=seed, now=now)
+        if not report.passed:
+            return report
     if source_schema is not None or not report.passed:
         return report
     for spot in fragile_spots(mapping, rule):

@@ -26,9 +26,9 @@ from ..errors import UnknownNameError
 from ..mapping import load_mapping
 from ..mapping.model import BespokeRule, Mapping, Rule
 from .shapes import ELEMENTS, VALUES, Arr, Leaf, Node, Obj, Path, RuleShape, compatible, mapping_shapes, merge_tree
-from .values import Kind, TimeSettings, ID_TEXT, ANY_JSON, valid_values, wrong_values
+from .values import Kind, TimeSettings, ID_TEXT, ANY_JSON, valid_time_forms, valid_values, wrong_values
 
-__all__ = ["DEFECT_KINDS", "Defect", "GeneratedPayload", "payloads", "generated_payloads", "fragile_spots", "json_path", "resolve_mapping"]
+__all__ = ["DEFECT_KINDS", "Defect", "GeneratedPayload", "payloads", "generated_payloads", "fragile_spots", "time_forms", "json_path", "resolve_mapping"]
 
 UTC = timezone.utc
 _ABSENT = object()
@@ -124,8 +124,9 @@ def _time_settings(mapping: Mapping) -> TimeSettings:
 class _Drawer:
     """Draws one payload from a shape tree, recording the defects it puts in."""
 
-    def __init__(self, mapping: Mapping, max_items: int) -> None:
+    def __init__(self, mapping: Mapping, max_items: int, time_form: str | None = None) -> None:
         self.times = _time_settings(mapping)
+        self.time_form = time_form
         self.currency = mapping.site_currency
         self.tables = mapping.tables
         self.max_items = max_items
@@ -134,7 +135,7 @@ class _Drawer:
 
     def valid(self, kind: Kind) -> st.SearchStrategy[Any]:
         if kind not in self._valid:
-            self._valid[kind] = valid_values(kind, times=self.times, site_currency=self.currency, tables=self.tables)
+            self._valid[kind] = valid_values(kind, times=self.times, site_currency=self.currency, tables=self.tables, time_form=self.time_form)
         return self._valid[kind]
 
     def wrong(self, node: Node) -> st.SearchStrategy[Any]:
@@ -200,6 +201,27 @@ def fragile_spots(mapping: Any, rule: Any) -> list[Path]:
     return _fragile(mapping, shape, _node_paths(_tree_for(mapping, shape) or Obj()))
 
 
+def _reads_time_text(node: Node | None) -> bool:
+    """Whether the tree has a leaf holding a time in any form (kind ``time``)."""
+    if isinstance(node, Leaf):
+        return node.kind.name == "time"
+    if isinstance(node, Arr):
+        return _reads_time_text(node.element)
+    return isinstance(node, Obj) and any(_reads_time_text(child) for child in node.children.values())
+
+
+def time_forms(mapping: Any, rule: Any) -> tuple[str, ...]:
+    """The forms a valid time in ``rule``'s payloads may take, for ``generated_payloads(time_form=...)``.
+
+    Empty when the rule (and the rules matching the same payloads) reads no time that may come in
+    several forms. Random payloads meet some forms rarely (Hypothesis favours the first of a
+    choice), so the runner sweeps these one by one: a naive local time must be met at least once.
+    """
+    mapping = resolve_mapping(mapping)
+    shape = _shape_for(mapping, rule)
+    return valid_time_forms(_time_settings(mapping)) if _reads_time_text(_tree_for(mapping, shape)) else ()
+
+
 def _units(node: Node, value: Any, path: Path):
     """``(path, value, must)`` pieces of a shaped payload to lay over a schema-drawn one."""
     if isinstance(node, Obj) and not node.values and isinstance(value, dict):
@@ -238,6 +260,7 @@ def generated_payloads(
     validity: float = 0.5,
     max_items: int = 3,
     broken: dict[Path, str] | None = None,
+    time_form: str | None = None,
 ) -> st.SearchStrategy[GeneratedPayload]:
     """Labelled payloads for ``rule`` (a name or a Rule; ``None``: every rule, plus arbitrary JSON).
 
@@ -247,20 +270,27 @@ def generated_payloads(
     :param max_items: the most elements an ``each`` array or projection gets (empty ones too).
     :param broken: break exactly these spots, ``{path: 'missing'|'null'|'wrong'}`` (paths as in
         :func:`fragile_spots`), instead of choosing by ``validity``.
+    :param time_form: write every valid time (of kind ``time``) in this one form, a name from
+        :func:`time_forms` (``'naive_iso'``, ``'epoch_ms'``, ``'dst_edge'``...), instead of any form.
     """
     if not 0.0 <= validity <= 1.0:
         raise ValueError(f"validity must be between 0 and 1, not {validity!r}")
     if broken and any(what not in DEFECT_KINDS for what in broken.values()):
         raise ValueError(f"broken spots must be one of {', '.join(DEFECT_KINDS)}")
     mapping = resolve_mapping(mapping)
+    if time_form is not None and time_form not in valid_time_forms(_time_settings(mapping)):
+        raise ValueError(f"time_form must be one of {', '.join(valid_time_forms(_time_settings(mapping)))}, not {time_form!r}")
     if rule is None:
-        choices = [generated_payloads(mapping, name, source_schema=source_schema, validity=validity, max_items=max_items, broken=broken) for name in mapping_shapes(mapping)]
+        choices = [
+            generated_payloads(mapping, name, source_schema=source_schema, validity=validity, max_items=max_items, broken=broken, time_form=time_form)
+            for name in mapping_shapes(mapping)
+        ]
         if validity < 1.0 and source_schema is None:
             choices.append(ANY_JSON.map(lambda p: GeneratedPayload(p, "", (Defect((), "wrong"),))))
         return st.one_of(choices)
     shape = _shape_for(mapping, rule)
     tree = _tree_for(mapping, shape) or Obj()
-    drawer = _Drawer(mapping, max_items)
+    drawer = _Drawer(mapping, max_items, time_form)
     threshold = round(validity * 100)
 
     if source_schema is not None:
@@ -272,7 +302,9 @@ def generated_payloads(
             shaped = drawer.node(draw, tree, (), [], {})
             if isinstance(base, dict):
                 for path, value, must in _units(tree, shaped, ()):
-                    if must or draw(st.booleans()):
+                    # With one time form asked for, every shaped value goes in where the schema
+                    # allows it, so the time in that form reaches the rule (the form is the point).
+                    if must or time_form is not None or draw(st.booleans()):
                         candidate = _set(copy.deepcopy(base), path, value)
                         if validator.is_valid(candidate):
                             base = candidate

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from ..engine.timestamps import format_context, format_envelope, load_zone
 
-__all__ = ["Kind", "TimeSettings", "valid_values", "wrong_values", "dst_edges", "KIND_PRIORITY", "ID_TEXT", "ANY_JSON", "TIME_FORMS"]
+__all__ = ["Kind", "TimeSettings", "valid_values", "wrong_values", "dst_edges", "valid_time_forms", "KIND_PRIORITY", "ID_TEXT", "ANY_JSON", "TIME_FORMS", "DST_EDGE"]
 
 UTC = timezone.utc
 
@@ -188,17 +188,33 @@ def dst_edges(zone_name: str, year: int) -> tuple[str, ...]:
     return tuple(out)
 
 
+DST_EDGE = "dst_edge"  # a form of its own for ``time_form=``: local times inside a DST gap or overlap
+
+
+@lru_cache(maxsize=64)
+def _dst_years(zone_name: str, first: int, last: int) -> tuple[int, ...]:
+    """The years in ``first..last`` in which the zone has DST gaps or overlaps."""
+    return tuple(year for year in range(first, last + 1) if dst_edges(zone_name, year))
+
+
+def _dst_year_range(settings: TimeSettings) -> tuple[int, int]:
+    return max(settings.start.year + 1, 1971), min(settings.end.year - 1, 2098)
+
+
+def valid_time_forms(settings: TimeSettings) -> tuple[str, ...]:
+    """Every form a valid time takes under ``settings``: :data:`TIME_FORMS`, plus :data:`DST_EDGE` where the zone has DST edges."""
+    if settings.dst_reject or load_zone(settings.zone) is UTC or not _dst_years(settings.zone, *_dst_year_range(settings)):
+        return TIME_FORMS
+    return TIME_FORMS + (DST_EDGE,)
+
+
 def _dst_values(settings: TimeSettings) -> st.SearchStrategy[str]:
-    years = st.integers(max(settings.start.year + 1, 1971), min(settings.end.year - 1, 2098))
-
-    def pick(year: int) -> st.SearchStrategy[str]:
-        edges = dst_edges(settings.zone, year)
-        return st.sampled_from(edges) if edges else st.nothing()
-
-    return years.flatmap(pick)
+    """Local times inside the zone's DST gaps and overlaps, from the years that have them."""
+    zone = settings.zone
+    return st.sampled_from(_dst_years(zone, *_dst_year_range(settings))).flatmap(lambda year: st.sampled_from(dst_edges(zone, year)))
 
 
-def _times(settings: TimeSettings, forms: tuple[str, ...] = TIME_FORMS) -> st.SearchStrategy[Any]:
+def _times(settings: TimeSettings, forms: tuple[str, ...] = TIME_FORMS, *, with_dst_edges: bool = True) -> st.SearchStrategy[Any]:
     zone = load_zone(settings.zone)
 
     @st.composite
@@ -208,9 +224,16 @@ def _times(settings: TimeSettings, forms: tuple[str, ...] = TIME_FORMS) -> st.Se
         offset = draw(_OFFSETS) if form.startswith("iso_offset") else timedelta(0)
         return _render(dt, form, offset, zone)
 
-    if settings.dst_reject or zone is UTC:
+    if not with_dst_edges or DST_EDGE not in valid_time_forms(settings):  # a zone without DST has no edges to draw
         return draw_time()
     return st.one_of(draw_time(), _dst_values(settings))
+
+
+def _times_in(form: str, settings: TimeSettings) -> st.SearchStrategy[Any]:
+    """Valid times all written in one form (a name from :func:`valid_time_forms`)."""
+    if form not in valid_time_forms(settings):
+        raise ValueError(f"time_form must be one of {', '.join(valid_time_forms(settings))}, not {form!r}")
+    return _dst_values(settings) if form == DST_EDGE else _times(settings, (form,), with_dst_edges=False)
 
 
 def _epochs(unit: str, settings: TimeSettings) -> st.SearchStrategy[Any]:
@@ -230,8 +253,13 @@ _WRONG_TIMES = st.sampled_from(
 # --- by kind ---------------------------------------------------------------------------------
 
 
-def valid_values(kind: Kind, *, times: TimeSettings, site_currency: str = "EUR", tables: dict | None = None) -> st.SearchStrategy[Any]:
-    """Values of ``kind`` that a correct mapping must turn into an event without complaint."""
+def valid_values(
+    kind: Kind, *, times: TimeSettings, site_currency: str = "EUR", tables: dict | None = None, time_form: str | None = None
+) -> st.SearchStrategy[Any]:
+    """Values of ``kind`` that a correct mapping must turn into an event without complaint.
+
+    ``time_form`` writes every ``time`` value in that one form (see :func:`valid_time_forms`).
+    """
     name = kind.name
     if name == "choice":
         return st.sampled_from(kind.detail)
@@ -243,7 +271,7 @@ def valid_values(kind: Kind, *, times: TimeSettings, site_currency: str = "EUR",
     if name == "epoch":
         return _epochs(kind.detail, times)
     if name == "time":
-        return _times(times)
+        return _times(times) if time_form is None else _times_in(time_form, times)
     if name == "currency":
         return st.sampled_from([site_currency, site_currency.lower()])
     if name == "boolean":

@@ -62,6 +62,25 @@ def test_bugs_are_found_whatever_the_seed(seed):
         assert run_generated(mapper_of(BROKEN / name), examples=60, seed=seed).failures == 1, name
 
 
+def test_a_naive_time_is_found_even_when_no_random_payload_carries_one():
+    # One random payload (the simplest: an ISO time with Z) cannot show the bug, and Hypothesis
+    # favours that form; the time-form sweep must meet a naive time in a valid payload anyway.
+    report = run_generated(mapper_of(BROKEN / "naive_time_no_zone.yaml"), examples=1, seed=0)
+    assert report.failures == 1
+    failure = report.first_failure.failure
+    assert (failure.prop, failure.rule, failure.field) == ("zone_declared", "deposit", "$.timestamp")
+    _payload_checks_naive_time(failure)
+    assert failure.defects == ()
+
+
+def test_a_declared_zone_passes_the_time_form_sweep(tmp_path):
+    fixed = (BROKEN / "naive_time_no_zone.yaml").read_text().replace("site_currency: EUR\n", "site_currency: EUR\nsource_timezone: Europe/Malta\n")
+    (tmp_path / "fixed.yaml").write_text(fixed)
+    report = run_generated(mapper_of(tmp_path / "fixed.yaml"), examples=1, seed=0)
+    assert report.failures == 0, report.render()
+    assert report.rules[0].examples >= 1 + 2 * 14  # one random payload, then two per time form (DST edges too)
+
+
 @pytest.mark.parametrize("name", ["wallet.yaml", "orders.yaml"])
 def test_correct_mappings_pass(name):
     report = run_generated(mapper_of(GOOD / name), examples=60, seed=0)

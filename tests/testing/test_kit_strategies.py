@@ -14,7 +14,9 @@ from ebi_mapper import UnknownNameError, load_mapping
 from ebi_mapper.engine.cases import DEFAULT_CASE_NOW
 from ebi_mapper.engine.timestamps import parse_timestamp
 from ebi_mapper.testing import generated_payloads, payloads
-from ebi_mapper.testing.values import dst_edges
+from ebi_mapper.testing.strategies import time_forms
+from ebi_mapper.testing.values import DST_EDGE, dst_edges
+from ebi_mapper.testing.values import TIME_FORMS as FORM_NAMES
 
 from .kit_helpers import BROKEN, GOOD, first, mapper_of, source_schema_of, write_mapping
 
@@ -84,6 +86,46 @@ def test_every_time_form_is_generated_and_readable():
 
     collect()
     assert seen == set(TIME_FORMS)
+
+
+def test_time_forms_are_every_form_plus_dst_edges_where_the_zone_has_them():
+    assert time_forms(WALLET, "deposit") == FORM_NAMES + (DST_EDGE,)  # Europe/Malta
+    assert time_forms(BROKEN / "naive_time_no_zone.yaml", "deposit") == FORM_NAMES  # no zone: UTC, no DST
+    assert {"naive_iso", "naive_space", "date", "epoch_ms", "iso_z"} <= set(FORM_NAMES)
+
+
+@pytest.mark.parametrize(
+    "form, test",
+    [
+        ("naive_iso", lambda v: isinstance(v, str) and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?", v)),
+        ("naive_space", lambda v: isinstance(v, str) and re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", v)),
+        ("date", TIME_FORMS["date only"]),
+        ("iso_offset", TIME_FORMS["offset"]),
+        ("envelope", TIME_FORMS["envelope"]),
+        ("epoch_ms", TIME_FORMS["epoch milliseconds"]),
+        ("epoch_ms_text", TIME_FORMS["epoch as text"]),
+        (DST_EDGE, TIME_FORMS["DST edge"]),
+    ],
+    ids=lambda x: x if isinstance(x, str) else "",
+)
+def test_a_time_form_writes_every_valid_time_in_that_form(form, test):
+    @settings(max_examples=15, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(generated_payloads(WALLET, "deposit", validity=1.0, time_form=form))
+    def check(generated):
+        value = generated.payload["data"]["processed_at"]
+        assert test(value), value
+        assert parse_timestamp(value, tz="Europe/Malta") >= WALLET.go_live
+        assert mapper_of_wallet().map_record(generated.payload, now=DEFAULT_CASE_NOW).events
+
+    check()
+
+
+def test_a_time_form_in_a_source_schema_run_reaches_the_payload_where_the_schema_allows_it(tmp_path):
+    schema = {"type": "object", "properties": {"data": {"type": "object", "properties": {"processed_at": {"type": "string"}}}}}
+    strategy = generated_payloads(BROKEN / "naive_time_no_zone.yaml", "deposit", source_schema=schema, time_form="naive_space")
+    found = first(strategy, lambda g: True, max_examples=1)  # even the simplest payload carries it
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", found.payload["data"]["processed_at"])
+    jsonschema.validate(found.payload, schema)
 
 
 def test_dst_edges_fall_in_the_gap_and_the_overlap():
@@ -182,6 +224,10 @@ def test_mistakes_in_the_call_are_errors():
         payloads(WALLET, "deposit", validity=1.5)
     with pytest.raises(TypeError):
         payloads(42)
+    with pytest.raises(ValueError, match="time_form must be one of"):
+        generated_payloads(WALLET, "deposit", time_form="rfc2822")
+    with pytest.raises(ValueError, match="time_form must be one of"):
+        generated_payloads(BROKEN / "naive_time_no_zone.yaml", "deposit", time_form=DST_EDGE)  # UTC has no DST
 
 
 @settings(max_examples=20, deadline=None, database=None)
