@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any, Callable
 
 from ..engine.cases import DEFAULT_CASE_NOW, actual_of
+from ..engine.codegen_parts import truthy
 from ..engine.mapper import Mapper
 from ..engine.trace import Trace
 from ..engine.timestamps import parse_timestamp
@@ -265,16 +266,8 @@ def _accounted(run: _Run) -> None:
             raise run.fail("accounted", f"an output names rule {unit.rule!r}, which the mapping does not have", rule=unit.rule)
     produced = {u.rule for u in [*result.events, *result.rejections, *result.filtered, *result.bespoke]}
     for step in run.trace.steps:
-        if step.kind == "when" and _truthy(step.value) and step.rule not in produced:
+        if step.kind == "when" and truthy(step.value) and step.rule not in produced:
             raise run.fail("accounted", "the rule's `when` matched but it produced no event, rejection or filter", rule=step.rule, field="when")
-
-
-def _truthy(value: Any) -> bool:
-    if value is None or value is False:
-        return False
-    if isinstance(value, (str, list, dict)):
-        return len(value) > 0
-    return True
 
 
 def _rejections_named(run: _Run) -> None:
