@@ -76,7 +76,7 @@ def render_summary(summary: Any, *, dead_letters: int) -> str:
         f"records:  {r['read']:,} read = {r['delivered']:,} delivered + {r['rejected']:,} rejected + "
         f"{r['filtered']:,} filtered + {r['duplicate']:,} duplicate" + (f" + {r['pending']:,} pending" if r["pending"] else ""),
         f"events:   {e['new'] + e['update']:,} sent-worthy ({e['new']:,} new, {e['update']:,} updates): "
-        f"{e['delivered']:,} delivered, {e['dead_lettered']:,} dead-lettered, {e['superseded']:,} superseded by a newer version; "
+        f"{e['delivered']:,} delivered, {e['dead_lettered']:,} dead-lettered, {e['superseded']:,} superseded (newer version queued, or already at the receiver); "
         f"{e['duplicate']:,} duplicates dropped, {e['filtered']:,} filtered",
         f"bespoke:  {t.get('bespoke_delivered', 0):,} rows delivered, {t.get('bespoke_duplicate', 0):,} duplicates, "
         f"{t.get('bespoke_dead_lettered', 0):,} dead-lettered, {t.get('bespoke_dropped', 0):,} dropped (route drop)",

@@ -343,7 +343,11 @@ class DeliveryLoop:
         live, stale = [], []
         for item in row.items:
             current = self.state.dedup_get(item.pk_hash)
-            (stale if current is not None and current[0] != item.content_hash else live).append(item)
+            # Not sent: a newer version of the PK was committed after this one, or the receiver
+            # already acknowledged exactly this content (an input with A then B for one PK, read
+            # again, queues A and B again; A is superseded and B is already there).
+            superseded = current is not None and (current[0] != item.content_hash or current[1] == item.content_hash)
+            (stale if superseded else live).append(item)
         if not stale:
             return row
         counts: dict[str, Counter] = defaultdict(Counter)

@@ -91,3 +91,20 @@ def test_plan_json_and_custom_limits(tmp_path, capsys):
     report = orjson.loads(capsys.readouterr().out)
     profile = next(c for c in report["classes"] if c["name"] == "profile")
     assert profile["fits"] and profile["requests_per_second"] == 10.0 and profile["limit_requests_per_second"] == 10.0
+
+
+def test_reading_an_input_again_sends_nothing_the_receiver_already_has(tmp_path, capsys, monkeypatch):
+    # One PK in two versions (A, then B): the first pass sends B last; a second pass over the same
+    # file queues A and B again as updates, and must send neither (A is older, B is already there).
+    monkeypatch.chdir(tmp_path)
+    src = tmp_path / "in.jsonl"
+    base = {"type": "deposit", "player": 1, "tx": "a", "currency": "EUR", "at": "2025-01-01T00:00:00Z"}
+    src.write_bytes(orjson.dumps({**base, "amount": "10"}) + b"\n" + orjson.dumps({**base, "amount": "11"}) + b"\n")
+    assert _run(tmp_path, src) == 0
+    first = (tmp_path / "out.jsonl").read_text().splitlines()
+    assert orjson.loads(first[-1])["context"]["ootb_deposit_amount"] == 11
+    capsys.readouterr()
+    assert _run(tmp_path, src, "--format", "json") == 0
+    summary = orjson.loads(capsys.readouterr().out)
+    assert summary["adds_up"]
+    assert (tmp_path / "out.jsonl").read_text().splitlines() == first  # nothing sent on the second pass
