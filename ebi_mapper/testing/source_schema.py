@@ -18,7 +18,7 @@ from typing import Any
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator, validators
 
-from ..errors import EbiMapperError
+from ..errors import EbiMapperError, MappingError
 
 __all__ = ["source_schema_strategy", "source_schema_validator", "SUPPORTED_KEYWORDS"]
 
@@ -180,8 +180,15 @@ def source_schema_strategy(schema: dict) -> st.SearchStrategy[Any]:
     validator = source_schema_validator(schema)
     try:
         strategy = _Converter(schema).convert(schema)
-    except _Unsupported:
-        from hypothesis_jsonschema import from_schema
-
+    except _Unsupported as exc:
+        # hypothesis-jsonschema covers more of JSON Schema, but its releases lag Hypothesis's
+        # internals (0.23.1 crashes on object schemas with Hypothesis 6.170), so it is optional.
+        try:
+            from hypothesis_jsonschema import from_schema
+        except ImportError:
+            raise MappingError(
+                f"the source schema uses {exc or 'a keyword'} that ebi-mapper's payload generator does not cover; "
+                "simplify the schema or install hypothesis-jsonschema"
+            ) from None
         strategy = from_schema(schema)
     return strategy.filter(validator.is_valid)
