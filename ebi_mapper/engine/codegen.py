@@ -314,39 +314,21 @@ class _RuleCodegen:
             w.emit(f"{var} = None; {var}e = None")
             w.emit(f"if r{slot.k} is not None:")
             with w.indent():
-                w.emit("try:")
-                with w.indent():
-                    w.emit(f"{var} = {self.const(cf.coerce)}(r{slot.k})")
-                w.emit("except _CoercionError as _e:")
-                with w.indent():
-                    w.emit(f"{var}e = _e")
+                w.try_except(f"{var} = {self.const(cf.coerce)}(r{slot.k})", "_CoercionError", f"{var}e = _e")
         if cslot in hoisted and not customer.has_default:
             self.hoisted_customer = True
             k = cslot.k
             w.emit("_cust0 = None; _cx0 = None")
             w.emit(f"if r{k} is not None:")
             with w.indent():
-                w.emit("try:")
-                with w.indent():
-                    w.emit(f"_cust0 = _coerce_customer(r{k})")
-                w.emit("except _CoercionError as _e:")
-                with w.indent():
-                    w.emit("_cx0 = _e")
+                w.try_except(f"_cust0 = _coerce_customer(r{k})", "_CoercionError", "_cx0 = _e")
         if tslot in hoisted and not ts.has_default:
             self.hoisted_time = True
             k = tslot.k
             w.emit("_when0 = None; _tx0 = None; _ts0 = None; _tc0 = None")
             w.emit(f"if r{k} is not None:")
             with w.indent():
-                w.emit("try:")
-                with w.indent():
-                    w.emit(f"_when0 = _parse_time(r{k})")
-                w.emit("except _CoercionError as _e:")
-                with w.indent():
-                    w.emit("_tx0 = _e")
-                w.emit("else:")
-                with w.indent():
-                    w.emit("_ts0 = _fmt_env(_when0); _tc0 = _fmt_ctx(_when0)")
+                w.try_except(f"_when0 = _parse_time(r{k})", "_CoercionError", "_tx0 = _e", orelse="_ts0 = _fmt_env(_when0); _tc0 = _fmt_ctx(_when0)")
 
     def produce(self, w: Writer) -> None:
         crule, event = self.crule, self.event

@@ -139,6 +139,19 @@ class Writer:
         """A context manager: lines emitted inside it are one level deeper."""
         return _Indent(self)
 
+    def try_except(self, body: str, error: str, handler: str, *, orelse: str | None = None) -> None:
+        """Emit ``try: body / except error as _e: handler [/ else: orelse]`` (one line each)."""
+        self.emit("try:")
+        with self.indent():
+            self.emit(body)
+        self.emit(f"except {error} as _e:")
+        with self.indent():
+            self.emit(handler)
+        if orelse is not None:
+            self.emit("else:")
+            with self.indent():
+                self.emit(orelse)
+
 
 class _Indent:
     def __init__(self, writer: Writer):
