@@ -470,8 +470,8 @@ E2E = {
 }
 
 
-def end_to_end(lines: int, seed: int, workdir: Path, workload: str = "mixed") -> dict:
-    """`ebi-mapper map` in a child process on a generated file: lines/s and peak RSS."""
+def end_to_end(lines: int, seed: int, workdir: Path, workload: str = "mixed", workers: int = 1) -> dict:
+    """`ebi-mapper map --workers N` in a child process on a generated file: lines/s and peak RSS."""
     rng = random.Random(seed)
     vertical, mix = E2E[workload]
     path = workdir / f"bench-{workload}-{lines}.jsonl"
@@ -488,9 +488,10 @@ def end_to_end(lines: int, seed: int, workdir: Path, workload: str = "mixed") ->
             fh.write(b"\n".join(chunk) + b"\n")
             written += len(batch)
     out, rejects = workdir / "events.jsonl", workdir / "rejects.jsonl"
-    cmd = [sys.executable, "-m", "ebi_mapper", "map", str(MAPPINGS / f"{vertical}.yaml"), str(path), "--out", str(out), "--rejects", str(rejects), "--summary", "json", "--now", "2026-12-15T12:00:00Z"]
+    cmd = [sys.executable, "-m", "ebi_mapper", "map", str(MAPPINGS / f"{vertical}.yaml"), str(path), "--out", str(out), "--rejects", str(rejects), "--summary", "json", "--now", "2026-12-15T12:00:00Z", "--workers", str(workers)]
     # A small Python in between starts the command and reports its peak RSS: a child forked
-    # straight from this (big) process would count this process's pages as its own.
+    # straight from this (big) process would count this process's pages as its own. With
+    # workers, RUSAGE_CHILDREN is the largest single process (main or a worker), not their sum.
     runner = "import resource, subprocess, sys; code = subprocess.call(sys.argv[1:]); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code)"
     started = time.perf_counter()
     child = subprocess.run([sys.executable, "-c", runner, *cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, check=True)
@@ -502,6 +503,7 @@ def end_to_end(lines: int, seed: int, workdir: Path, workload: str = "mixed") ->
         p.unlink(missing_ok=True)
     return {
         "workload": workload,
+        "workers": workers,
         "lines": lines,
         "bytes": size,
         "wall_s": wall,
@@ -520,6 +522,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5, help="timed repetitions of each implementation")
     parser.add_argument("--lines", type=int, default=200_000, help="lines in the end-to-end `map` file (0: skip)")
     parser.add_argument("--e2e", nargs="+", choices=sorted(E2E), default=["mixed", "deposits"], help="end-to-end workloads: the mixed multi_sport_casino feed, one deposit per line")
+    parser.add_argument("--workers", type=int, default=1, help="`map --workers N` for the end-to-end runs (0: one per CPU)")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
@@ -527,7 +530,7 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, Any] = {"in_process": in_process(args.records, args.repeat, args.seed)}
     if args.lines:
         with tempfile.TemporaryDirectory(prefix="ebi-bench-") as tmp:
-            report["end_to_end"] = [end_to_end(size, args.seed, Path(tmp), workload) for workload in args.e2e for size in (max(1, args.lines // 10), args.lines)]
+            report["end_to_end"] = [end_to_end(size, args.seed, Path(tmp), workload, args.workers) for workload in args.e2e for size in (max(1, args.lines // 10), args.lines)]
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
@@ -541,8 +544,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  payloads whose events equal ebi-mapper's, byte for byte: {name} {same:,}/{total:,}")
     for run in report.get("end_to_end", []):
         print(
-            f"ebi-mapper map, {run['workload']}, {run['lines']:,} lines ({run['bytes'] / 1e6:.0f} MB): {run['wall_s']:.2f} s wall, {run['lines_per_s']:,.0f} lines/s end to end "
-            f"({run['loop_records_per_s']:,} records/s in the loop), peak RSS {run['peak_rss_mb']:.0f} MB, {run['events']:,} events, counts balanced: {run['balanced']}"
+            f"ebi-mapper map --workers {run['workers']}, {run['workload']}, {run['lines']:,} lines ({run['bytes'] / 1e6:.0f} MB): {run['wall_s']:.2f} s wall, {run['lines_per_s']:,.0f} lines/s end to end "
+            f"({run['loop_records_per_s']:,} records/s in the loop), peak RSS {run['peak_rss_mb']:.0f} MB{' (largest process)' if run['workers'] != 1 else ''}, {run['events']:,} events, counts balanced: {run['balanced']}"
         )
     return 0
 

@@ -50,6 +50,16 @@ class MapCounts:
         self.outcomes["rejected"] += 1
         self.rejections[rejection.code] += 1
 
+    def merge(self, other: "MapCounts") -> None:
+        """Add another run's totals to these (a worker's counts for one chunk of the input)."""
+        self.records += other.records
+        self.outcomes.update(other.outcomes)
+        self.events.update(other.events)
+        self.rejections.update(other.rejections)
+        self.filtered.update(other.filtered)
+        self.bespoke_rows += other.bespoke_rows
+        self.nulls_dropped += other.nulls_dropped
+
     @property
     def balanced(self) -> bool:
         return self.records == sum(self.outcomes.values())
