@@ -355,15 +355,29 @@ class _RuleCodegen:
         emit_guards(self, w)
         self.validate_and_emit(w)
 
+    def envelope_states(self, w: Writer, f: Any, label: str, missing_code: str, path: str, var: str,
+                        missing: str, null: str, on_value: Callable[[str], None]) -> None:
+        """An envelope field (customer, timestamp): an error, a null or nothing rejects and sets ``var`` to None."""
+        src = f.expr.source
+
+        def on_error(x: str) -> None:
+            self.reject(w, "expression_error", f"f'{label}: {{{x}}}'", path, src, f"getattr({x}, 'value', None)")
+            w.emit(f"{var} = None")
+
+        def rejecting(message: str) -> Callable[[], None]:
+            def handler() -> None:
+                self.reject(w, missing_code, message, path, src)
+                w.emit(f"{var} = None")
+
+            return handler
+
+        self.field_states(w, f, on_error=on_error, on_value=on_value, on_null=rejecting(null), on_missing=rejecting(missing))
+
     def customer(self, w: Writer) -> None:
         f = self.crule.customer
         src = f.expr.source
         missing = self.const(f"customer id is required but {src!r} produced nothing")
         null = self.const(f"customer id is required but {src!r} produced null")
-
-        def on_error(x: str) -> None:
-            self.reject(w, "expression_error", f"f'customer: {{{x}}}'", "$.customer", src, f"getattr({x}, 'value', None)")
-            w.emit("customer = None")
 
         def on_value(v: str) -> None:
             if self.hoisted_customer:
@@ -390,15 +404,7 @@ class _RuleCodegen:
                     self.reject(w, "coerce_failed", "f'customer: {_e}'", "$.customer", src, v)
                     w.emit("customer = None")
 
-        def on_null() -> None:
-            self.reject(w, "missing_customer", null, "$.customer", src)
-            w.emit("customer = None")
-
-        def on_missing() -> None:
-            self.reject(w, "missing_customer", missing, "$.customer", src)
-            w.emit("customer = None")
-
-        self.field_states(w, f, on_error=on_error, on_value=on_value, on_null=on_null, on_missing=on_missing)
+        self.envelope_states(w, f, "customer", "missing_customer", "$.customer", "customer", missing, null, on_value)
 
     def timestamp(self, w: Writer) -> None:
         f = self.crule.timestamp
@@ -406,10 +412,6 @@ class _RuleCodegen:
         missing = self.const(f"the event time is required (never taken from the clock) but {src!r} produced nothing")
         null = self.const(f"the event time is required (never taken from the clock) but {src!r} produced null")
         w.emit("_tv = _SLOW; _tx = None")  # the parsed value and error, shared with context fields
-
-        def on_error(x: str) -> None:
-            self.reject(w, "expression_error", f"f'timestamp: {{{x}}}'", "$.timestamp", src, f"getattr({x}, 'value', None)")
-            w.emit("_when = None")
 
         def on_value(v: str) -> None:
             w.emit(f"_tv = {v}")
@@ -428,15 +430,7 @@ class _RuleCodegen:
                 w.emit("_when = None; _tx = _e")
                 self.reject(w, "bad_timestamp", "f'timestamp: {_e}'", "$.timestamp", src, v)
 
-        def on_null() -> None:
-            self.reject(w, "missing_timestamp", null, "$.timestamp", src)
-            w.emit("_when = None")
-
-        def on_missing() -> None:
-            self.reject(w, "missing_timestamp", missing, "$.timestamp", src)
-            w.emit("_when = None")
-
-        self.field_states(w, f, on_error=on_error, on_value=on_value, on_null=on_null, on_missing=on_missing)
+        self.envelope_states(w, f, "timestamp", "missing_timestamp", "$.timestamp", "_when", missing, null, on_value)
 
     def context_field(self, w: Writer, cf: Any) -> None:
         f, param, event = cf.field, cf.param, self.event
