@@ -41,14 +41,17 @@ from ..outcomes import Filtered, OotbEvent, Rejection
 from .codegen_guards import emit_guards
 from .codegen_parts import SLOW, Slot, Writer, generic, inline_coercion, odd, plain_dataclass, truthy
 from .coerce import CUSTOMER_MAX_LENGTH, CoercionError, coerce_customer
-from .timestamps import format_context, format_envelope, make_timestamp_parser
+from .conformance import Either, Guarantee, OneOf, Text, TimeText, coercer_guarantee, envelope_fragment, inline_guarantee, non_empty, prove_skeleton
+from .timestamps import format_envelope, make_timestamp_parser
 
 __all__ = ["RuleRunner", "make_rule_runner"]
 
 RuleRunner = Callable[[Any, Any, str, Any], bool]
 
 _FAST_EVENTS = plain_dataclass(OotbEvent, ("tenant", "event", "customer", "timestamp", "context", "rule", "pk"))
-_BIG_INT = "10**200"  # ints below this in size print as fewer than 202 characters
+_BIG_INT = "10**200"
+# timestamps.context_from_envelope, inline (one call fewer per event); tested equal to format_context.
+_CONTEXT_FROM_ENVELOPE = "%s[:-4].replace(' ', 'T') + 'Z'"  # ints below this in size print as fewer than 202 characters
 
 class _RuleCodegen:
     """Writes the source of one rule's runner; constants go into the function's namespace."""
@@ -78,7 +81,6 @@ class _RuleCodegen:
             "_coerce_customer": coerce_customer,
             "_parse_time": make_timestamp_parser(tz=tz, dst=dst),
             "_fmt_env": format_envelope,
-            "_fmt_ctx": format_context,
             "_finish": finish,
             "_crule": crule,
             "_check_event": validator.check,
@@ -99,8 +101,49 @@ class _RuleCodegen:
         self.init_vars: list[str] = []  # x<k>/n<k> of plain paths, set to None up front in one line
         self.hoisted_fields: dict[str, str] = {}  # context param -> variable coerced before the loop
         self.exit = "continue" if in_each else "return True"
+        # Validation by construction (see .conformance): the event's schema when the generated
+        # code may prove events valid instead of checking them; each branch whose output does
+        # not prove its fragment sets `_chk`, and only such events are checked.
+        self.schema = self._schema(validator) if fused is not None and self.ns["_valid"] is not None else None
+        self.always: set[str] = set()  # context keys written on every path that reaches the event
+        self.unproven = False  # some branch sets `_chk`
 
     # -- helpers ------------------------------------------------------------------------------
+    def _schema(self, validator: Any) -> dict | None:
+        from ..schemas import load_schema
+
+        try:
+            return load_schema(validator.vertical, self.event.key)
+        except (LookupError, AttributeError):
+            return None
+
+    def fragment(self, key: str) -> Any:
+        """The schema fragment a value written to ``key`` (envelope key or ``$.context.<param>``) must meet."""
+        if key.startswith("$.context."):
+            context = envelope_fragment(self.schema, "context")
+            return context.get("properties", {}).get(key[len("$.context."):], {}) if isinstance(context, dict) else None
+        return envelope_fragment(self.schema, key)
+
+    def mark(self, w: Writer, key: str, guarantee: Guarantee | None, value: str | None = None) -> None:
+        """After a branch that wrote ``value`` to ``key``: flag the event for checking unless ``guarantee`` proves it valid.
+
+        A coercer's string may be empty where the schema wants one character at least (an id
+        sent as ``""``): then only an empty ``value`` flags the event.
+        """
+        if self.schema is None or (guarantee is not None and guarantee.proves(self.fragment(key))):
+            return
+        self.unproven = True
+        refined = non_empty(guarantee)
+        if value is not None and refined is not None and refined.proves(self.fragment(key)):
+            w.emit(f"if {value} == '': _chk = True")
+        else:
+            w.emit("_chk = True")
+
+    def non_empty(self, key: str) -> bool:
+        """The fragment for ``key`` refuses empty strings (so inline tests should let them through only checked)."""
+        fragment = self.fragment(key) if self.schema is not None else None
+        return isinstance(fragment, dict) and isinstance(fragment.get("minLength"), int) and fragment["minLength"] >= 1
+
     def const(self, value: Any) -> str:
         """A name for ``value`` in the generated function's namespace."""
         name = f"_c{next(self._ids)}"
@@ -328,11 +371,13 @@ class _RuleCodegen:
             w.emit("_when0 = None; _tx0 = None; _ts0 = None; _tc0 = None")
             w.emit(f"if r{k} is not None:")
             with w.indent():
-                w.try_except(f"_when0 = _parse_time(r{k})", "_CoercionError", "_tx0 = _e", orelse="_ts0 = _fmt_env(_when0); _tc0 = _fmt_ctx(_when0)")
+                w.try_except(f"_when0 = _parse_time(r{k})", "_CoercionError", "_tx0 = _e", orelse=f"_ts0 = _fmt_env(_when0); _tc0 = {_CONTEXT_FROM_ENVELOPE % '_ts0'}")
 
     def produce(self, w: Writer) -> None:
         crule, event = self.crule, self.event
         w.emit("_rej = []")
+        if self.schema is not None:
+            w.emit("_chk = False")
         inits = self.open_inits(w)
         self.customer(w)
         self.timestamp(w)
@@ -351,7 +396,6 @@ class _RuleCodegen:
             w.emit("_finish(_crule, data, payload, result, source, now, None, customer, _when, context)")
             return
         self.currency(w)
-        w.emit("_ts = _ts0" if self.hoisted_time else "_ts = _fmt_env(_when)")
         emit_guards(self, w)
         self.validate_and_emit(w)
 
@@ -380,8 +424,10 @@ class _RuleCodegen:
         null = self.const(f"customer id is required but {src!r} produced null")
 
         def on_value(v: str) -> None:
+            coerced = Text(1, CUSTOMER_MAX_LENGTH)  # what coerce_customer returns
             if self.hoisted_customer:
                 w.emit("customer = _cust0")
+                self.mark(w, "customer", coerced)
                 w.emit("if _cx0 is not None:")
                 with w.indent():
                     self.reject(w, "coerce_failed", "f'customer: {_cx0}'", "$.customer", src, v)
@@ -391,14 +437,17 @@ class _RuleCodegen:
             w.emit(f"if type({v}) is str and 0 < len({v}) <= {CUSTOMER_MAX_LENGTH} and not {v}[0].isspace():")
             with w.indent():
                 w.emit(f"customer = {v}")
+                self.mark(w, "customer", Text(1, CUSTOMER_MAX_LENGTH))
             w.emit(f"elif type({v}) is int and -{_BIG_INT} < {v} < {_BIG_INT}:")
             with w.indent():
                 w.emit(f"customer = str({v})")
+                self.mark(w, "customer", Text(1, len(str(-(10**200) + 1))))
             w.emit("else:")
             with w.indent():
                 w.emit("try:")
                 with w.indent():
                     w.emit(f"customer = _coerce_customer({v})")
+                    self.mark(w, "customer", coerced)
                 w.emit("except _CoercionError as _e:")
                 with w.indent():
                     self.reject(w, "coerce_failed", "f'customer: {_e}'", "$.customer", src, v)
@@ -416,7 +465,8 @@ class _RuleCodegen:
         def on_value(v: str) -> None:
             w.emit(f"_tv = {v}")
             if self.hoisted_time:
-                w.emit("_when = _when0; _tx = _tx0")
+                w.emit("_when = _when0; _tx = _tx0; _ts = _ts0")
+                self.mark(w, "timestamp", TimeText("envelope"))
                 w.emit("if _tx is not None:")
                 with w.indent():
                     w.emit("_when = None")
@@ -429,6 +479,11 @@ class _RuleCodegen:
             with w.indent():
                 w.emit("_when = None; _tx = _e")
                 self.reject(w, "bad_timestamp", "f'timestamp: {_e}'", "$.timestamp", src, v)
+            # Formatted once, here: a context field reading the same time derives its form from it.
+            w.emit("else:")
+            with w.indent():
+                w.emit("_ts = _fmt_env(_when)")
+                self.mark(w, "timestamp", TimeText("envelope"))
 
         self.envelope_states(w, f, "timestamp", "missing_timestamp", "$.timestamp", "_when", missing, null, on_value)
 
@@ -449,7 +504,14 @@ class _RuleCodegen:
             if folded is not SLOW and type(folded) in (str, int, float, bool):
                 self.evaluate(w, slot)
                 w.emit(f"context[{key}] = {self.const(folded)}")
+                self.mark(w, path, OneOf((folded,)))
+                self.always.add(name)
                 return
+        if cf.required or f.has_default:
+            self.always.add(name)  # every other path rejects the event
+        produced = coercer_guarantee(param)
+        if f.has_default and f.default is None and produced is not None:
+            produced = Either((produced, OneOf((None,))))  # `default: null` reaches the coercer, which returns None
 
         def on_error(x: str) -> None:
             self.reject(w, "expression_error", f"f'{{{self.const(name)}}}: {{{x}}}'", path, src, f"getattr({x}, 'value', None)")
@@ -458,6 +520,7 @@ class _RuleCodegen:
             w.emit("try:")
             with w.indent():
                 w.emit(f"context[{key}] = {coerce}({v})")
+                self.mark(w, path, produced, f"context[{key}]")
             w.emit("except _CoercionError as _e:")
             with w.indent():
                 self.reject(w, "coerce_failed", f"f'{{{self.const(name)}}}: {{_e}}'", path, src, v)
@@ -470,7 +533,8 @@ class _RuleCodegen:
                 with w.indent():
                     w.emit("if _tx is None:")
                     with w.indent():
-                        w.emit(f"context[{key}] = {'_tc0' if self.hoisted_time else '_fmt_ctx(_when)'}")
+                        w.emit(f"context[{key}] = {'_tc0' if self.hoisted_time else _CONTEXT_FROM_ENVELOPE % '_ts'}")
+                        self.mark(w, path, TimeText("context"))
                     w.emit("else:")
                     with w.indent():
                         self.reject(w, "coerce_failed", f"f'{{{self.const(name)}}}: {{_tx}}'", path, src, v)
@@ -484,25 +548,30 @@ class _RuleCodegen:
                 w.emit(f"if {hoisted}e is None:")
                 with w.indent():
                     w.emit(f"context[{key}] = {hoisted}")
+                    self.mark(w, path, produced, hoisted)
                 w.emit("else:")
                 with w.indent():
                     self.reject(w, "coerce_failed", f"f'{{{self.const(name)}}}: {{{hoisted}e}}'", path, src, v)
                 return
             if param.type == "yes_no" and not param.allowed:
                 # parse_bool's first branch: the booleans themselves.
-                w.emit(f"if {v} is True: context[{key}] = 'Yes'")
-                w.emit(f"elif {v} is False: context[{key}] = 'No'")
+                flag = "" if self.schema is None or OneOf(("Yes", "No")).proves(self.fragment(path)) else "; _chk = True"
+                self.unproven = self.unproven or bool(flag)
+                w.emit(f"if {v} is True: context[{key}] = 'Yes'{flag}")
+                w.emit(f"elif {v} is False: context[{key}] = 'No'{flag}")
                 w.emit("else:")
                 with w.indent():
                     coerced(v)
                 return
-            fast = inline_coercion(param, v)
+            non_empty = self.non_empty(path)
+            fast = inline_coercion(param, v, non_empty=non_empty)
             if fast is None:
                 coerced(v)
                 return
             w.emit(f"if {fast}:")
             with w.indent():
                 w.emit(f"context[{key}] = {v}")
+                self.mark(w, path, inline_guarantee(param, non_empty=non_empty))
             w.emit("else:")
             with w.indent():
                 coerced(v)
@@ -512,6 +581,7 @@ class _RuleCodegen:
                 self.reject(w, "null_mandatory", self.const(f"{name} is required by {event.key} but the source value is null"), path, src)
             elif cf.nulls == "keep":
                 w.emit(f"context[{key}] = None")
+                self.mark(w, path, OneOf((None,)))
             elif cf.nulls == "reject":
                 self.reject(w, "null_value", self.const(f"{name} is null and the null policy for it is 'reject'"), path, src)
             else:
@@ -557,15 +627,23 @@ class _RuleCodegen:
     def validate_and_emit(self, w: Writer) -> None:
         rule, event = self.rule, self.event
         tenant = self.const(self.tenant)
-        w.emit(f"_d = {{'tenant': {tenant}, 'event': {event.key!r}, 'customer': customer, 'timestamp': _ts, 'context': context}}")
-        fast = self.ns["_valid"]
-        w.emit("if not _valid(_d):" if fast is not None else "if True:")
-        with w.indent():
-            w.emit(f"_problems = _check_event({event.key!r}, _d, rule={rule.name!r}, source=source)")
-            w.emit("if _problems:")
+        names = [cf.field.name for cf in self.crule.context]
+        proven = self.schema is not None and prove_skeleton(self.schema, tenant=self.tenant, event=event.key, names=names, always=self.always) is not None
+        if proven and not self.unproven:
+            pass  # every branch proves its value and the shape holds: valid by construction
+        else:
+            opener = "if _chk:" if proven else "if True:"
+            w.emit(opener)
             with w.indent():
-                w.emit("result.rejections.extend(_problems)")
-                w.emit(self.exit)
+                w.emit(f"_d = {{'tenant': {tenant}, 'event': {event.key!r}, 'customer': customer, 'timestamp': _ts, 'context': context}}")
+                fast = self.ns["_valid"]
+                w.emit("if not _valid(_d):" if fast is not None else "if True:")
+                with w.indent():
+                    w.emit(f"_problems = _check_event({event.key!r}, _d, rule={rule.name!r}, source=source)")
+                    w.emit("if _problems:")
+                    with w.indent():
+                        w.emit("result.rejections.extend(_problems)")
+                        w.emit(self.exit)
         parts = []
         for key in event.primary_key:
             if key == "customer":

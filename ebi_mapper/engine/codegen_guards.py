@@ -34,34 +34,40 @@ def emit_guards(gen: Any, w: Any) -> None:
     """Write the enabled guards' checks for ``gen``'s rule, in guard order, then filter or reject."""
     if not gen.fused:
         return
-    w.emit("_filtered = False")
+    bodies = []
     for kind, settings in gen.fused:
         body = type(w)()
         body.depth = w.depth + 1
         _EMITTERS[kind](gen, body, settings)
-        if not body.lines:
-            continue  # nothing this guard could say for this rule
-        # As the reference does for every guard: an exception becomes a guard_failed rejection.
+        if body.lines:  # else nothing this guard could say for this rule
+            bodies.append(body)
+    filters = any(_FILTERED in line for body in bodies for line in body.lines)
+    if filters:
+        w.emit("_filtered = False")
+    for body in bodies:
+        # As the reference does for every guard: an exception becomes a guard_failed rejection
+        # (each body records its outcomes only on its last line, so a failure leaves none behind).
         w.emit("try:")
-        with w.indent():
-            w.emit("_out = None")
-            w.lines.extend(body.lines)
+        w.lines.extend(body.lines)
         w.emit("except Exception as _e:")
         with w.indent():
-            w.emit(f"_out = [_Rejection('guard_failed', f'guard raised {{type(_e).__name__}}: {{_e}}', {gen.rule.name!r}, {gen.event.key!r}, '', '', None, source)]")
-        w.emit("if _out:")
+            w.emit(f"_rej.append(_Rejection('guard_failed', f'guard raised {{type(_e).__name__}}: {{_e}}', {gen.rule.name!r}, {gen.event.key!r}, '', '', None, source))")
+    if filters:
+        w.emit("if _filtered:")
         with w.indent():
-            w.emit("for _o in _out:")
-            with w.indent():
-                w.emit("if type(_o) is _Filtered: _filtered = True; result.filtered.append(_o)")
-                w.emit("else: _rej.append(_o)")
-    w.emit("if _filtered:")
-    with w.indent():
-        w.emit(gen.exit)
+            w.emit(gen.exit)
     w.emit("if _rej:")
     with w.indent():
         w.emit("result.rejections.extend(_rej)")
         w.emit(gen.exit)
+
+
+_FILTERED = "_filtered = True"  # how a body records a Filtered outcome (go_live's)
+
+
+def _reject(w: Any, rejection: str) -> None:
+    w.emit(f"_rej.append({rejection})")
+
 
 def _go_live(gen: Any, w: Any, settings: dict) -> None:
     go_live = settings["go_live"]
@@ -71,7 +77,7 @@ def _go_live(gen: Any, w: Any, settings: dict) -> None:
     tail = gen.const(f" is before go_live {go_live.isoformat()}")
     w.emit(f"if _when < {until}:")
     with w.indent():
-        w.emit(f"_out = [_Filtered('pre_go_live', {gen.rule.name!r}, {gen.event.key!r}, 'event time ' + _ts + {tail})]")
+        w.emit(f"result.filtered.append(_Filtered('pre_go_live', {gen.rule.name!r}, {gen.event.key!r}, 'event time ' + _ts + {tail})); {_FILTERED}")
 
 def _currency(gen: Any, w: Any, settings: dict) -> None:
     site = settings["site"]
@@ -89,17 +95,17 @@ def _currency(gen: Any, w: Any, settings: dict) -> None:
     with w.indent():
         if rule.currency is None:
             msg = gen.const(f" mapped without a currency: expression; EBI needs amounts in {site}")
-            w.emit(f"_out = [_Rejection('currency_missing', 'monetary param(s) ' + ', '.join(_money) + {msg}, {rule.name!r}, {event.key!r}, '$.context.' + _money[0], '', None, source)]")
+            _reject(w, f"_Rejection('currency_missing', 'monetary param(s) ' + ', '.join(_money) + {msg}, {rule.name!r}, {event.key!r}, '$.context.' + _money[0], '', None, source)")
             return
         expr = rule.currency.source
         w.emit("if not isinstance(_cur, str) or not _cur.strip():")
         with w.indent():
             msg = gen.const(f"; cannot tell the amount is in {site}")
-            w.emit(f"_out = [_Rejection('currency_missing', f'the rule\\'s currency expression produced {{_cur!r}}' + {msg}, {rule.name!r}, {event.key!r}, 'currency', {expr!r}, _cur, source)]")
+            _reject(w, f"_Rejection('currency_missing', f'the rule\\'s currency expression produced {{_cur!r}}' + {msg}, {rule.name!r}, {event.key!r}, 'currency', {expr!r}, _cur, source)")
         w.emit(f"elif _cur.strip().upper() != {site!r}:")
         with w.indent():
             msg = gen.const(f" but the site currency is {site}; EBI does not convert (use an explicit conversion plugin if agreed)")
-            w.emit(f"_out = [_Rejection('currency_mismatch', 'amount is in ' + _cur.strip().upper() + {msg}, {rule.name!r}, {event.key!r}, '$.context.' + _money[0], {expr!r}, _cur, source)]")
+            _reject(w, f"_Rejection('currency_mismatch', 'amount is in ' + _cur.strip().upper() + {msg}, {rule.name!r}, {event.key!r}, '$.context.' + _money[0], {expr!r}, _cur, source)")
 
 def _string_length(gen: Any, w: Any, settings: dict) -> None:
     limit = settings["limit"]
@@ -116,6 +122,7 @@ def _string_length(gen: Any, w: Any, settings: dict) -> None:
         w.emit(f"if type(_x) is str and len(_x) > {limit}:")
         with w.indent():
             w.emit(f"_out.append(_Rejection('string_too_long', f'{{_k}} is {{len(_x)}} characters; the limit is {limit}', {rule.name!r}, {event.key!r}, '$.context.' + _k, '', _x, source))")
+    w.emit("_rej.extend(_out)")
 
 def _future_skew(gen: Any, w: Any, settings: dict) -> None:
     seconds, skew = settings["seconds"], settings["skew"]
@@ -123,9 +130,10 @@ def _future_skew(gen: Any, w: Any, settings: dict) -> None:
     w.emit(f"if _when - now > {gen.const(skew)}:")
     with w.indent():
         tail = gen.const(f" s ahead of now (limit {seconds:.0f} s): is the source time zone right?")
-        w.emit(
-            f"_out = [_Rejection('future_timestamp', 'event time ' + _ts + ' is ' + format((_when - now).total_seconds(), '.0f') + {tail}, "
-            f"{rule.name!r}, {event.key!r}, '$.timestamp', {gen.crule.timestamp.expr.source!r}, _ts, source)]"
+        _reject(
+            w,
+            f"_Rejection('future_timestamp', 'event time ' + _ts + ' is ' + format((_when - now).total_seconds(), '.0f') + {tail}, "
+            f"{rule.name!r}, {event.key!r}, '$.timestamp', {gen.crule.timestamp.expr.source!r}, _ts, source)",
         )
 
 

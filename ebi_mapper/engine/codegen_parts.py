@@ -30,6 +30,7 @@ _JSON_TYPES = frozenset({dict, list, str, int, float, bool, type(None)})
 STRING_TYPES = frozenset({"string", "string_or_number"})
 _TIMESTAMP_CHARS = 27  # len('2026-03-29T01:30:00.000000Z')
 _INT_MIN, _INT_MAX = -(2**63), 2**64  # coerce.py's 64-bit range for integers
+_SAFE = 2**53  # coerce.py's MAX_SAFE_INTEGER: string_or_number keeps ints up to it as numbers
 
 
 def odd(value: Any) -> Any:
@@ -72,18 +73,24 @@ def string_bound(param: Any) -> float:
     return math.inf
 
 
-def inline_coercion(param: Any, v: str) -> str | None:
+def inline_coercion(param: Any, v: str, *, non_empty: bool = False) -> str | None:
     """A test under which the param's coercer returns ``v`` unchanged, to skip the call; or None.
 
     Each mirrors the first branch of the coercer in coerce.py: a string within max_length, a
     bool, an int within 64 bits (money included: whole amounts are kept as they are), a finite
-    float for plain numbers (``v - v == 0.0`` is false only for inf and nan).
+    float for plain numbers (``v - v == 0.0`` is false only for inf and nan); for
+    ``string_or_number`` also an int a double holds exactly. With ``non_empty`` a string must
+    also not be empty: the test is narrower, so an empty one takes the checked way (see
+    :mod:`.conformance`), where the schema's ``minLength`` refuses it.
     """
     if param.allowed:
         return None
     kind = param.type
     if kind in STRING_TYPES:
-        return f"type({v}) is str and len({v}) <= {int(param.max_length)}"
+        text = f"type({v}) is str and {'0 < ' if non_empty else ''}len({v}) <= {int(param.max_length)}"
+        if kind == "string_or_number":
+            return f"({text}) or (type({v}) is int and -{_SAFE} <= {v} <= {_SAFE})"
+        return text
     if kind == "boolean":
         return f"type({v}) is bool"
     if kind == "number" and param.monetary:

@@ -42,6 +42,7 @@ __all__ = [
     "parse_formatted",
     "make_timestamp_parser",
     "format_envelope",
+    "context_from_envelope",
     "format_context",
     "to_epoch_millis",
 ]
@@ -296,6 +297,8 @@ def _parse_text_slowly(value: str, zone: tzinfo, dst: str) -> datetime:
 
 
 _S_LIMIT, _MS_LIMIT = _UNIT_LIMITS[0][1], _UNIT_LIMITS[1][1]
+# timedelta * int is exact integer arithmetic in C, and twice as fast as timedelta(seconds=...).
+_SECOND, _MILLISECOND = timedelta(seconds=1), timedelta(milliseconds=1)
 
 
 def _parse(value: Any, zone: tzinfo, dst: str, formats: tuple[str, ...]) -> datetime:
@@ -304,7 +307,7 @@ def _parse(value: Any, zone: tzinfo, dst: str, formats: tuple[str, ...]) -> date
         return _parse_text(value, zone, dst, formats)
     if kind is int and 0 <= value < _MS_LIMIT:
         # Fast path for epoch seconds and milliseconds as ints: what _from_epoch computes.
-        return _EPOCH + (timedelta(seconds=value) if value < _S_LIMIT else timedelta(milliseconds=value))
+        return _EPOCH + (_SECOND * value if value < _S_LIMIT else _MILLISECOND * value)
     if kind is int or kind is float:
         return _from_epoch(_epoch_number(value), value)
     if isinstance(value, bool):
@@ -391,6 +394,16 @@ def format_envelope(dt: datetime) -> str:
 def format_context(dt: datetime) -> str:
     """ISO 8601 UTC for context params, always six fractional digits: ``2026-03-29T01:30:00.000000Z``."""
     return _utc(dt).isoformat("T", "microseconds")[:-6] + "Z"
+
+
+def context_from_envelope(text: str) -> str:
+    """:func:`format_envelope`'s text in :func:`format_context`'s form, without formatting again.
+
+    ``'2026-03-29 01:30:00.000000 UTC'`` -> ``'2026-03-29T01:30:00.000000Z'``: the generated code
+    formats an event time once and derives the other form (a slice and a replace cost a tenth of
+    ``isoformat``); a property test checks it equals ``format_context`` of the same time.
+    """
+    return text[:-4].replace(" ", "T") + "Z"
 
 
 def to_epoch_millis(dt: datetime) -> int:

@@ -79,7 +79,8 @@ def _explain(error: ValidationError, catalog: Catalog, event: str) -> Iterable[t
     label = _label(path)
     if keyword == "type":
         expected = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
-        yield path, instance, f"{label} must be {' or '.join(expected)}, not {_json_type(instance)} {_show(instance)}"
+        shown = "null" if instance is None else f"{_json_type(instance)} {_show(instance)}"  # not 'null null'
+        yield path, instance, f"{label} must be {' or '.join(expected)}, not {shown}"
     elif keyword == "maxLength":
         yield path, instance, f"{label} is {len(instance)} characters long; at most {error.validator_value} allowed"
     elif keyword == "minLength":

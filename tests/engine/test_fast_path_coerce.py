@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from ebi_mapper.catalog.model import Param
 from ebi_mapper.engine.codegen_parts import inline_coercion, string_bound
 from ebi_mapper.engine.coerce import CoercionError, make_coercer, money_exact
-from ebi_mapper.engine.timestamps import _CONTEXT, _ENVELOPE, format_context, format_envelope
+from ebi_mapper.engine.codegen import _CONTEXT_FROM_ENVELOPE
+from ebi_mapper.engine.timestamps import _CONTEXT, _ENVELOPE, context_from_envelope, format_context, format_envelope
 
 MONEY = Param("ootb_deposit_amount", "number", "enrichment", monetary=True)
 
@@ -110,6 +111,9 @@ def test_time_writers_equal_their_format_strings(dt):
     fields = (utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond)
     assert format_envelope(dt) == _ENVELOPE % fields
     assert format_context(dt) == _CONTEXT % fields
+    # The generated code formats the envelope time once and derives the context form from it.
+    assert context_from_envelope(format_envelope(dt)) == format_context(dt)
+    assert eval(_CONTEXT_FROM_ENVELOPE % "e", {}, {"e": format_envelope(dt)}) == format_context(dt)  # the inline spelling
 
 
 def test_money_inline_test_needs_its_magnitude_bound():

@@ -124,6 +124,15 @@ SMALL = {
     ),
 }
 
+# `default: null` sends a null through the coercer (valid only where the schema takes null), and
+# `nulls: keep` writes nulls: the two ways a value that is no value reaches the event on the fast
+# path, where the schema check is skipped for values proven valid (engine/conformance.py).
+SMALL["null_defaults"] = (
+    "nulls: keep\n",
+    DEPOSIT_RULE.replace("ootb_transaction_id: data.tx_id", "ootb_transaction_id: {expr: data.tx_id, default: null}")
+    .replace("ootb_deposit_method: data.method", "ootb_deposit_method: {expr: data.method, default: null}"),
+)
+
 # Rules lint refuses (a monetary rule with no currency, a mandatory param left unmapped): a
 # mapping loaded with lint=False must still behave the same on both paths.
 UNLINTED = {
