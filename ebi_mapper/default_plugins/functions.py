@@ -124,7 +124,48 @@ def _places(name: str, value: Any, low: int, what: str) -> int:
     raise FunctionValueError(name, value, reason)
 
 
+# Fast paths, each equal to the Decimal definition below it (tests/functions/test_fast_arithmetic.py):
+# ints are exact in Python, and a float with at most 4 decimals under 1e11 is exactly
+# round(v * 10**4) / 10**4, so money is added and subtracted as exact integers of 1/10000.
+_SAFE = 2**53  # every int up to here is a double too, so int / 10**e (e <= 15) is correctly rounded
+_MONEY_SCALE = 10_000
+_MONEY_LIMIT = 1e11
+
+
+def _scaled_money(value: Any) -> int | None:
+    """``value * 10**4`` as an exact int when ``value`` is an int or a float with at most 4 decimals, else None."""
+    kind = type(value)
+    if kind is int:
+        return value * _MONEY_SCALE if -_SAFE <= value <= _SAFE else None
+    if kind is float and -_MONEY_LIMIT < value < _MONEY_LIMIT and round(value, 4) == value:
+        return round(value * _MONEY_SCALE)
+    return None
+
+
+def _from_scaled(total: int) -> int | float:
+    """The JSON number for ``total / 10**4``: an int when whole (as _number_out), else the nearest float."""
+    whole, part = divmod(total, _MONEY_SCALE)
+    return whole if part == 0 else total / _MONEY_SCALE
+
+
 def _arith(name: str, op: Callable[[Decimal, Decimal], Decimal]) -> Callable[[Any, Any], Any]:
+    exact = _exact_arith(name, op)
+    if name not in ("add", "subtract"):
+        return exact
+    sign = 1 if name == "add" else -1
+
+    def apply(a: Any, b: Any) -> Any:
+        x, y = _scaled_money(a), _scaled_money(b)
+        if x is not None and y is not None and abs(total := x + sign * y) <= _SAFE:
+            return _from_scaled(total)
+        return exact(a, b)
+
+    apply.__doc__ = exact.__doc__
+    apply.exact = exact  # the definition, for the tests
+    return apply
+
+
+def _exact_arith(name: str, op: Callable[[Decimal, Decimal], Decimal]) -> Callable[[Any, Any], Any]:
     def apply(a: Any, b: Any) -> Any:
         x, y = _number(name, a), _number(name, b)  # both checked: a bad one raises even beside a null
         if x is None or y is None:
@@ -159,6 +200,16 @@ def fn_round(n: Any, places: Any) -> Any:
 
 def fn_minor_to_major(x: Any, exponent: Any) -> Any:
     """Minor currency units to major ones: ``x / 10**exponent``, exactly (1234, 2 → 12.34)."""
+    if type(x) is int and type(exponent) is int and 0 <= exponent <= _MAX_PLACES and -_SAFE <= x <= _SAFE:
+        # Both are doubles, so the quotient is correctly rounded: float() of the exact decimal.
+        scale = 10**exponent
+        whole, part = divmod(x, scale)
+        return whole if part == 0 else x / scale
+    return minor_to_major_exact(x, exponent)
+
+
+def minor_to_major_exact(x: Any, exponent: Any) -> Any:
+    """:func:`fn_minor_to_major` by Decimal arithmetic: the definition its int fast path is tested against."""
     digits = _places("minor_to_major", exponent, 0, "the exponent")
     number = _number("minor_to_major", x)
     if number is None:
