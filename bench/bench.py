@@ -470,7 +470,7 @@ E2E = {
 }
 
 
-def end_to_end(lines: int, seed: int, workdir: Path, workload: str = "mixed", workers: int = 1) -> dict:
+def end_to_end(lines: int, seed: int, workdir: Path, workload: str = "mixed", workers: int | str = 1) -> dict:
     """`ebi-mapper map --workers N` in a child process on a generated file: lines/s and peak RSS."""
     rng = random.Random(seed)
     vertical, mix = E2E[workload]
@@ -504,6 +504,7 @@ def end_to_end(lines: int, seed: int, workdir: Path, workload: str = "mixed", wo
     return {
         "workload": workload,
         "workers": workers,
+        "processes": summary["workers"],
         "lines": lines,
         "bytes": size,
         "wall_s": wall,
@@ -522,7 +523,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5, help="timed repetitions of each implementation")
     parser.add_argument("--lines", type=int, default=200_000, help="lines in the end-to-end `map` file (0: skip)")
     parser.add_argument("--e2e", nargs="+", choices=sorted(E2E), default=["mixed", "deposits"], help="end-to-end workloads: the mixed multi_sport_casino feed, one deposit per line")
-    parser.add_argument("--workers", type=int, default=1, help="`map --workers N` for the end-to-end runs (0: one per CPU)")
+    parser.add_argument("--workers", nargs="+", default=["1", "auto"], help="`map --workers` values for the end-to-end runs: N, 0 (one per CPU), auto (the default of `map`)")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
@@ -530,7 +531,9 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, Any] = {"in_process": in_process(args.records, args.repeat, args.seed)}
     if args.lines:
         with tempfile.TemporaryDirectory(prefix="ebi-bench-") as tmp:
-            report["end_to_end"] = [end_to_end(size, args.seed, Path(tmp), workload, args.workers) for workload in args.e2e for size in (max(1, args.lines // 10), args.lines)]
+            report["end_to_end"] = [
+                end_to_end(size, args.seed, Path(tmp), workload, workers) for workload in args.e2e for workers in args.workers for size in (max(1, args.lines // 10), args.lines)
+            ]
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
@@ -544,8 +547,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  payloads whose events equal ebi-mapper's, byte for byte: {name} {same:,}/{total:,}")
     for run in report.get("end_to_end", []):
         print(
-            f"ebi-mapper map --workers {run['workers']}, {run['workload']}, {run['lines']:,} lines ({run['bytes'] / 1e6:.0f} MB): {run['wall_s']:.2f} s wall, {run['lines_per_s']:,.0f} lines/s end to end "
-            f"({run['loop_records_per_s']:,} records/s in the loop), peak RSS {run['peak_rss_mb']:.0f} MB{' (largest process)' if run['workers'] != 1 else ''}, {run['events']:,} events, counts balanced: {run['balanced']}"
+            f"ebi-mapper map --workers {run['workers']} ({run['processes']} process{'es' if run['processes'] > 1 else ''}), {run['workload']}, {run['lines']:,} lines ({run['bytes'] / 1e6:.0f} MB): "
+            f"{run['wall_s']:.2f} s wall, {run['lines_per_s']:,.0f} lines/s end to end "
+            f"({run['loop_records_per_s']:,} records/s in the loop), peak RSS {run['peak_rss_mb']:.0f} MB{' (largest process)' if run['processes'] > 1 else ''}, {run['events']:,} events, counts balanced: {run['balanced']}"
         )
     return 0
 

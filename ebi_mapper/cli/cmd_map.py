@@ -18,7 +18,7 @@ import click
 from ..engine import compile_mapping
 from ..engine.accounting import MapCounts
 from ..engine.lines import iter_line_batches
-from ..engine.parallel import map_in_workers, map_lines, resolve_workers
+from ..engine.parallel import auto_workers, map_in_workers, map_lines, resolve_workers
 from ..mapping import load_mapping
 from .exits import EXIT_FINDINGS, EXIT_OK
 from .report import echo_json, render_counts
@@ -56,6 +56,19 @@ def _map_stream_workers(mapping_path: str, workers: int, src: Any, name: str, co
             write_bespoke(result.bespoke)
 
 
+def _workers_option(ctx: click.Context, param: click.Parameter, value: str) -> int | None:
+    """``--workers``: None for ``auto`` (decided once the input is known), else a count of 0 or more."""
+    if str(value).strip().lower() == "auto":
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a number of processes or 'auto'") from None
+    if number < 0:
+        raise click.BadParameter(f"{number} is negative: use 0 for one per CPU, or 'auto'")
+    return number
+
+
 @click.command("map")
 @click.argument("mapping", type=click.Path(exists=True, dir_okay=False))
 @click.argument("input", default="-", type=click.Path(allow_dash=True, dir_okay=False))
@@ -64,15 +77,22 @@ def _map_stream_workers(mapping_path: str, workers: int, src: Any, name: str, co
 @click.option("--bespoke-out", type=click.Path(dir_okay=False), help="Bespoke attribute rows as JSON lines.")
 @click.option("--summary", type=click.Choice(["text", "json", "none"]), default="text", show_default=True)
 @click.option("--now", help="The run clock for the future-skew guard (UTC timestamp; default: the real clock).")
-@click.option("--workers", type=click.IntRange(min=0), default=1, show_default=True, help="Processes mapping in parallel (0: one per CPU); the output is the same for any number.")
-def command(mapping: str, input: str, out: str, rejects: str | None, bespoke_out: str | None, summary: str, now: str | None, workers: int) -> int:
+@click.option(
+    "--workers",
+    callback=_workers_option,
+    default="auto",
+    show_default=True,
+    metavar="N|auto",
+    help="Processes mapping in parallel: N, 0 for one per CPU, or auto (one per CPU for a file of 32 MiB or more, else 1). The output is the same for any number.",
+)
+def command(mapping: str, input: str, out: str, rejects: str | None, bespoke_out: str | None, summary: str, now: str | None, workers: int | None) -> int:
     """Map JSON lines to OOTB events and report what happened to every line."""
     mapper = compile_mapping(load_mapping(mapping))
     # Everything built so far (mapping, catalog, schemas, generated code) lives for the whole run:
     # move it out of the cyclic GC's sight so its collections scan only the per-record garbage.
     gc.collect()
     gc.freeze()
-    processes = resolve_workers(workers)
+    processes = auto_workers(input) if workers is None else resolve_workers(workers)
     counts = MapCounts()
     fixed_now = None
     if now:
@@ -97,8 +117,9 @@ def command(mapping: str, input: str, out: str, rejects: str | None, bespoke_out
     data = counts.to_dict()
     data["seconds"] = round(elapsed, 3)
     data["records_per_second"] = round(counts.records / elapsed) if elapsed > 0 else None
+    data["workers"] = processes
     if summary == "json":
         echo_json(data, err=True)
     elif summary == "text":
-        click.echo(render_counts(data, extra={"time": f"{elapsed:.2f} s ({data['records_per_second'] or 0:,} records/s)"}), err=True)
+        click.echo(render_counts(data, extra={"time": f"{elapsed:.2f} s ({data['records_per_second'] or 0:,} records/s, {processes} process{'es' if processes > 1 else ''})"}), err=True)
     return EXIT_FINDINGS if counts.outcomes["rejected"] else EXIT_OK

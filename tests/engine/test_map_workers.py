@@ -25,7 +25,7 @@ RUN_NOW = "2026-12-15T12:00:00Z"
 SAMPLES = sorted(p.stem for p in EXAMPLES.glob("*.jsonl"))
 
 
-def _run(capsys, mapping: Path, data: Path, workdir: Path, workers: int) -> tuple[int, dict, dict]:
+def _run(capsys, mapping: Path, data: Path, workdir: Path, workers: int | str, *, processes: int | None = None) -> tuple[int, dict, dict]:
     """Run `map` in this process; return its exit code, its output files' bytes and its summary."""
     out = workdir / f"w{workers}"
     out.mkdir()
@@ -33,6 +33,7 @@ def _run(capsys, mapping: Path, data: Path, workdir: Path, workers: int) -> tupl
     args = ["map", str(mapping), str(data), "--out", str(out / "events"), "--rejects", str(out / "rejects"), "--bespoke-out", str(out / "bespoke")]
     code = main([*args, "--summary", "json", "--now", RUN_NOW, "--workers", str(workers)])
     summary = json.loads(capsys.readouterr().err)
+    assert summary.pop("workers") == (workers if processes is None else processes)  # the summary says how many ran
     del summary["seconds"], summary["records_per_second"]
     files = {name: (out / name).read_bytes() for name in ("events", "rejects", "bespoke")}
     return code, files, summary
@@ -88,11 +89,12 @@ def test_workers_equal_one_process_on_a_big_file_with_bad_lines(tmp_path, capsys
 def test_workers_0_uses_one_per_cpu_and_gives_the_same_output(tmp_path, capsys):
     mapping, data = EXAMPLES / "casino.yaml", EXAMPLES / "casino.jsonl"
     assert resolve_workers(0) >= 1
-    assert _run(capsys, mapping, data, tmp_path, 0) == _run(capsys, mapping, data, tmp_path, 1)
+    assert _run(capsys, mapping, data, tmp_path, 0, processes=resolve_workers(0)) == _run(capsys, mapping, data, tmp_path, 1)
 
 
-def test_negative_workers_is_a_usage_error(capsys):
-    code = main(["map", str(EXAMPLES / "casino.yaml"), str(EXAMPLES / "casino.jsonl"), "--workers", "-1"])
+@pytest.mark.parametrize("value", ["-1", "two", ""])
+def test_bad_workers_is_a_usage_error(capsys, value):
+    code = main(["map", str(EXAMPLES / "casino.yaml"), str(EXAMPLES / "casino.jsonl"), "--workers", value])
     assert code == 2
     assert "--workers" in capsys.readouterr().err
 
@@ -111,3 +113,33 @@ def test_merged_counts_equal_the_counts_of_the_whole():
     first.merge(second)
     assert first.to_dict() == whole.to_dict()
     assert first.balanced and first.bespoke_rows > 0 and first.nulls_dropped > 0
+
+
+def test_auto_uses_one_process_per_cpu_only_for_big_regular_files(tmp_path, monkeypatch):
+    from ebi_mapper.engine import parallel
+
+    small, big = tmp_path / "small.jsonl", tmp_path / "big.jsonl"
+    small.write_bytes(b"{}\n")
+    with open(big, "wb") as fh:  # sparse: 32 MiB of size, no disk
+        fh.truncate(parallel.AUTO_MIN_BYTES)
+    assert parallel.auto_workers(str(small)) == 1
+    assert parallel.auto_workers(str(big)) == resolve_workers(0)
+    assert parallel.auto_workers("-") == 1 and parallel.auto_workers(None) == 1  # a pipe has no size
+    assert parallel.auto_workers(str(tmp_path)) == 1  # not a regular file: `map` itself reports it
+    assert parallel.auto_workers(str(tmp_path / "missing.jsonl")) == 1
+    monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    assert parallel.auto_workers(str(big)) == 1  # one CPU: nothing to spread over
+
+
+def test_map_defaults_to_auto_and_auto_output_equals_one_process(tmp_path, capsys, monkeypatch):
+    from ebi_mapper.engine import parallel
+
+    mapping, data = EXAMPLES / f"{SAMPLES[0]}.yaml", EXAMPLES / f"{SAMPLES[0]}.jsonl"
+    monkeypatch.setattr(parallel, "AUTO_MIN_BYTES", 1)  # this small sample counts as big
+    monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    many = _run(capsys, mapping, data, tmp_path, "auto", processes=2)
+    one = _run(capsys, mapping, data, tmp_path, 1)
+    assert many == one
+    capsys.readouterr()
+    assert main(["map", str(mapping), str(data), "--out", str(tmp_path / "default"), "--summary", "json", "--now", RUN_NOW]) in (0, 1)
+    assert json.loads(capsys.readouterr().err)["workers"] == 2  # auto is the default
