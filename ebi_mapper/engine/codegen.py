@@ -39,7 +39,7 @@ from jmespath.exceptions import JMESPathError
 from ..expressions import presence
 from ..outcomes import Filtered, OotbEvent, Rejection
 from .codegen_guards import emit_guards
-from .codegen_parts import SLOW, Slot, Writer, generic, inline_coercion, odd, plain_dataclass, truthy
+from .codegen_parts import SLOW, Slot, Writer, detach, generic, inline_coercion, odd, plain_dataclass, truthy
 from .coerce import CUSTOMER_MAX_LENGTH, CoercionError, coerce_customer
 from .conformance import Either, Guarantee, OneOf, Text, TimeText, coercer_guarantee, envelope_fragment, inline_guarantee, non_empty, prove_skeleton
 from .timestamps import format_envelope, make_timestamp_parser
@@ -50,6 +50,7 @@ RuleRunner = Callable[[Any, Any, str, Any], bool]
 
 _FAST_EVENTS = plain_dataclass(OotbEvent, ("tenant", "event", "customer", "timestamp", "context", "rule", "pk"))
 _BIG_INT = "10**200"
+# An exception kept in a local past its `except` block is detached first (codegen_parts.detach).
 # timestamps.context_from_envelope, inline (one call fewer per event); tested equal to format_context.
 _CONTEXT_FROM_ENVELOPE = "%s[:-4].replace(' ', 'T') + 'Z'"  # ints below this in size print as fewer than 202 characters
 
@@ -69,6 +70,7 @@ class _RuleCodegen:
             "_SLOW": SLOW,
             "_odd": odd,
             "_generic": generic,
+            "_detach": detach,
             "_truthy": truthy,
             "_presence": presence,
             "_JMESPathError": JMESPathError,
@@ -194,7 +196,7 @@ class _RuleCodegen:
             w.emit("except _JMESPathError as _e:")
             with w.indent():
                 w.emit(f"r{k} = None")
-                w.emit(f"x{k} = _e")
+                w.emit(f"x{k} = _detach(_e)")
             if slot.can_be_null:  # only `@` gets here: a simple path that is not inlined
                 w.emit(f"n{k} = r{k} is None and x{k} is None and _presence({scope}, {self.const(slot.path)}) == 'null'")
             return
@@ -357,21 +359,21 @@ class _RuleCodegen:
             w.emit(f"{var} = None; {var}e = None")
             w.emit(f"if r{slot.k} is not None:")
             with w.indent():
-                w.try_except(f"{var} = {self.const(cf.coerce)}(r{slot.k})", "_CoercionError", f"{var}e = _e")
+                w.try_except(f"{var} = {self.const(cf.coerce)}(r{slot.k})", "_CoercionError", f"{var}e = _detach(_e)")
         if cslot in hoisted and not customer.has_default:
             self.hoisted_customer = True
             k = cslot.k
             w.emit("_cust0 = None; _cx0 = None")
             w.emit(f"if r{k} is not None:")
             with w.indent():
-                w.try_except(f"_cust0 = _coerce_customer(r{k})", "_CoercionError", "_cx0 = _e")
+                w.try_except(f"_cust0 = _coerce_customer(r{k})", "_CoercionError", "_cx0 = _detach(_e)")
         if tslot in hoisted and not ts.has_default:
             self.hoisted_time = True
             k = tslot.k
             w.emit("_when0 = None; _tx0 = None; _ts0 = None; _tc0 = None")
             w.emit(f"if r{k} is not None:")
             with w.indent():
-                w.try_except(f"_when0 = _parse_time(r{k})", "_CoercionError", "_tx0 = _e", orelse=f"_ts0 = _fmt_env(_when0); _tc0 = {_CONTEXT_FROM_ENVELOPE % '_ts0'}")
+                w.try_except(f"_when0 = _parse_time(r{k})", "_CoercionError", "_tx0 = _detach(_e)", orelse=f"_ts0 = _fmt_env(_when0); _tc0 = {_CONTEXT_FROM_ENVELOPE % '_ts0'}")
 
     def produce(self, w: Writer) -> None:
         crule, event = self.crule, self.event
@@ -477,7 +479,7 @@ class _RuleCodegen:
                 w.emit(f"_when = _parse_time({v})")
             w.emit("except _CoercionError as _e:")
             with w.indent():
-                w.emit("_when = None; _tx = _e")
+                w.emit("_when = None; _tx = _detach(_e)")
                 self.reject(w, "bad_timestamp", "f'timestamp: {_e}'", "$.timestamp", src, v)
             # Formatted once, here: a context field reading the same time derives its form from it.
             w.emit("else:")

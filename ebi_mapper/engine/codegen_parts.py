@@ -15,7 +15,7 @@ from jmespath.exceptions import JMESPathError
 
 from ..expressions import literal_value, presence, simple_path
 
-__all__ = ["SLOW", "STRING_TYPES", "Slot", "Writer", "generic", "inline_coercion", "odd", "plain_dataclass", "string_bound", "truthy"]
+__all__ = ["SLOW", "STRING_TYPES", "Slot", "Writer", "detach", "generic", "inline_coercion", "odd", "plain_dataclass", "string_bound", "truthy"]
 
 SLOW = object()  # "a non-JSON type was met": evaluate the generic way
 
@@ -45,8 +45,21 @@ def generic(search: Callable[[Any], Any], scope: Any, path: tuple) -> tuple[Any,
     try:
         value = search(scope)
     except JMESPathError as exc:
-        return None, False, exc
+        return None, False, detach(exc)  # the caller keeps it
     return value, value is None and presence(scope, path) == "null", None
+
+
+def detach(exc: BaseException) -> BaseException:
+    """``exc`` without its traceback and chained exceptions, to be kept in a local past its ``except``.
+
+    Kept as it is, it would hold its traceback, whose frames hold (through ``f_back`` and their
+    locals) the very frame keeping it: a reference cycle that only the cyclic collector frees,
+    and ``map_many`` pauses that collector for a batch. Only the message is ever used.
+    """
+    exc.__traceback__ = None
+    exc.__context__ = None
+    exc.__cause__ = None
+    return exc
 
 
 def truthy(value: Any) -> bool:

@@ -7,6 +7,7 @@ input: every failure becomes a :class:`~ebi_mapper.outcomes.Rejection`.
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -107,16 +108,29 @@ class Mapper:
         return self._map_reference(payload, source, now or self.clock(), trace)
 
     def map_many(self, payloads: Iterable[Any], *, now: datetime | None = None, sources: Iterable[str] | None = None) -> list[RecordResult]:
-        """Map a batch of payloads with one clock reading (``sources`` names each, for rejections)."""
+        """Map a batch of payloads with one clock reading (``sources`` names each, for rejections).
+
+        The cyclic garbage collector is paused for the batch (and restored after, whatever its
+        state was): a batch allocates thousands of small objects and no reference cycles, which
+        reference counting frees on its own, while the collector would rescan the growing list
+        of results every few hundred allocations (about a fifth of the time, measured).
+        """
         now = now or self.clock()
-        if not self.fast:
+        paused = gc.isenabled()
+        if paused:
+            gc.disable()
+        try:
+            if not self.fast:
+                if sources is None:
+                    return [self._map_reference(p, "", now, None) for p in payloads]
+                return [self._map_reference(p, s, now, None) for p, s in zip(payloads, sources)]
+            run = self._map_fast
             if sources is None:
-                return [self._map_reference(p, "", now, None) for p in payloads]
-            return [self._map_reference(p, s, now, None) for p, s in zip(payloads, sources)]
-        run = self._map_fast
-        if sources is None:
-            return [run(p, "", now) for p in payloads]
-        return [run(p, s, now) for p, s in zip(payloads, sources)]
+                return [run(p, "", now) for p in payloads]
+            return [run(p, s, now) for p, s in zip(payloads, sources)]
+        finally:
+            if paused:
+                gc.enable()
 
     # -- fast path --------------------------------------------------------------------------
     def _map_fast(self, payload: Any, source: str, now: datetime) -> RecordResult:
