@@ -20,7 +20,11 @@ validation, the event), with the per-field decisions taken at compile time inste
   (:mod:`ebi_mapper.default_plugins.guards`); if any enabled guard has no such form (a plugin's
   guard) or the rule has enrichers, the generated code hands the finished fields to the
   reference tail (``Mapper._finish``), so every plugin still runs exactly as before;
-* the event dict is built once, checked by the compiled schema validator, and becomes the event.
+* the event is checked against its schema only if a value could make it invalid: each branch
+  that writes a value carries a guarantee proven against the param's schema fragment at compile
+  time (:mod:`.conformance`, :mod:`.codegen_proof`); a branch without one flags the event, and
+  a flagged event goes through the compiled validator (and ``jsonschema`` for the reasons);
+* the `each` loop and what is done once before it are written by :mod:`.codegen_each`.
 
 The reference interpreter stays the definition of the behaviour: ``compile_mapping(..., fast=False)``
 uses it, ``trace=`` always uses it, and tests/engine/test_fast_path_differential.py proves the two
@@ -38,10 +42,12 @@ from jmespath.exceptions import JMESPathError
 
 from ..expressions import presence
 from ..outcomes import Filtered, OotbEvent, Rejection
+from .codegen_each import CONTEXT_FROM_ENVELOPE, emit_each_loop
 from .codegen_guards import emit_guards
+from .codegen_proof import make_proof
 from .codegen_parts import SLOW, Slot, Writer, detach, generic, inline_coercion, odd, plain_dataclass, truthy
 from .coerce import CUSTOMER_MAX_LENGTH, CoercionError, coerce_customer
-from .conformance import Either, Guarantee, OneOf, Text, TimeText, coercer_guarantee, envelope_fragment, inline_guarantee, non_empty, prove_skeleton
+from .conformance import Either, OneOf, Text, TimeText, coercer_guarantee, inline_guarantee
 from .timestamps import format_envelope, make_timestamp_parser
 
 __all__ = ["RuleRunner", "make_rule_runner"]
@@ -49,10 +55,8 @@ __all__ = ["RuleRunner", "make_rule_runner"]
 RuleRunner = Callable[[Any, Any, str, Any], bool]
 
 _FAST_EVENTS = plain_dataclass(OotbEvent, ("tenant", "event", "customer", "timestamp", "context", "rule", "pk"))
-_BIG_INT = "10**200"
+_BIG_INT = "10**200"  # ints below this in size print as fewer than 202 characters
 # An exception kept in a local past its `except` block is detached first (codegen_parts.detach).
-# timestamps.context_from_envelope, inline (one call fewer per event); tested equal to format_context.
-_CONTEXT_FROM_ENVELOPE = "%s[:-4].replace(' ', 'T') + 'Z'"  # ints below this in size print as fewer than 202 characters
 
 class _RuleCodegen:
     """Writes the source of one rule's runner; constants go into the function's namespace."""
@@ -103,49 +107,11 @@ class _RuleCodegen:
         self.init_vars: list[str] = []  # x<k>/n<k> of plain paths, set to None up front in one line
         self.hoisted_fields: dict[str, str] = {}  # context param -> variable coerced before the loop
         self.exit = "continue" if in_each else "return True"
-        # Validation by construction (see .conformance): the event's schema when the generated
-        # code may prove events valid instead of checking them; each branch whose output does
-        # not prove its fragment sets `_chk`, and only such events are checked.
-        self.schema = self._schema(validator) if fused is not None and self.ns["_valid"] is not None else None
-        self.always: set[str] = set()  # context keys written on every path that reaches the event
-        self.unproven = False  # some branch sets `_chk`
+        # Validation by construction (see .codegen_proof): only with the built-in guards inlined
+        # (else the reference tail validates) and a compiled validator for the event.
+        self.proof = make_proof(validator, self.event.key, enabled=fused is not None and self.ns["_valid"] is not None)
 
     # -- helpers ------------------------------------------------------------------------------
-    def _schema(self, validator: Any) -> dict | None:
-        from ..schemas import load_schema
-
-        try:
-            return load_schema(validator.vertical, self.event.key)
-        except (LookupError, AttributeError):
-            return None
-
-    def fragment(self, key: str) -> Any:
-        """The schema fragment a value written to ``key`` (envelope key or ``$.context.<param>``) must meet."""
-        if key.startswith("$.context."):
-            context = envelope_fragment(self.schema, "context")
-            return context.get("properties", {}).get(key[len("$.context."):], {}) if isinstance(context, dict) else None
-        return envelope_fragment(self.schema, key)
-
-    def mark(self, w: Writer, key: str, guarantee: Guarantee | None, value: str | None = None) -> None:
-        """After a branch that wrote ``value`` to ``key``: flag the event for checking unless ``guarantee`` proves it valid.
-
-        A coercer's string may be empty where the schema wants one character at least (an id
-        sent as ``""``): then only an empty ``value`` flags the event.
-        """
-        if self.schema is None or (guarantee is not None and guarantee.proves(self.fragment(key))):
-            return
-        self.unproven = True
-        refined = non_empty(guarantee)
-        if value is not None and refined is not None and refined.proves(self.fragment(key)):
-            w.emit(f"if {value} == '': _chk = True")
-        else:
-            w.emit("_chk = True")
-
-    def non_empty(self, key: str) -> bool:
-        """The fragment for ``key`` refuses empty strings (so inline tests should let them through only checked)."""
-        fragment = self.fragment(key) if self.schema is not None else None
-        return isinstance(fragment, dict) and isinstance(fragment.get("minLength"), int) and fragment["minLength"] >= 1
-
     def const(self, value: Any) -> str:
         """A name for ``value`` in the generated function's namespace."""
         name = f"_c{next(self._ids)}"
@@ -290,7 +256,7 @@ class _RuleCodegen:
                 w.emit("return True")
             w.emit("if _w is not True and not _truthy(_w): return False")
         if crule.each is not None:
-            self.each_loop(w)
+            emit_each_loop(self, w)
         else:
             w.emit("data = payload")
             self.produce(w)
@@ -301,84 +267,10 @@ class _RuleCodegen:
         exec(code, namespace)
         return namespace["run"], text
 
-    def each_loop(self, w: Writer) -> None:
-        rule, event = self.rule, self.event
-        src = rule.each.source
-        each = self.const(getattr(self.crule.each, "search", self.crule.each))
-        w.emit("try:")
-        with w.indent():
-            w.emit(f"_items = {each}(payload)")
-        w.emit("except _JMESPathError as _e:")
-        with w.indent():
-            w.emit(f"result.rejections.append(_Rejection('expression_error', f'each: {{_e}}', {rule.name!r}, {event.key!r}, 'each', {src!r}, None, source))")
-            w.emit("return True")
-        w.emit("if not isinstance(_items, list):")
-        with w.indent():
-            w.emit("_what = 'nothing (missing or null)' if _items is None else f'a {type(_items).__name__}'")
-            prefix = self.const(f"each: {src!r} produced ")
-            w.emit(f"result.rejections.append(_Rejection('each_not_array', {prefix} + _what + ', expected an array', {rule.name!r}, {event.key!r}, 'each', {src!r}, _items, source))")
-            w.emit("return True")
-        w.emit("if not _items:")
-        with w.indent():
-            detail = self.const(f"each: {src!r} produced an empty array")
-            w.emit(f"result.filtered.append(_Filtered('empty_each', {rule.name!r}, {event.key!r}, {detail}))")
-            w.emit("return True")
-        self.hoist(w)
-        w.emit("for _index, _item in enumerate(_items):")
-        with w.indent():
-            w.emit("data = {'item': _item, 'root': payload, 'index': _index}")
-            self.produce(w)
-        w.emit("return True")
-
-    def hoist(self, w: Writer) -> None:
-        """Before an `each` loop: what only reads ``root`` is the same for every element.
-
-        Plain ``root.…`` paths are evaluated once, and the envelope's customer and time (nearly
-        always ``root.…``) are coerced and parsed once; each element still gets its own
-        rejections, in the same order, from these shared results.
-        """
-        hoisted = [slot for slot in self.slots.values() if slot.inline and slot.base == "payload"]
-        if not hoisted:
-            return
-        w.emit("_scope0 = {'root': payload}")
-        inits = self.open_inits(w)
-        for slot in hoisted:
-            self.evaluate(w, slot, scope="_scope0")
-        self.close_inits(inits)
-        customer, ts = self.crule.customer, self.crule.timestamp
-        cslot, tslot = self.slots[customer.expr.source], self.slots[ts.expr.source]
-        for i, cf in enumerate(self.crule.context):
-            f = cf.field
-            slot = self.slots[f.expr.source]
-            if slot not in hoisted or f.has_default:
-                continue
-            if cf.param.type == "timestamp" and f.expr.source == ts.expr.source and not ts.has_default:
-                continue  # shares the envelope's parse instead
-            var = f"_h{i}"
-            self.hoisted_fields[f.name] = var
-            w.emit(f"{var} = None; {var}e = None")
-            w.emit(f"if r{slot.k} is not None:")
-            with w.indent():
-                w.try_except(f"{var} = {self.const(cf.coerce)}(r{slot.k})", "_CoercionError", f"{var}e = _detach(_e)")
-        if cslot in hoisted and not customer.has_default:
-            self.hoisted_customer = True
-            k = cslot.k
-            w.emit("_cust0 = None; _cx0 = None")
-            w.emit(f"if r{k} is not None:")
-            with w.indent():
-                w.try_except(f"_cust0 = _coerce_customer(r{k})", "_CoercionError", "_cx0 = _detach(_e)")
-        if tslot in hoisted and not ts.has_default:
-            self.hoisted_time = True
-            k = tslot.k
-            w.emit("_when0 = None; _tx0 = None; _ts0 = None; _tc0 = None")
-            w.emit(f"if r{k} is not None:")
-            with w.indent():
-                w.try_except(f"_when0 = _parse_time(r{k})", "_CoercionError", "_tx0 = _detach(_e)", orelse=f"_ts0 = _fmt_env(_when0); _tc0 = {_CONTEXT_FROM_ENVELOPE % '_ts0'}")
-
     def produce(self, w: Writer) -> None:
         crule, event = self.crule, self.event
         w.emit("_rej = []")
-        if self.schema is not None:
+        if self.proof.enabled:
             w.emit("_chk = False")
         inits = self.open_inits(w)
         self.customer(w)
@@ -429,7 +321,7 @@ class _RuleCodegen:
             coerced = Text(1, CUSTOMER_MAX_LENGTH)  # what coerce_customer returns
             if self.hoisted_customer:
                 w.emit("customer = _cust0")
-                self.mark(w, "customer", coerced)
+                self.proof.mark(w, "customer", coerced)
                 w.emit("if _cx0 is not None:")
                 with w.indent():
                     self.reject(w, "coerce_failed", "f'customer: {_cx0}'", "$.customer", src, v)
@@ -439,17 +331,17 @@ class _RuleCodegen:
             w.emit(f"if type({v}) is str and 0 < len({v}) <= {CUSTOMER_MAX_LENGTH} and not {v}[0].isspace():")
             with w.indent():
                 w.emit(f"customer = {v}")
-                self.mark(w, "customer", Text(1, CUSTOMER_MAX_LENGTH))
+                self.proof.mark(w, "customer", Text(1, CUSTOMER_MAX_LENGTH))
             w.emit(f"elif type({v}) is int and -{_BIG_INT} < {v} < {_BIG_INT}:")
             with w.indent():
                 w.emit(f"customer = str({v})")
-                self.mark(w, "customer", Text(1, len(str(-(10**200) + 1))))
+                self.proof.mark(w, "customer", Text(1, len(str(-(10**200) + 1))))
             w.emit("else:")
             with w.indent():
                 w.emit("try:")
                 with w.indent():
                     w.emit(f"customer = _coerce_customer({v})")
-                    self.mark(w, "customer", coerced)
+                    self.proof.mark(w, "customer", coerced)
                 w.emit("except _CoercionError as _e:")
                 with w.indent():
                     self.reject(w, "coerce_failed", "f'customer: {_e}'", "$.customer", src, v)
@@ -468,7 +360,7 @@ class _RuleCodegen:
             w.emit(f"_tv = {v}")
             if self.hoisted_time:
                 w.emit("_when = _when0; _tx = _tx0; _ts = _ts0")
-                self.mark(w, "timestamp", TimeText("envelope"))
+                self.proof.mark(w, "timestamp", TimeText("envelope"))
                 w.emit("if _tx is not None:")
                 with w.indent():
                     w.emit("_when = None")
@@ -485,7 +377,7 @@ class _RuleCodegen:
             w.emit("else:")
             with w.indent():
                 w.emit("_ts = _fmt_env(_when)")
-                self.mark(w, "timestamp", TimeText("envelope"))
+                self.proof.mark(w, "timestamp", TimeText("envelope"))
 
         self.envelope_states(w, f, "timestamp", "missing_timestamp", "$.timestamp", "_when", missing, null, on_value)
 
@@ -506,11 +398,11 @@ class _RuleCodegen:
             if folded is not SLOW and type(folded) in (str, int, float, bool):
                 self.evaluate(w, slot)
                 w.emit(f"context[{key}] = {self.const(folded)}")
-                self.mark(w, path, OneOf((folded,)))
-                self.always.add(name)
+                self.proof.mark(w, path, OneOf((folded,)))
+                self.proof.always.add(name)
                 return
         if cf.required or f.has_default:
-            self.always.add(name)  # every other path rejects the event
+            self.proof.always.add(name)  # every other path rejects the event
         produced = coercer_guarantee(param)
         if f.has_default and f.default is None and produced is not None:
             produced = Either((produced, OneOf((None,))))  # `default: null` reaches the coercer, which returns None
@@ -522,7 +414,7 @@ class _RuleCodegen:
             w.emit("try:")
             with w.indent():
                 w.emit(f"context[{key}] = {coerce}({v})")
-                self.mark(w, path, produced, f"context[{key}]")
+                self.proof.mark(w, path, produced, f"context[{key}]")
             w.emit("except _CoercionError as _e:")
             with w.indent():
                 self.reject(w, "coerce_failed", f"f'{{{self.const(name)}}}: {{_e}}'", path, src, v)
@@ -535,8 +427,8 @@ class _RuleCodegen:
                 with w.indent():
                     w.emit("if _tx is None:")
                     with w.indent():
-                        w.emit(f"context[{key}] = {'_tc0' if self.hoisted_time else _CONTEXT_FROM_ENVELOPE % '_ts'}")
-                        self.mark(w, path, TimeText("context"))
+                        w.emit(f"context[{key}] = {'_tc0' if self.hoisted_time else CONTEXT_FROM_ENVELOPE % '_ts'}")
+                        self.proof.mark(w, path, TimeText("context"))
                     w.emit("else:")
                     with w.indent():
                         self.reject(w, "coerce_failed", f"f'{{{self.const(name)}}}: {{_tx}}'", path, src, v)
@@ -550,22 +442,21 @@ class _RuleCodegen:
                 w.emit(f"if {hoisted}e is None:")
                 with w.indent():
                     w.emit(f"context[{key}] = {hoisted}")
-                    self.mark(w, path, produced, hoisted)
+                    self.proof.mark(w, path, produced, hoisted)
                 w.emit("else:")
                 with w.indent():
                     self.reject(w, "coerce_failed", f"f'{{{self.const(name)}}}: {{{hoisted}e}}'", path, src, v)
                 return
             if param.type == "yes_no" and not param.allowed:
                 # parse_bool's first branch: the booleans themselves.
-                flag = "" if self.schema is None or OneOf(("Yes", "No")).proves(self.fragment(path)) else "; _chk = True"
-                self.unproven = self.unproven or bool(flag)
+                flag = self.proof.flag_suffix(path, OneOf(("Yes", "No")))
                 w.emit(f"if {v} is True: context[{key}] = 'Yes'{flag}")
                 w.emit(f"elif {v} is False: context[{key}] = 'No'{flag}")
                 w.emit("else:")
                 with w.indent():
                     coerced(v)
                 return
-            non_empty = self.non_empty(path)
+            non_empty = self.proof.non_empty(path)
             fast = inline_coercion(param, v, non_empty=non_empty)
             if fast is None:
                 coerced(v)
@@ -573,7 +464,7 @@ class _RuleCodegen:
             w.emit(f"if {fast}:")
             with w.indent():
                 w.emit(f"context[{key}] = {v}")
-                self.mark(w, path, inline_guarantee(param, non_empty=non_empty))
+                self.proof.mark(w, path, inline_guarantee(param, non_empty=non_empty))
             w.emit("else:")
             with w.indent():
                 coerced(v)
@@ -583,7 +474,7 @@ class _RuleCodegen:
                 self.reject(w, "null_mandatory", self.const(f"{name} is required by {event.key} but the source value is null"), path, src)
             elif cf.nulls == "keep":
                 w.emit(f"context[{key}] = None")
-                self.mark(w, path, OneOf((None,)))
+                self.proof.mark(w, path, OneOf((None,)))
             elif cf.nulls == "reject":
                 self.reject(w, "null_value", self.const(f"{name} is null and the null policy for it is 'reject'"), path, src)
             else:
@@ -629,9 +520,8 @@ class _RuleCodegen:
     def validate_and_emit(self, w: Writer) -> None:
         rule, event = self.rule, self.event
         tenant = self.const(self.tenant)
-        names = [cf.field.name for cf in self.crule.context]
-        proven = self.schema is not None and prove_skeleton(self.schema, tenant=self.tenant, event=event.key, names=names, always=self.always) is not None
-        if proven and not self.unproven:
+        proven = self.proof.shape_holds(tenant=self.tenant, event=event.key, names=[cf.field.name for cf in self.crule.context])
+        if proven and not self.proof.unproven:
             pass  # every branch proves its value and the shape holds: valid by construction
         else:
             opener = "if _chk:" if proven else "if True:"

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from ebi_mapper.catalog.model import Param
 from ebi_mapper.engine.codegen_parts import inline_coercion, string_bound
 from ebi_mapper.engine.coerce import CoercionError, make_coercer, money_exact
-from ebi_mapper.engine.codegen import _CONTEXT_FROM_ENVELOPE
+from ebi_mapper.engine.codegen_each import CONTEXT_FROM_ENVELOPE
 from ebi_mapper.engine.timestamps import _CONTEXT, _ENVELOPE, context_from_envelope, format_context, format_envelope
 
 MONEY = Param("ootb_deposit_amount", "number", "enrichment", monetary=True)
@@ -113,7 +113,7 @@ def test_time_writers_equal_their_format_strings(dt):
     assert format_context(dt) == _CONTEXT % fields
     # The generated code formats the envelope time once and derives the context form from it.
     assert context_from_envelope(format_envelope(dt)) == format_context(dt)
-    assert eval(_CONTEXT_FROM_ENVELOPE % "e", {}, {"e": format_envelope(dt)}) == format_context(dt)  # the inline spelling
+    assert eval(CONTEXT_FROM_ENVELOPE % "e", {}, {"e": format_envelope(dt)}) == format_context(dt)  # the inline spelling
 
 
 def test_money_inline_test_needs_its_magnitude_bound():
