@@ -13,6 +13,8 @@ thread-safe: the delivery loop calls them from its one coordinating thread.
 
 from __future__ import annotations
 
+import math
+
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -101,7 +103,12 @@ class SlidingWindowLimiter:
         wait = self._paused_until - now
         if self.limit is not None and len(self._times) == self.limit.requests:
             # The oldest of the last N must be a full window old before an (N+1)-th may go.
-            wait = max(wait, self._times[0] + self.window - now)
+            oldest = self._times[0]
+            wait = max(wait, oldest + self.window - now)
+            if now - self.window < oldest:
+                # Both float spellings of "a window has passed" must agree: with times far apart in
+                # magnitude one can round to "yes" and the other to "no" (3e-201 + 0.5 == 0.5).
+                wait = max(wait, math.ulp(now))
         return max(0.0, wait)
 
     def record(self, now: float | None = None) -> None:
