@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import stat
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -130,12 +131,10 @@ def auto_workers(input_path: str | None) -> int:
     if not input_path or input_path == "-":
         return 1
     try:
-        stat = os.stat(input_path)
+        info = os.stat(input_path)
     except OSError:
         return 1  # opening it will say what is wrong
-    import stat as stat_module
-
-    if not stat_module.S_ISREG(stat.st_mode) or stat.st_size < AUTO_MIN_BYTES:
+    if not stat.S_ISREG(info.st_mode) or info.st_size < AUTO_MIN_BYTES:
         return 1
     return resolve_workers(0)
 
