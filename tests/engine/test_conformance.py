@@ -351,5 +351,7 @@ def test_example_rules_check_only_events_that_missed_the_proof(path):
     for crule in fused:
         source = crule.python_source
         assert "if True:" not in source, crule.rule.name
+        # No branch flags every event that takes it: only a value outside the proof (an empty id) does.
+        assert not [line for line in source.splitlines() if line.strip() == "_chk = True"], crule.rule.name
         if "_valid(_d)" in source:
             assert re.search(r"^    ( {4})?if _chk:\n\s+_d = ", source, re.M), crule.rule.name
