@@ -148,11 +148,8 @@ def _from_scaled(total: int) -> int | float:
     return whole if part == 0 else total / _MONEY_SCALE
 
 
-def _arith(name: str, op: Callable[[Decimal, Decimal], Decimal]) -> Callable[[Any, Any], Any]:
-    exact = _exact_arith(name, op)
-    if name not in ("add", "subtract"):
-        return exact
-    sign = 1 if name == "add" else -1
+def _with_money_fast_path(exact: Callable[[Any, Any], Any], sign: int) -> Callable[[Any, Any], Any]:
+    """``exact`` (add for ``sign`` 1, subtract for -1) with ints and short money amounts done as exact integers."""
 
     def apply(a: Any, b: Any) -> Any:
         x, y = _scaled_money(a), _scaled_money(b)
@@ -165,7 +162,7 @@ def _arith(name: str, op: Callable[[Decimal, Decimal], Decimal]) -> Callable[[An
     return apply
 
 
-def _exact_arith(name: str, op: Callable[[Decimal, Decimal], Decimal]) -> Callable[[Any, Any], Any]:
+def _arith(name: str, op: Callable[[Decimal, Decimal], Decimal]) -> Callable[[Any, Any], Any]:
     def apply(a: Any, b: Any) -> Any:
         x, y = _number(name, a), _number(name, b)  # both checked: a bad one raises even beside a null
         if x is None or y is None:
@@ -466,9 +463,9 @@ BUILTIN_FUNCTIONS: tuple[FunctionDef, ...] = (
     _def("split", _nullable(_split), (_TEXT_IN, (STRING,)), "split(s, sep): the parts of s between separators"),
     # numbers
     _def("round", fn_round, (_NUM_IN, (NUMBER,)), "round(n, places): decimal rounding, half away from zero"),
-    _def("add", _arith("add", lambda a, b: a + b), (_NUM_IN, _NUM_IN),
+    _def("add", _with_money_fast_path(_arith("add", lambda a, b: a + b), 1), (_NUM_IN, _NUM_IN),
          "add(a, b): a + b, exact on decimals"),
-    _def("subtract", _arith("subtract", lambda a, b: a - b), (_NUM_IN, _NUM_IN),
+    _def("subtract", _with_money_fast_path(_arith("subtract", lambda a, b: a - b), -1), (_NUM_IN, _NUM_IN),
          "subtract(a, b): a - b, exact on decimals"),
     _def("multiply", _arith("multiply", lambda a, b: a * b), (_NUM_IN, _NUM_IN),
          "multiply(a, b): a * b, exact on decimals"),

@@ -84,33 +84,30 @@ class Ingestor:
 
     def _queue(self, rec: InputRecord, result: RecordResult, input_id: str, counts: Counter, now: float) -> None:
         queued: list[tuple[str, OutboxItem]] = []
-        duplicates = 0
         counts["events_filtered"] += len(result.filtered)
         counts["rejections"] += len(result.rejections)
+        units = []  # (counter prefix, rate class, primary-key hash, body): events, then bespoke rows
         for event in result.events:
             body = event.to_dict()
-            pk = pk_hash(event.event, event.pk) if event.pk else pk_hash(event.event, [content_hash(body).hex()])
-            ch = content_hash(body)
-            decision = self.state.dedup_decide(pk, ch, now)
-            counts[f"events_{decision}"] += 1
-            if decision == "duplicate":
-                duplicates += 1
-            else:
-                queued.append((self.plan.class_of(event.event), OutboxItem(pk, ch, None, body)))
+            pk = pk_hash(event.event, event.pk) if event.pk else None  # None: keyed by content, below
+            units.append(("events", self.plan.class_of(event.event), pk, body))
         for row in result.bespoke:
             if self.bespoke_route is None:
                 counts["bespoke_dropped"] += 1
                 continue
-            body = row.to_dict()
             # A bespoke row has no catalog PK: the customer's attributes at one moment from one rule.
-            pk = pk_hash("bespoke:" + row.rule, [row.customer, row.timestamp])
+            units.append(("bespoke", BESPOKE_CLASS, pk_hash("bespoke:" + row.rule, [row.customer, row.timestamp]), row.to_dict()))
+        duplicates = 0
+        for prefix, rate_class, pk, body in units:
             ch = content_hash(body)
+            if pk is None:
+                pk = pk_hash(body["event"], [ch.hex()])
             decision = self.state.dedup_decide(pk, ch, now)
-            counts[f"bespoke_{decision}"] += 1
+            counts[f"{prefix}_{decision}"] += 1
             if decision == "duplicate":
                 duplicates += 1
             else:
-                queued.append((BESPOKE_CLASS, OutboxItem(pk, ch, None, body)))
+                queued.append((rate_class, OutboxItem(pk, ch, None, body)))
 
         rejected = bool(result.rejections)
         if rejected:

@@ -131,6 +131,17 @@ class _RuleCodegen:
             w.lines[index] = "    " * depth + " = ".join(self.init_vars) + " = None"
         self.init_vars = outer
 
+    def rule_expression(self, w: Writer, var: str, compiled: Any, label: str, text: str, scope: str, exit: str) -> None:
+        """Emit ``var = <compiled>(scope)``; a JMESPath error becomes the rule's ``expression_error`` rejection, then ``exit``."""
+        search = self.const(getattr(compiled, "search", compiled))
+        w.emit("try:")
+        with w.indent():
+            w.emit(f"{var} = {search}({scope})")
+        w.emit("except _JMESPathError as _e:")
+        with w.indent():
+            w.emit(f"result.rejections.append(_Rejection('expression_error', f'{label}: {{_e}}', {self.rule.name!r}, {self.event.key!r}, {label!r}, {text!r}, None, source))")
+            w.emit(exit)
+
     def reject(self, w: Writer, code: str, message: str, path: str, expression: str, value: str = "None") -> None:
         """Emit ``_rej.append(Rejection(...))``; ``message`` and ``value`` are Python expressions."""
         w.emit(
@@ -242,18 +253,11 @@ class _RuleCodegen:
 
     # -- the rule -----------------------------------------------------------------------------
     def build(self, *, check_when: bool) -> tuple[RuleRunner, str]:
-        crule, rule, event = self.crule, self.rule, self.event
+        crule, rule = self.crule, self.rule
         w = Writer()
         lines = ["def run(payload, result, source, now):"]
         if check_when and crule.when is not None:
-            when = self.const(getattr(crule.when, "search", crule.when))
-            w.emit("try:")
-            with w.indent():
-                w.emit(f"_w = {when}(payload)")
-            w.emit("except _JMESPathError as _e:")
-            with w.indent():
-                w.emit(f"result.rejections.append(_Rejection('expression_error', f'when: {{_e}}', {rule.name!r}, {event.key!r}, 'when', {rule.when.source!r}, None, source))")
-                w.emit("return True")
+            self.rule_expression(w, "_w", crule.when, "when", rule.when.source, "payload", "return True")
             w.emit("if _w is not True and not _truthy(_w): return False")
         if crule.each is not None:
             emit_each_loop(self, w)
@@ -508,13 +512,7 @@ class _RuleCodegen:
                     w.emit(self.exit)
             w.emit(f"_cur = r{k}")
             return
-        w.emit("try:")
-        with w.indent():
-            w.emit(f"_cur = {self.const(getattr(self.crule.currency, 'search', self.crule.currency))}(data)")
-        w.emit("except _JMESPathError as _e:")
-        with w.indent():
-            w.emit(f"result.rejections.append(_Rejection('expression_error', f'currency: {{_e}}', {rule.name!r}, {event.key!r}, 'currency', {src!r}, None, source))")
-            w.emit(self.exit)
+        self.rule_expression(w, "_cur", self.crule.currency, "currency", src, "data", self.exit)
 
     # -- validation and the event -------------------------------------------------------------
     def validate_and_emit(self, w: Writer) -> None:
@@ -531,7 +529,7 @@ class _RuleCodegen:
                 fast = self.ns["_valid"]
                 w.emit("if not _valid(_d):" if fast is not None else "if True:")
                 with w.indent():
-                    w.emit(f"_problems = _check_event({event.key!r}, _d, rule={rule.name!r}, source=source)")
+                    w.emit(f"_problems = _check_event({event.key!r}, _d, rule={rule.name!r}, source=source, refused={fast is not None})")
                     w.emit("if _problems:")
                     with w.indent():
                         w.emit("result.rejections.extend(_problems)")

@@ -20,14 +20,7 @@ def emit_each_loop(gen: Any, w: Any) -> None:
     """Write the `each` rule's body: evaluate the array, refuse a non-array, filter an empty one, then loop."""
     rule, event = gen.rule, gen.event
     src = rule.each.source
-    each = gen.const(getattr(gen.crule.each, "search", gen.crule.each))
-    w.emit("try:")
-    with w.indent():
-        w.emit(f"_items = {each}(payload)")
-    w.emit("except _JMESPathError as _e:")
-    with w.indent():
-        w.emit(f"result.rejections.append(_Rejection('expression_error', f'each: {{_e}}', {rule.name!r}, {event.key!r}, 'each', {src!r}, None, source))")
-        w.emit("return True")
+    gen.rule_expression(w, "_items", gen.crule.each, "each", src, "payload", "return True")
     w.emit("if not isinstance(_items, list):")
     with w.indent():
         w.emit("_what = 'nothing (missing or null)' if _items is None else f'a {type(_items).__name__}'")
@@ -73,21 +66,20 @@ def _emit_hoist(gen: Any, w: Any) -> None:
             continue  # shares the envelope's parse instead
         var = f"_h{i}"
         gen.hoisted_fields[f.name] = var
-        w.emit(f"{var} = None; {var}e = None")
-        w.emit(f"if r{slot.k} is not None:")
-        with w.indent():
-            w.try_except(f"{var} = {gen.const(cf.coerce)}(r{slot.k})", "_CoercionError", f"{var}e = _detach(_e)")
+        _emit_once(w, slot.k, var, f"{var}e", f"{gen.const(cf.coerce)}(r{slot.k})")
     if cslot in hoisted and not customer.has_default:
         gen.hoisted_customer = True
         k = cslot.k
-        w.emit("_cust0 = None; _cx0 = None")
-        w.emit(f"if r{k} is not None:")
-        with w.indent():
-            w.try_except(f"_cust0 = _coerce_customer(r{k})", "_CoercionError", "_cx0 = _detach(_e)")
+        _emit_once(w, k, "_cust0", "_cx0", f"_coerce_customer(r{k})")
     if tslot in hoisted and not ts.has_default:
         gen.hoisted_time = True
         k = tslot.k
-        w.emit("_when0 = None; _tx0 = None; _ts0 = None; _tc0 = None")
-        w.emit(f"if r{k} is not None:")
-        with w.indent():
-            w.try_except(f"_when0 = _parse_time(r{k})", "_CoercionError", "_tx0 = _detach(_e)", orelse=f"_ts0 = _fmt_env(_when0); _tc0 = {CONTEXT_FROM_ENVELOPE % '_ts0'}")
+        _emit_once(w, k, "_when0", "_tx0", f"_parse_time(r{k})", also=("_ts0", "_tc0"), orelse=f"_ts0 = _fmt_env(_when0); _tc0 = {CONTEXT_FROM_ENVELOPE % '_ts0'}")
+
+
+def _emit_once(w: Any, k: int, var: str, err: str, call: str, *, also: tuple[str, ...] = (), orelse: str | None = None) -> None:
+    """Before the loop: ``var = call`` when ``r<k>`` has a value, its CoercionError (detached) in ``err``."""
+    w.emit("; ".join(f"{name} = None" for name in (var, err, *also)))
+    w.emit(f"if r{k} is not None:")
+    with w.indent():
+        w.try_except(f"{var} = {call}", "_CoercionError", f"{err} = _detach(_e)", orelse=orelse)

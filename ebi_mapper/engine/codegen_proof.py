@@ -8,6 +8,7 @@ event only if ``_chk`` was set (or always, if the shape is not proven or proof i
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from .conformance import Guarantee, envelope_fragment, non_empty, prove_skeleton
@@ -72,9 +73,15 @@ def make_proof(validator: Any, event: str, *, enabled: bool) -> ProofMarks:
     """Proof marks for ``event`` in ``validator``'s vertical; off when not ``enabled`` or there is no schema."""
     if not enabled:
         return ProofMarks(None)
-    from ..schemas import load_schema
-
     try:
-        return ProofMarks(load_schema(validator.vertical, event))
+        return ProofMarks(_schema(validator.vertical, event))
     except (LookupError, AttributeError):
         return ProofMarks(None)
+
+
+@cache
+def _schema(vertical: str, event: str) -> dict:
+    """One copy per event schema, shared by every rule's marks (they only read it)."""
+    from ..schemas import load_schema
+
+    return load_schema(vertical, event)

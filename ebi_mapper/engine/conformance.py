@@ -65,6 +65,20 @@ def _only(fragment: Any, keywords: frozenset[str]) -> bool:
     return isinstance(fragment, dict) and all(k in keywords or k in _ANNOTATIONS for k in fragment)
 
 
+_LENGTHS = frozenset({"type", "minLength", "maxLength"})
+
+
+def _typed_only(fragment: Any, accepting: set[str]) -> bool:
+    """For a non-string value: ``fragment`` says nothing but its type (one of ``accepting``, or none).
+
+    Length keywords constrain strings only, so a number or a boolean passes them.
+    """
+    if not _only(fragment, _LENGTHS):
+        return False
+    types = _types(fragment)
+    return types is None or not types.isdisjoint(accepting)
+
+
 class Guarantee:
     """What every value written on one branch of the generated code is known to satisfy."""
 
@@ -88,7 +102,7 @@ class Text(Guarantee):
         return type(value) is str and self.lo <= len(value) <= self.hi
 
     def proves(self, fragment: Any) -> bool:
-        if not _only(fragment, frozenset({"type", "minLength", "maxLength"})):
+        if not _only(fragment, _LENGTHS):
             return False
         types = _types(fragment)
         if types is not None and "string" not in types:
@@ -106,11 +120,7 @@ class Number(Guarantee):
         return type(value) is float and value - value == 0.0
 
     def proves(self, fragment: Any) -> bool:
-        # Length keywords constrain strings only; a number passes them.
-        if not _only(fragment, frozenset({"type", "minLength", "maxLength"})):
-            return False
-        types = _types(fragment)
-        return types is None or "number" in types
+        return _typed_only(fragment, {"number"})
 
 
 @dataclass(frozen=True)
@@ -121,10 +131,7 @@ class Integer(Guarantee):
         return type(value) is int and _INT_MIN <= value < _INT_MAX
 
     def proves(self, fragment: Any) -> bool:
-        if not _only(fragment, frozenset({"type", "minLength", "maxLength"})):
-            return False
-        types = _types(fragment)
-        return types is None or "integer" in types or "number" in types
+        return _typed_only(fragment, {"integer", "number"})
 
 
 @dataclass(frozen=True)
@@ -135,10 +142,7 @@ class Boolean(Guarantee):
         return type(value) is bool
 
     def proves(self, fragment: Any) -> bool:
-        if not _only(fragment, frozenset({"type", "minLength", "maxLength"})):
-            return False
-        types = _types(fragment)
-        return types is None or "boolean" in types
+        return _typed_only(fragment, {"boolean"})
 
 
 @dataclass(frozen=True)

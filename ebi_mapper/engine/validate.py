@@ -56,10 +56,14 @@ class EventValidator:
                 self._checks[event] = None
         return self._checks[event]
 
-    def check(self, event: str, instance: dict, *, rule: str = "", source: str = "") -> list[Rejection]:
-        """Return no rejections for a valid event, else the located reasons."""
+    def check(self, event: str, instance: dict, *, rule: str = "", source: str = "", refused: bool = False) -> list[Rejection]:
+        """Return no rejections for a valid event, else the located reasons.
+
+        ``refused``: the compiled validator already said no (the generated code asks it first),
+        so it is not asked again.
+        """
         fast = self._check_for(event)
-        if fast is not None and fast(instance):
+        if not refused and fast is not None and fast(instance):
             return []
         rejections = schema_rejections(self.vertical, instance, rule=rule, source=source)
         if not rejections and fast is not None:
