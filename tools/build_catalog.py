@@ -2,7 +2,7 @@
 """Build ``ebi_mapper/catalog/catalog.json`` from Optimove's reference and ``choices.yaml``.
 
 Usage: tools/build_catalog.py [REFERENCE] [--check]
-REFERENCE defaults to ``../shared/reference/optimove-ootb-events.yaml`` relative to the repo root.
+REFERENCE defaults to the project's copy, ``tests/catalog/reference/optimove-ootb-events.yaml``.
 Also refreshes the generated tables of ``docs/catalog.md`` and the per-vertical JSON Schemas
 (via ``tools/build_schemas.py``), so one run after editing ``choices.yaml`` updates everything.
 With ``--check`` nothing is written; the exit code is 1 when a committed file is out of date.
@@ -23,7 +23,7 @@ from build_schemas import write_schemas  # noqa: E402
 from ebi_mapper.catalog.build import build_catalog_data, reference_sha256, render_catalog_json  # noqa: E402
 from ebi_mapper.catalog.docs_tables import render_tables, splice_tables  # noqa: E402
 
-DEFAULT_REFERENCE = ROOT.parent / "shared" / "reference" / "optimove-ootb-events.yaml"
+DEFAULT_REFERENCE = ROOT / "tests" / "catalog" / "reference" / "optimove-ootb-events.yaml"
 CHOICES = ROOT / "ebi_mapper" / "catalog" / "choices.yaml"
 CATALOG_JSON = ROOT / "ebi_mapper" / "catalog" / "catalog.json"
 DOCS = ROOT / "docs" / "catalog.md"

@@ -8,7 +8,10 @@ from typing import Any
 from ebi_mapper.catalog import EventDef, Param, load_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
-REFERENCE = ROOT.parent / "shared" / "reference" / "optimove-ootb-events.yaml"
+# The project keeps its own copy, so a fresh clone runs every catalog test; the master copy lives in
+# ../shared/reference beside the clone when there is one (test_reference_copy_matches_shared checks drift).
+REFERENCE = ROOT / "tests" / "catalog" / "reference" / "optimove-ootb-events.yaml"
+SHARED_REFERENCE = ROOT.parent / "shared" / "reference" / "optimove-ootb-events.yaml"
 
 # A value of each type for params whose docs give no example.
 _FILLER = {

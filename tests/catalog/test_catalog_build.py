@@ -7,7 +7,7 @@ import json
 
 import pytest
 import yaml
-from catalog_helpers import REFERENCE, ROOT
+from catalog_helpers import REFERENCE, ROOT, SHARED_REFERENCE
 
 from ebi_mapper.catalog import load_catalog, make_catalog
 from ebi_mapper.catalog.build import CatalogBuildError, build_catalog_data, reference_sha256, render_catalog_json
@@ -28,6 +28,11 @@ def choices() -> dict:
 
 def _build(reference: dict, choices: dict) -> dict:
     return build_catalog_data(reference, choices, source_sha256=reference_sha256(REFERENCE.read_bytes()))
+
+
+@pytest.mark.skipif(not SHARED_REFERENCE.is_file(), reason=f"no master copy at {SHARED_REFERENCE}")
+def test_reference_copy_matches_shared():
+    assert REFERENCE.read_bytes() == SHARED_REFERENCE.read_bytes(), "refresh tests/catalog/reference from shared/"
 
 
 def test_rebuilding_gives_the_committed_catalog(reference, choices):
