@@ -107,6 +107,13 @@ def _is_literal(node: dict, *types: type) -> bool:
     return node["type"] == "literal" and (not types or type(node["value"]) in types)
 
 
+def _order_kind(node: dict) -> str | None:
+    """``"number"`` or ``"str"`` for a literal of that kind (ordered by Python as the spec says), else None."""
+    if _is_literal(node, int, float):
+        return "number"
+    return "str" if _is_literal(node, str) else None
+
+
 def _plain_equality_literal(node: dict) -> bool:
     """A literal for which jmespath's == is Python's == (no 0/1 versus false/true special case)."""
     if node["type"] != "literal":
@@ -135,7 +142,6 @@ class _Generator:
             "_equals": rt.equals,
             "_NOT_FALSY": rt.NOT_FALSY_TYPES,
             "_NUMBER_TYPES": rt.NUMBER_TYPES,
-            "_ORDERABLE": rt.ORDERABLE_TYPES,
             "_Expression": rt._Expression,
             "_to_string": rt.to_string,
             "_inst": table.instance,
@@ -327,8 +333,15 @@ class _Generator:
                 test = f"({lhs} == {rhs}) if type({lhs}) is not bool and type({rhs}) is not bool else _equals({lhs}, {rhs})"
             w.emit(f"{out} = {test}" if op == "eq" else f"{out} = not ({test})")
             return out
-        guards = [f"type({name}) in _ORDERABLE" for side, name in ((left, lhs), (right, rhs)) if not _is_literal(side, int, float, str)]
-        test = f"{lhs} {_ORDER_OPS[op]} {rhs}"  # both sides int/float/str literals: always orderable
+        # Python's operator only where it is the spec's answer: both numbers, or both strings (a
+        # literal side fixes which); every other pair goes to rt.ordered, which gives null.
+        kinds = {_order_kind(left), _order_kind(right)} - {None}
+        if len(kinds) > 1:  # a number literal against a string literal: null, whatever the data
+            w.emit(f"{out} = None")
+            return out
+        guard = "type({}) is str" if kinds == {"str"} else "type({}) in _NUMBER_TYPES"
+        guards = [guard.format(name) for side, name in ((left, lhs), (right, rhs)) if _order_kind(side) is None]
+        test = f"{lhs} {_ORDER_OPS[op]} {rhs}"
         if guards:
             test = f"({test}) if {' and '.join(guards)} else _ordered({op!r}, {lhs}, {rhs})"
         w.emit(f"{out} = {test}")

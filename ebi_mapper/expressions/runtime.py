@@ -13,13 +13,12 @@ import operator
 from collections import OrderedDict
 from typing import Any, Callable
 
-from jmespath.visitor import _equals, _is_actual_number, _is_comparable
+from jmespath.visitor import _equals, _is_actual_number
 
 __all__ = [  # _Expression is used too; its name must stay private-looking, see its docstring
     "NO_VALUES",
     "NOT_FALSY_TYPES",
     "NUMBER_TYPES",
-    "ORDERABLE_TYPES",
     "KNOWN_TYPES",
     "equals",
     "field",
@@ -38,8 +37,6 @@ NoneType = type(None)
 NOT_FALSY_TYPES = frozenset({str, list, dict, bool, NoneType})
 # int and float are always truthy in jmespath, 0 included.
 NUMBER_TYPES = frozenset({int, float})
-# Exact types for which jmespath's ordering comparators call the Python operator.
-ORDERABLE_TYPES = frozenset({int, float, str})
 # Types whose lookup of ``.get`` is known to fail, so a field of them is null without a try.
 _NO_GET = frozenset({list, str, int, float, bool, tuple, NoneType})
 
@@ -123,10 +120,15 @@ _ORDER_OPS = {"lt": operator.lt, "gt": operator.gt, "lte": operator.le, "gte": o
 
 
 def ordered(op: str, left: Any, right: Any) -> Any:
-    """jmespath's ``<``, ``<=``, ``>``, ``>=``: numbers and strings only, else null."""
-    if not (_is_comparable(left) and _is_comparable(right)):
-        return None
-    return _ORDER_OPS[op](left, right)
+    """``<``, ``<=``, ``>``, ``>=`` as the JMESPath spec says: two numbers (or, as jmespath-python
+    allows, two strings) are ordered; any other pair is null.
+
+    jmespath itself raises ``TypeError`` for a string against a number (``"42" > `0```): one odd
+    record must not abort a run, and the spec's answer is null, so both evaluators give null.
+    """
+    if (_is_actual_number(left) and _is_actual_number(right)) or (type(left) is str and type(right) is str):
+        return _ORDER_OPS[op](left, right)
+    return None
 
 
 # json.dumps(x, separators=(',', ':'), default=str) builds this encoder on every call.
