@@ -2,7 +2,8 @@
 
 Everything that can be done once is done in :func:`compile_mapping` (expressions, coercers,
 guards, validators); :meth:`Mapper.map_record` only evaluates. It never raises on any JSON
-input: every failure becomes a :class:`~ebi_mapper.outcomes.Rejection`.
+input: every failure becomes a :class:`~ebi_mapper.outcomes.Rejection`, an unexpected exception
+in a rule too (``rule_failed``, naming the rule).
 """
 
 from __future__ import annotations
@@ -150,7 +151,11 @@ class Mapper:
         else:  # someone swapped the dispatcher: follow it
             runners = [crule.run for crule in dispatch(payload)]
         for run in runners:
-            if run(payload, result, source, now):
+            try:  # free in 3.11 when nothing is raised
+                if run(payload, result, source, now):
+                    matched = True
+            except Exception as exc:  # noqa: BLE001 - one rule's failure rejects this record only
+                result.rejections.append(self._rule_failed(self._rule_of_runner(run), exc, source))
                 matched = True
         if self.bespoke:
             matched = self._bespoke_all(payload, result, source, None) or matched
@@ -176,8 +181,15 @@ class Mapper:
                 result.rejections.append(self._expr_rejection(crule.rule.name, crule.event.key, "when", crule.rule.when, payload, exc, source))
                 matched = True
                 continue
+            except Exception as exc:  # noqa: BLE001 - one rule's failure rejects this record only
+                result.rejections.append(self._rule_failed(crule, exc, source))
+                matched = True
+                continue
             matched = True
-            self._run_rule(crule, payload, result, source, now, trace)
+            try:
+                self._run_rule(crule, payload, result, source, now, trace)
+            except Exception as exc:  # noqa: BLE001
+                result.rejections.append(self._rule_failed(crule, exc, source))
         if self._bespoke_all(payload, result, source, trace):
             matched = True
         if not matched:
@@ -195,8 +207,15 @@ class Mapper:
                 result.rejections.append(self._expr_rejection(cb.rule.name, "", "when", cb.rule.when, payload, exc, source))
                 matched = True
                 continue
+            except Exception as exc:  # noqa: BLE001 - one rule's failure rejects this record only
+                result.rejections.append(self._rule_failed(cb, exc, source))
+                matched = True
+                continue
             matched = True
-            self._run_bespoke(cb, payload, result, source, trace)
+            try:
+                self._run_bespoke(cb, payload, result, source, trace)
+            except Exception as exc:  # noqa: BLE001
+                result.rejections.append(self._rule_failed(cb, exc, source))
         return matched
 
     # -- rules ------------------------------------------------------------------------------
@@ -423,6 +442,19 @@ class Mapper:
                 result.bespoke.append(BespokeRow(customer, format_context(when), attributes, cb.rule.name))
 
     # -- helpers ----------------------------------------------------------------------------
+    def _rule_of_runner(self, run: Callable) -> _CompiledRule | None:
+        """The compiled rule a generated runner belongs to (looked up only after a failure)."""
+        return next((c for c in self.rules if run is c.run or run is c.run_dispatched), None)
+
+    @staticmethod
+    def _rule_failed(crule: _CompiledRule | _CompiledBespoke | None, exc: Exception, source: str) -> Rejection:
+        """A rule raised something that is not a mapping outcome (a function's TypeError, a plugin's
+        bug): the record is rejected, naming the rule and the exception, and the stream goes on,
+        in ``map``, ``explain`` and ``run`` alike."""
+        name = crule.rule.name if crule is not None else "?"
+        event = getattr(crule, "event", None)
+        return Rejection("rule_failed", f"rule {name!r} raised {type(exc).__name__}: {exc}", name, event.key if event is not None else "", source=source)
+
     @staticmethod
     def _expr_rejection(rule: str, event: str, label: str, expr: Expr | None, data: Any, exc: Exception, source: str) -> Rejection:
         return Rejection("expression_error", f"{label}: {exc}", rule, event, label, expr.source if expr else "", None, source)
