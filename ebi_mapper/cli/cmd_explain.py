@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import click
-import orjson
 
 from ..engine import Trace, compile_mapping
 from ..engine.cases import DEFAULT_CASE_NOW
+from ..engine.decode import decode_line
 from ..mapping import load_mapping
 from ..mapping.loader import parse_utc_timestamp
 from .exits import EXIT_FINDINGS, EXIT_OK
@@ -32,10 +32,10 @@ def command(mapping: str, payload: str, now: str | None, fmt: str) -> int:
     mapper = compile_mapping(load_mapping(mapping))
     with click.open_file(payload, "rb") as stream:  # closed even when the payload is a file
         raw = stream.read()
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise click.BadParameter(f"not JSON: {exc}", param_hint="PAYLOAD") from exc
+    # The reader map and run use, so a payload explain accepts is one they would accept too.
+    data, refused = decode_line(raw.strip(), source=payload)
+    if refused is not None:
+        raise click.BadParameter(f"{refused.message} [{refused.code}]", param_hint="PAYLOAD")
     clock = parse_utc_timestamp(now) if now else None
     trace = Trace()
     result = mapper.map_record(data, source=payload, now=clock, trace=trace)

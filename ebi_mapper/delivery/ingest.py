@@ -66,7 +66,7 @@ class Ingestor:
         for rec in records:
             counts["records_read"] += 1
             if rec.error is not None:
-                reason = {"code": "malformed", "message": rec.error, "source": rec.source}
+                reason = {"code": rec.code or "malformed", "message": rec.error, "source": rec.source}
                 self.state.add_dead_letter(input_id=input_id, source=rec.source, kind="malformed", reasons=[reason],
                                            payload=None, raw=rec.raw, now=now)
                 counts["records_rejected"] += 1

@@ -3,8 +3,8 @@
 A record is one line. Each carries the position *after* it (file name and byte offset), which
 is what the checkpoint stores, so a restarted run seeks straight to the next unread line. Lines
 are read one at a time with a size cap, so memory stays flat whatever the input size; a line
-that is not JSON, not UTF-8, nested too deep or too long becomes a record with ``error`` set
-(the pipeline dead-letters it) and reading goes on.
+that is not JSON, not UTF-8, nested too deep, too long or not an object becomes a record with
+``error`` and ``code`` set (the pipeline dead-letters it) and reading goes on.
 """
 
 from __future__ import annotations
@@ -15,13 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator
 
-import orjson
-
+from ..engine.decode import MAX_LINE_BYTES, iter_jsonl
 from ..errors import DeliveryError
 
 __all__ = ["InputRecord", "InputSource", "make_source", "MAX_LINE_BYTES"]
-
-MAX_LINE_BYTES = 1 << 20  # a record over 1 MiB is rejected, not buffered
 
 
 @dataclass(frozen=True)
@@ -36,43 +33,19 @@ class InputRecord:
     offset: int = 0  # byte offset just after this line
     line: int = 0  # 1-based line number in that file
     ref: Any = None  # the dead-letter id when a replay produced this record
-
-
-def decode_line(raw: bytes) -> tuple[Any, str | None]:
-    """The JSON value of a line, or ``(None, why)`` when it is not one."""
-    try:
-        return orjson.loads(raw), None
-    except orjson.JSONDecodeError as exc:
-        # orjson rejects invalid UTF-8 and nesting deeper than 1024 here too.
-        return None, f"malformed JSON: {exc}"
+    code: str | None = None  # the decoder's rejection code with ``error`` (engine/decode.py)
 
 
 def _read_lines(fh: BinaryIO, name: str, start_offset: int, first_line: int, max_bytes: int, file_key: str) -> Iterator[InputRecord]:
-    offset = start_offset
-    line_no = first_line
-    while True:
-        raw = fh.readline(max_bytes + 1)
-        if not raw:
-            return
-        size = len(raw)
-        line_no += 1
-        if len(raw) > max_bytes and not raw.endswith(b"\n"):
-            # Too long: skip the rest of the line without holding it.
-            while True:
-                more = fh.readline(max_bytes)
-                size += len(more)
-                if not more or more.endswith(b"\n"):
-                    break
-            offset += size
-            yield InputRecord(f"{name}:{line_no}", raw[:200], None, f"line longer than {max_bytes} bytes", file_key, offset, line_no)
-            continue
-        offset += size
-        body = raw.strip()
-        if not body:
-            # Blank lines are not records; the checkpoint still moves past them with the next one.
-            continue
-        payload, error = decode_line(body)
-        yield InputRecord(f"{name}:{line_no}", body, payload, error, file_key, offset, line_no)
+    # The engine's reader (engine/decode.py), shared with `map`: the same line gets the same
+    # rejection code and reason in both commands. Blank lines are not records; the checkpoint
+    # still moves past them with the next one.
+    for line in iter_jsonl(fh, name=name, start_offset=start_offset, start_line=first_line, max_line_bytes=max_bytes):
+        rej = line.rejection
+        if rej is None:
+            yield InputRecord(f"{name}:{line.line}", line.raw, line.payload, None, file_key, line.end, line.line)
+        else:
+            yield InputRecord(f"{name}:{line.line}", line.raw, None, rej.message, file_key, line.end, line.line, code=rej.code)
 
 
 @dataclass(frozen=True)

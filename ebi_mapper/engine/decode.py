@@ -1,8 +1,15 @@
 """Decode a JSON lines stream record by record, turning every bad line into a rejection.
 
-A malformed line, invalid UTF-8, a nesting bomb or an oversized line is reported with its line
-number and kept (truncated for oversized lines), and the stream goes on. Memory stays bounded:
-a line is never read past the size limit.
+The one reader of JSON lines: ``map`` (through :mod:`.lines` and :func:`decode_line`) and ``run``
+(delivery/source.py, through :func:`iter_jsonl`) use it, so a bad line gets the same code and
+reason whichever command reads it. A malformed line, invalid UTF-8, a nesting bomb, an oversized
+line, or a line that is valid JSON but not one object (an array, a bare scalar) is reported with
+its line number and kept (truncated for oversized lines), and the stream goes on. Memory stays
+bounded: a line is never read past the size limit.
+
+Arrays are not unpacked: a line is one event. A producer that batches events into arrays sees
+every batch rejected (``not_object``) with the way out in the reason (``jq -c '.[]'``), rather
+than a guess about what the array means (docs/mapping-format.md, "Input").
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ import orjson
 
 from ..outcomes import Rejection
 
-__all__ = ["DecodedLine", "iter_jsonl", "decode_line", "MAX_LINE_BYTES", "MAX_DEPTH"]
+__all__ = ["DecodedLine", "iter_jsonl", "decode_line", "not_object", "MAX_LINE_BYTES", "MAX_DEPTH"]
 
 MAX_LINE_BYTES = 1024 * 1024  # one event payload; webhooks are a few KiB
 MAX_DEPTH = 64  # real payloads nest < 10 levels; deeper is a bomb or a bug
@@ -30,7 +37,7 @@ class DecodedLine:
     end: int  # byte offset just after the line (where a resumed run starts)
     payload: Any = None
     rejection: Rejection | None = None
-    raw: bytes = b""  # the original bytes when the line was rejected (truncated if huge)
+    raw: bytes = b""  # the line's bytes, blanks stripped (truncated if huge)
 
 
 def _depth_exceeds(value: Any, limit: int) -> bool:
@@ -61,7 +68,19 @@ def decode_line(data: bytes, *, source: str = "", max_depth: int = MAX_DEPTH) ->
         return None, Rejection("decode", f"malformed JSON: {message.replace('line 1 column', 'column')}", source=source, value=data[:200].decode("utf-8", "replace"))
     if brackets > max_depth and _depth_exceeds(payload, max_depth):
         return None, Rejection("too_deep", f"JSON nested deeper than {max_depth} levels", source=source)
+    if type(payload) is not dict:
+        return None, not_object(payload, source)
     return payload, None
+
+
+_JSON_NAMES = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean", type(None): "null"}
+
+
+def not_object(payload: Any, source: str) -> Rejection:
+    """The rejection of a line that is valid JSON but not one object: each line must be one event."""
+    what = _JSON_NAMES.get(type(payload), type(payload).__name__)
+    hint = " (one event per line: unpack a batch first, e.g. jq -c '.[]')" if type(payload) is list else ""
+    return Rejection("not_object", f"the line is {what}, not a JSON object{hint}", source=source)
 
 
 def iter_jsonl(
@@ -111,4 +130,4 @@ def iter_jsonl(
         if rej is not None:
             yield DecodedLine(line_no, start, offset, None, rej, stripped[:_KEEP_BYTES])
         else:
-            yield DecodedLine(line_no, start, offset, payload)
+            yield DecodedLine(line_no, start, offset, payload, None, stripped)

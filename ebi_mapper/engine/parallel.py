@@ -81,7 +81,7 @@ def map_lines(mapper: Any, lines: LineBatch, name: str, counts: MapCounts, fixed
                     payload = loads(data)
                 except JSONDecodeError:
                     payload = None
-                if payload is not None and data.count(b"[") + data.count(b"{") <= MAX_DEPTH:
+                if type(payload) is dict and data.count(b"[") + data.count(b"{") <= MAX_DEPTH:
                     rejection = None
                 else:
                     payload, rejection = decode_line(data, source=where)

@@ -58,7 +58,7 @@ def _batched_lines(data: bytes, max_line_bytes: int, chunk_bytes: int):
                 out.append((number, None, rejection.to_dict(), item.kept))
                 continue
             payload, rejection = decode_line(item, source=where)
-            out.append((number, payload, rejection.to_dict() if rejection else None, b"" if rejection is None else item[: 64 * 1024]))
+            out.append((number, payload, rejection.to_dict() if rejection else None, item if rejection is None else item[: 64 * 1024]))
     return out
 
 
