@@ -45,7 +45,7 @@ def list_cmd(state_dir: Path, include_replayed: bool, limit: int, fmt: str) -> i
     """List dead letters, oldest first."""
     from ..delivery.state import open_state
 
-    with open_state(state_dir) as state:
+    with open_state(state_dir, create=False) as state:
         letters = state.dead_letters(include_replayed=include_replayed, limit=limit)
         total = state.dead_letter_count(include_replayed=include_replayed)
     if fmt == "json":
@@ -65,7 +65,7 @@ def show_cmd(dlq_id: int, state_dir: Path) -> int:
     """Show one dead letter: reasons, original payload, and the refused event if any (JSON)."""
     from ..delivery.state import open_state
 
-    with open_state(state_dir) as state:
+    with open_state(state_dir, create=False) as state:
         d = state.dead_letter(dlq_id)
     if d is None:
         click.echo(f"no dead letter {dlq_id}", err=True)

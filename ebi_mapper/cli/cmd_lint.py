@@ -8,7 +8,7 @@ import click
 
 from ..lint import lint_path
 from .companions import mapping_paths
-from .exits import EXIT_FINDINGS, EXIT_OK
+from .exits import EXIT_CONFIG, EXIT_FINDINGS, EXIT_OK
 
 __all__ = ["command"]
 
@@ -38,4 +38,6 @@ def command(mappings: tuple[str, ...], fmt: str, strict: bool, quiet: bool) -> i
         warnings = sum(len(r.warnings) for r in reports)
         verdict = "failed" if failed else "ok"
         click.echo(f"{len(reports)} file(s): {errors} error(s), {warnings} warning(s): {verdict}", err=True)
+    if any(f.code == "io" for r in reports for f in r.findings):
+        return EXIT_CONFIG  # a file that cannot be read is the operator's to fix, not a finding in it
     return EXIT_FINDINGS if failed else EXIT_OK

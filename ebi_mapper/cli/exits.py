@@ -6,12 +6,12 @@ import click
 
 from ..errors import EbiMapperError
 
-__all__ = ["EXIT_OK", "EXIT_FINDINGS", "EXIT_USAGE", "EXIT_CONFIG", "EXIT_INTERNAL", "run_guarded"]
+__all__ = ["EXIT_OK", "EXIT_FINDINGS", "EXIT_USAGE", "EXIT_CONFIG", "EXIT_INTERNAL", "describe_os_error", "run_guarded"]
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1  # lint errors, failed tests, rejected records, undelivered events
 EXIT_USAGE = 2  # bad command line (click's own convention)
-EXIT_CONFIG = 3  # a mapping that cannot load, a sink that cannot start, a locked state store
+EXIT_CONFIG = 3  # a mapping that cannot load, a sink that cannot start, a locked state store, an unusable path
 EXIT_INTERNAL = 4  # a bug in ebi-mapper: the traceback is printed
 
 
@@ -33,11 +33,35 @@ def run_guarded(cli: click.Command, argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         return 130
-    except Exception:  # a bug in ebi-mapper: show everything needed to report it
-        import traceback
-
-        traceback.print_exc()
-        click.echo("ebi-mapper: internal error (a bug): please report it with the traceback above", err=True)
-        return EXIT_INTERNAL
+    except OSError as exc:
+        if exc.filename is None:  # not about a path anyone named: a bug, below
+            return _internal()
+        # A path the operator named (input, output, state) that cannot be used: theirs to fix.
+        click.echo(f"ebi-mapper: error: {describe_os_error(exc)}", err=True)
+        return EXIT_CONFIG
+    except Exception:
+        return _internal()
     return rv if isinstance(rv, int) else EXIT_OK
 
+
+_OS_HINTS = {
+    FileNotFoundError: " (check the path; an output's folder must exist)",
+    NotADirectoryError: " (a part of the path is a file, not a folder)",
+    IsADirectoryError: " (a file is needed here, not a folder)",
+    PermissionError: " (not allowed here)",
+}
+
+
+def describe_os_error(exc: OSError) -> str:
+    """``cannot use 'path': why`` for a failed file operation, in one line (no errno noise)."""
+    where = str(exc.filename) + (f" -> {exc.filename2}" if getattr(exc, "filename2", None) else "")
+    return f"cannot use {where!r}: {exc.strerror or type(exc).__name__}{_OS_HINTS.get(type(exc), '')}"
+
+
+def _internal() -> int:
+    """A bug in ebi-mapper (called while handling it): show everything needed to report it."""
+    import traceback
+
+    traceback.print_exc()
+    click.echo("ebi-mapper: internal error (a bug): please report it with the traceback above", err=True)
+    return EXIT_INTERNAL

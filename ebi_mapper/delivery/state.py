@@ -559,7 +559,10 @@ class StateStore:
 def _take_lock(path: Path) -> int | None:
     if fcntl is None:  # pragma: no cover
         return None
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise StateError(f"state dir {path.parent}: cannot open its lock file {path.name}: {exc.strerror} (the state dir must be writable)") from exc
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as exc:
@@ -568,8 +571,8 @@ def _take_lock(path: Path) -> int | None:
     return fd
 
 
-def open_state(state_dir: str | os.PathLike[str], *, synchronous: str = "NORMAL") -> StateStore:
-    """Open (creating if needed) the state in ``state_dir`` and lock it for this process.
+def open_state(state_dir: str | os.PathLike[str], *, synchronous: str = "NORMAL", create: bool = True) -> StateStore:
+    """Open (creating if needed, unless ``create`` is false) the state in ``state_dir`` and lock it for this process.
 
     :param synchronous: ``NORMAL`` (default; safe against the process being killed) or ``FULL``
         (also against power loss; used when the input cannot be re-read).
@@ -579,6 +582,8 @@ def open_state(state_dir: str | os.PathLike[str], *, synchronous: str = "NORMAL"
     if sync not in ("NORMAL", "FULL"):
         raise StateError(f"synchronous must be NORMAL or FULL, not {synchronous!r}")
     directory = Path(state_dir)
+    if not create and not (directory / "state.sqlite").is_file():  # reading commands: never make an empty store
+        raise StateError(f"{directory} holds no state store (no state.sqlite): give the --state-dir a run used")
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
