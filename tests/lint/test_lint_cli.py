@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ebi_mapper.cli import main
-from ebi_mapper.cli.exits import EXIT_FINDINGS, EXIT_OK
+from ebi_mapper.cli.exits import EXIT_CONFIG, EXIT_FINDINGS, EXIT_OK
 
 HERE = Path(__file__).parent
 BASE = HERE / "base.yaml"
@@ -125,7 +125,7 @@ def test_json_warnings_only_is_ok_unless_strict(capsys):
 def test_missing_file_is_a_finding_not_a_crash(capsys, tmp_path):
     missing = tmp_path / "nope.yaml"
     code, out, _ = lint(capsys, missing)
-    assert code == EXIT_FINDINGS
+    assert code == EXIT_CONFIG  # an unreadable file is the operator's to fix (issue #11 item 4)
     assert out.startswith(f"{missing}:1:1: error io cannot read file")
 
 
