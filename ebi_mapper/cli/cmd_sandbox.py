@@ -54,6 +54,8 @@ def _interrupt(signum: int, frame: Any) -> None:
 @click.option("--fault-500-after-store", type=float, callback=_probability, help="Probability of a 500 after storing.")
 @click.option("--fault-drop-after-store", type=float, callback=_probability, help="Probability of a drop after storing.")
 @click.option("--timeout-delay", type=float, default=2.0, show_default=True, help="Seconds a timeout fault holds a request.")
+@click.option("--reply-delay", type=click.FloatRange(min=0.0), default=0.0, show_default=True,
+              help="Seconds every request waits after storing before it is answered (a slow receiver).")
 @click.option("--burst", type=click.IntRange(1), default=1, show_default=True, help="Requests one 429 storm lasts.")
 @click.option("--seed", type=int, help="Seed for reproducible faults.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
@@ -63,9 +65,9 @@ def command(host: str, port: int, db: str | None, vertical: str, tenant: int | N
             auth_header: str, path: str, attributes_path: str, rate_limits: tuple[str, ...], no_rate_limit: bool,
             fault_500: float | None, fault_timeout: float | None, fault_429: float | None, fault_drop: float | None,
             fault_500_after_store: float | None, fault_drop_after_store: float | None, timeout_delay: float,
-            burst: int, seed: int | None, fmt: str, verbose: bool) -> int:
+            reply_delay: float, burst: int, seed: int | None, fmt: str, verbose: bool) -> int:
     """Run a local stand-in for Optimove's events endpoint (validation, limits, faults) until Ctrl-C."""
-    faults: dict[str, Any] = {"seed": seed, "timeout_delay": timeout_delay, "429_burst": burst}
+    faults: dict[str, Any] = {"seed": seed, "timeout_delay": timeout_delay, "429_burst": burst, "reply_delay": reply_delay}
     for key, value in (("500", fault_500), ("timeout", fault_timeout), ("429", fault_429), ("drop", fault_drop),
                        ("500_after_store", fault_500_after_store), ("drop_after_store", fault_drop_after_store)):
         if value:

@@ -33,6 +33,7 @@ import orjson
 from ..errors import DeliveryError
 from ..extensions import SendResult, Sink
 from .batcher import Batch, Batcher
+from .inflight import PkGate, forget_acknowledged, forget_acknowledged_of_outbox
 from .ingest import COUNTER_NAMES, Ingestor, MapperLike
 from .ratelimit import DEFAULT_SAFETY, RateLimiter, make_rate_limiter
 from .rateplan import BESPOKE_CLASS, RatePlan
@@ -101,6 +102,7 @@ class DeliveryLoop:
         self.ingestor = Ingestor(state, mapper, plan, self.batcher, bespoke_route if bespoke_sink is not None else None, wall)
         self._rng = random.Random(self.options.seed)
         self._inflight: dict[Future, OutboxRow] = {}
+        self._gate = PkGate()  # one version of a PK in flight at a time (see inflight.py)
         self._pool = ThreadPoolExecutor(max_workers=max(1, self.options.concurrency), thread_name_prefix="ebi-mapper-send")
         self._run_counts: Counter = Counter()
         # Classes to send from: the plan's, plus any an earlier run left in the outbox. Without a
@@ -271,6 +273,7 @@ class DeliveryLoop:
         if self._adopted:
             return
         self._adopted = True
+        forget_acknowledged_of_outbox(self.state)  # a predecessor may have sent any of them
         seen: set[str] = set()
         rows = self.state.open_batches()
         extra = []
@@ -318,11 +321,10 @@ class DeliveryLoop:
                     continue
                 if cls == BESPOKE_CLASS and any(r.kind == "bespoke" for r in self._inflight.values()):
                     continue  # bespoke sinks write files: one batch at a time
-                exclude = [r.id for r in self._inflight.values()]
-                rows = self.state.due_batches(cls, now, exclude=exclude, limit=1)
-                if not rows:
+                row = self._next_due(cls, now)
+                if row is None:
                     continue
-                row = self._drop_superseded(rows[0])
+                row = self._drop_superseded(row)
                 progressed = True
                 if row is None or self._sink_for(row) is None:
                     continue
@@ -332,11 +334,21 @@ class DeliveryLoop:
                     self.state.record_send(cls, self.wall())
                 fut = self._pool.submit(self._sink_for(row).send, [i.body for i in row.items])
                 self._inflight[fut] = row
+                self._gate.enter(row)
                 sent_one = True
             self._rr = (self._rr + 1) % n
             if not sent_one:
                 break
         return progressed
+
+    def _next_due(self, cls: str, now: float) -> OutboxRow | None:
+        """The oldest due batch of ``cls`` none of whose PKs is being sent right now."""
+        exclude = [r.id for r in self._inflight.values()]
+        while True:
+            rows = self.state.due_batches(cls, now, exclude=exclude, limit=1)
+            if not rows or not self._gate.blocks(rows[0]):
+                return rows[0] if rows else None
+            exclude.append(rows[0].id)  # waits for the other version's answer
 
     def _drop_superseded(self, row: OutboxRow) -> OutboxRow | None:
         """Leave out items whose PK has newer committed content (it is queued to go after them)."""
@@ -345,7 +357,9 @@ class DeliveryLoop:
             current = self.state.dedup_get(item.pk_hash)
             # Not sent: a newer version of the PK was committed after this one, or the receiver
             # already acknowledged exactly this content (an input with A then B for one PK, read
-            # again, queues A and B again; A is superseded and B is already there).
+            # again, queues A and B again; A is superseded and B is already there). "Already
+            # acknowledged" is trustworthy: no other version of the PK is in flight (PkGate), and
+            # one that was sent without an acknowledgement cleared it (inflight.py).
             superseded = current is not None and (current[0] != item.content_hash or current[1] == item.content_hash)
             (stale if superseded else live).append(item)
         if not stale:
@@ -372,6 +386,7 @@ class DeliveryLoop:
         with self.state.transaction():
             for fut in done:
                 row = self._inflight.pop(fut)
+                self._gate.leave(row)
                 self._settle(row, self._result_of(fut), counts)
             self._bump(counts)
         return True
@@ -403,11 +418,15 @@ class DeliveryLoop:
                 self._settle_item(item, row.kind, failed=False, counts=counts, outcome="delivered")
         elif d.action in ("retry", "throttled"):
             run["requests_throttled" if d.action == "throttled" else "requests_retry"] += 1
+            if d.action == "retry":  # it may have been stored all the same (a 500 after storing)
+                forget_acknowledged(self.state, row.items)
             self.state.reschedule(row.id, next_attempt_at=now + d.delay, attempts=attempts, throttled=throttled, reason=d.reason)
             if d.pause_class:
                 self.limiter.pause(row.rate_class, d.delay)
         elif d.action == "dead_letter":
             run["requests_rejected" if result.status == "rejected" else "requests_retry"] += 1
+            if result.status != "rejected":  # gave up on a batch that may have been stored
+                forget_acknowledged(self.state, row.items)
             for item in row.items:
                 self._dead_letter(item, row.kind, d.reason, result, counts)
             self.state.delete_batch(row.id)

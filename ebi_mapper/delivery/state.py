@@ -321,6 +321,16 @@ class StateStore:
         self._exec("DELETE FROM dedup WHERE pk_hash = ? AND content_hash = ? AND sent_hash IS NULL", (pk, content))
         self._exec("UPDATE dedup SET content_hash = sent_hash WHERE pk_hash = ? AND content_hash = ?", (pk, content))
 
+    def dedup_unknown_at_receiver(self, pairs: Iterable[tuple[bytes, bytes]]) -> None:
+        """Content ``c`` of PK ``p`` may have been stored by the sink without an acknowledgement.
+
+        The PK's acknowledged content is no longer known (``sent_hash`` → NULL) unless it is
+        ``c`` itself, so a later version equal to the earlier acknowledged one is sent again.
+        """
+        self._require_txn()
+        self._execmany("UPDATE dedup SET sent_hash = NULL WHERE pk_hash = ? AND sent_hash IS NOT NULL AND sent_hash != ?",
+                       [(p, c) for p, c in pairs])
+
     def dedup_get(self, pk: bytes) -> tuple[bytes, bytes | None] | None:
         """``(content_hash, sent_hash)`` of ``pk``, or ``None`` if unknown."""
         row = self._exec("SELECT content_hash, sent_hash FROM dedup WHERE pk_hash = ?", (pk,)).fetchone()
@@ -393,6 +403,13 @@ class StateStore:
         if kind is None:
             return self._exec("SELECT COUNT(*) FROM outbox").fetchone()[0]
         return self._exec("SELECT COUNT(*) FROM outbox WHERE kind = ?", (kind,)).fetchone()[0]
+
+    def outbox_items(self) -> list[tuple[bytes, bytes]]:
+        """``(pk_hash, content_hash)`` of every item in the outbox (read once at start-up)."""
+        out = []
+        for (payload,) in self._exec("SELECT payload FROM outbox").fetchall():
+            out.extend((bytes.fromhex(x[0]), bytes.fromhex(x[1])) for x in orjson.loads(payload))
+        return out
 
     def outbox_classes(self) -> list[str]:
         """Rate classes that have batches in the outbox."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hmac
 import threading
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 import orjson
@@ -30,7 +30,8 @@ __all__ = ["Reply", "SandboxApp", "make_sandbox_app"]
 @dataclass(frozen=True)
 class Reply:
     """What to do with one request: answer (``respond``), close silently (``drop``), or
-    hold it ``delay`` seconds and then close silently (``hang``: the client times out)."""
+    hold it ``delay`` seconds and then close silently (``hang``: the client times out).
+    A ``respond`` or ``drop`` with a ``delay`` waits that long first (a slow receiver)."""
 
     status: int = 200
     body: Any = None
@@ -165,12 +166,14 @@ class SandboxApp:
         if reply.status != 200:
             return reply
 
+        delay = self.faults.plan.reply_delay  # a slow receiver: stored now, answered later
         if fault is not None:  # an after-store fault: stored, then fails anyway
             counters.add("faults", fault)
             counters.add("requests", "faulted")
-            return self._fault_reply(fault.removesuffix("_after_store"))
+            late = self._fault_reply(fault.removesuffix("_after_store"))
+            return replace(late, delay=late.delay + delay)
         counters.add("requests", "ok")
-        return reply
+        return replace(reply, delay=delay) if delay else reply
 
     def _authorised(self, headers: Mapping[str, str]) -> bool:
         token = self.config.token

@@ -28,7 +28,7 @@ __all__ = [
 PRE_STORE_FAULTS = ("500", "timeout", "429", "drop")
 AFTER_STORE_FAULTS = ("500_after_store", "drop_after_store")
 FAULT_KINDS = PRE_STORE_FAULTS + AFTER_STORE_FAULTS
-_SETTINGS = ("seed", "timeout_delay", "retry_after", "429_burst")
+_SETTINGS = ("seed", "timeout_delay", "retry_after", "429_burst", "reply_delay")
 
 
 class FaultError(EbiMapperError, ValueError):
@@ -42,7 +42,9 @@ class FaultPlan:
     ``timeout_delay``: seconds a ``timeout`` fault holds the request before closing the
     connection without a response (set it above the client's timeout). ``retry_after``: the
     ``Retry-After`` seconds of an injected 429. ``burst``: how many consecutive requests one
-    injected 429 storm answers with 429 (the first included).
+    injected 429 storm answers with 429 (the first included). ``reply_delay``: seconds every
+    request that stored something waits *after storing* before it is answered (a slow receiver:
+    the stored content is visible while the sender still waits for the answer).
     """
 
     probabilities: tuple[tuple[str, float], ...] = ()
@@ -50,6 +52,7 @@ class FaultPlan:
     timeout_delay: float = 2.0
     retry_after: int = 1
     burst: int = 1
+    reply_delay: float = 0.0
 
     def probability(self, kind: str) -> float:
         """The probability of one fault kind (0 when unset)."""
@@ -60,6 +63,7 @@ class FaultPlan:
         out: dict[str, Any] = {kind: self.probability(kind) for kind in FAULT_KINDS}
         out.update(seed=self.seed, timeout_delay=self.timeout_delay, retry_after=self.retry_after)
         out["429_burst"] = self.burst
+        out["reply_delay"] = self.reply_delay
         return out
 
 
@@ -99,6 +103,8 @@ def make_fault_plan(settings: Mapping[str, Any] | None = None, base: FaultPlan |
         changes["seed"] = seed
     if "timeout_delay" in settings:
         changes["timeout_delay"] = _number("timeout_delay", settings["timeout_delay"], low=0.0)
+    if "reply_delay" in settings:
+        changes["reply_delay"] = _number("reply_delay", settings["reply_delay"], low=0.0)
     if "retry_after" in settings:
         changes["retry_after"] = int(_number("retry_after", settings["retry_after"], low=0.0))
     if "429_burst" in settings:

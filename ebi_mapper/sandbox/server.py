@@ -67,6 +67,8 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _send(self, reply: Reply, *, close: bool = False) -> None:
+        if reply.delay and reply.action != "hang":
+            self.server.stopping.wait(reply.delay)  # a slow receiver: the work is done, the answer late
         if reply.action == "drop":
             self.close_connection = True
             _abort(self.connection)
