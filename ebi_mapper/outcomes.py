@@ -42,6 +42,7 @@ class OotbEvent:
     context: dict[str, Any]
     rule: str = ""
     pk: tuple = ()  # the values of the event's primary key, in catalog order
+    version: Any = None  # the rule's `version:` as an order key (engine/versioning.py); never sent
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object Optimove receives."""

@@ -83,6 +83,7 @@ SCHEMA = {
                     "customer": FIELD,
                     "timestamp": FIELD,
                     "currency": EXPR,
+                    "version": {**EXPR, "description": "the source's order of the versions of one PK (a sequence number, a version, an update time): the highest wins whatever the arrival order"},
                     "nulls": NULLS,
                     "context": {"type": "object", "additionalProperties": FIELD},
                 },

@@ -54,7 +54,7 @@ __all__ = ["RuleRunner", "make_rule_runner"]
 
 RuleRunner = Callable[[Any, Any, str, Any], bool]
 
-_FAST_EVENTS = plain_dataclass(OotbEvent, ("tenant", "event", "customer", "timestamp", "context", "rule", "pk"))
+_FAST_EVENTS = plain_dataclass(OotbEvent, ("tenant", "event", "customer", "timestamp", "context", "rule", "pk", "version"))
 _BIG_INT = "10**200"  # ints below this in size print as fewer than 202 characters
 # An exception kept in a local past its `except` block is detached first (codegen_parts.detach).
 
@@ -89,6 +89,7 @@ class _RuleCodegen:
             "_fmt_env": format_envelope,
             "_finish": finish,
             "_crule": crule,
+            "_version": crule.version,  # the same reader the interpreter calls (versioning.py)
             "_check_event": validator.check,
             "_valid": validator._check_for(self.event.key),
         }
@@ -279,6 +280,7 @@ class _RuleCodegen:
         inits = self.open_inits(w)
         self.customer(w)
         self.timestamp(w)
+        w.emit("_ver = _version(data, _rej, source)" if crule.version is not None else "_ver = None")
         w.emit("context = {}")
         for cf in crule.context:
             self.context_field(w, cf)
@@ -291,7 +293,7 @@ class _RuleCodegen:
             w.emit(self.exit)
         if self.fused is None:
             # Enrichers or a plugin's guard: the reference tail runs them exactly as before.
-            w.emit("_finish(_crule, data, payload, result, source, now, None, customer, _when, context)")
+            w.emit("_finish(_crule, data, payload, result, source, now, None, customer, _when, context, _ver)")
             return
         self.currency(w)
         emit_guards(self, w)
@@ -544,12 +546,12 @@ class _RuleCodegen:
                 parts.append(f"context.get({key!r})")
         pk = "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
         if _FAST_EVENTS:
-            # The event without the frozen dataclass's __init__ (seven object.__setattr__ calls).
+            # The event without the frozen dataclass's __init__ (eight object.__setattr__ calls).
             w.emit("_ev = _new(_OotbEvent)")
-            w.emit(f"_setattr(_ev, '__dict__', {{'tenant': {tenant}, 'event': {event.key!r}, 'customer': customer, 'timestamp': _ts, 'context': context, 'rule': {rule.name!r}, 'pk': {pk}}})")
+            w.emit(f"_setattr(_ev, '__dict__', {{'tenant': {tenant}, 'event': {event.key!r}, 'customer': customer, 'timestamp': _ts, 'context': context, 'rule': {rule.name!r}, 'pk': {pk}, 'version': _ver}})")
             w.emit("result.events.append(_ev)")
         else:
-            w.emit(f"result.events.append(_OotbEvent({tenant}, {event.key!r}, customer, _ts, context, {rule.name!r}, {pk}))")
+            w.emit(f"result.events.append(_OotbEvent({tenant}, {event.key!r}, customer, _ts, context, {rule.name!r}, {pk}, _ver))")
 
 
 def make_rule_runner(

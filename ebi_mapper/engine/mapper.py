@@ -21,7 +21,7 @@ from ..catalog import load_catalog
 from ..catalog.model import Catalog, EventDef, Param
 from ..expressions import compile_expression
 from ..extensions import GuardContext
-from ..mapping.model import BespokeRule, Expr, Mapping, Rule
+from ..mapping.model import BespokeRule, Expr, FieldSpec, Mapping, Rule
 from ..outcomes import BespokeRow, Filtered, OotbEvent, RecordResult, Rejection
 from ..plugins import Registry, make_registry
 from .codegen_parts import truthy
@@ -32,6 +32,7 @@ from .dispatch import decides_when, make_dispatcher
 from .fields import MISSING, NULL, CompiledField, compile_field
 from .timestamps import format_context, format_envelope, parse_timestamp
 from .trace import Trace
+from .versioning import make_version_reader
 from .validate import EventValidator
 
 __all__ = ["Mapper", "compile_mapping"]
@@ -69,6 +70,7 @@ class _CompiledRule:
     run: Callable[[Any, RecordResult, str, datetime], bool] | None = None  # generated runner
     run_dispatched: Callable[[Any, RecordResult, str, datetime], bool] | None = None  # `when` proven
     python_source: str = ""  # the runner's generated code, for debugging
+    version: Callable[..., Any] | None = None  # versioning.make_version_reader, if the rule has `version:`
 
 
 @dataclass
@@ -252,6 +254,7 @@ class Mapper:
         # Envelope: customer and event time.
         customer = self._customer(crule.customer, data, reject, trace, rule.name)
         event_time = self._event_time(crule.timestamp, data, reject, trace, rule.name)
+        version = crule.version(data, rejections, source, trace) if crule.version is not None else None
 
         context: dict[str, Any] = {}
         for cf in crule.context:
@@ -291,9 +294,9 @@ class Mapper:
         if rejections or customer is None or event_time is None:
             result.rejections.extend(rejections)
             return
-        self._finish(crule, data, payload, result, source, now, trace, customer, event_time, context)
+        self._finish(crule, data, payload, result, source, now, trace, customer, event_time, context, version)
 
-    def _finish(self, crule: _CompiledRule, data: Any, payload: Any, result: RecordResult, source: str, now: datetime, trace: Trace | None, customer: str, event_time: datetime, context: dict) -> None:
+    def _finish(self, crule: _CompiledRule, data: Any, payload: Any, result: RecordResult, source: str, now: datetime, trace: Trace | None, customer: str, event_time: datetime, context: dict, version: Any = None) -> None:
         """Currency, enrichers, guards, validation and the event, once every field is mapped.
 
         Shared by the reference path and by generated runners whose rule has enrichers or a
@@ -349,7 +352,7 @@ class Mapper:
             result.rejections.extend(problems)
             return
         pk = tuple(as_dict["context"].get(k) if k not in ("customer", "timestamp") else as_dict[k] for k in event.primary_key)
-        result.events.append(OotbEvent(ootb.tenant, ootb.event, ootb.customer, ootb.timestamp, ootb.context, rule.name, pk))
+        result.events.append(OotbEvent(ootb.tenant, ootb.event, ootb.customer, ootb.timestamp, ootb.context, rule.name, pk, version))
 
     def _apply_updates(self, ootb: OotbEvent, crule: _CompiledRule, updates: dict, result: RecordResult, source: str) -> OotbEvent | None:
         """Coerce what an enricher set to the catalog types, like mapped values."""
@@ -607,6 +610,8 @@ def compile_mapping(
                 guards=guards,
                 enrichers=enrichers,
                 monetary_keys=frozenset(k for k in rule.context if event.params[k].monetary),
+                version=make_version_reader(compile_field("version", FieldSpec(rule.version), functions), rule=rule.name,
+                                            event=event.key, tz=tz, dst=mapping.dst) if rule.version else None,
             )
         )
     bespoke = []

@@ -76,7 +76,7 @@ def _suggest(name: str, candidates, hint_if_none: str = "", cutoff: float = 0.6)
 def _all_exprs(mapping: Mapping) -> Iterator[tuple[str, Expr]]:
     """Every expression in the mapping with a label saying where it sits."""
     for rule in mapping.rules:
-        for label, expr in (("when", rule.when), ("each", rule.each), ("currency", rule.currency)):
+        for label, expr in (("when", rule.when), ("each", rule.each), ("currency", rule.currency), ("version", rule.version)):
             if expr is not None:
                 yield f"rule {rule.name!r} {label}", expr
         yield f"rule {rule.name!r} customer", rule.customer.expr

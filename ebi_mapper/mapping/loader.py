@@ -159,6 +159,7 @@ class _ModelBuilder:
             when=self.opt_expr(path, data, "when"),
             each=self.opt_expr(path, data, "each"),
             currency=self.opt_expr(path, data, "currency"),
+            version=self.opt_expr(path, data, "version"),
             nulls=data.get("nulls"),
             event_loc=self.doc.loc(path + ("event",)),
             context_locs={k: self.doc.key_loc(path + ("context", k)) for k in context},

@@ -72,6 +72,7 @@ class Rule:
     when: Expr | None = None
     each: Expr | None = None
     currency: Expr | None = None
+    version: Expr | None = None  # orders the versions of one PK (a sequence number, a version, an update time)
     nulls: NullPolicy | None = None  # rule-wide override of the mapping's policy
     event_loc: Loc | None = None
     context_locs: dict[str, Loc] = field(default_factory=dict)  # where each context *key* is written

@@ -414,6 +414,8 @@ def _rule_shape(rule: Rule | BespokeRule, mapping: Mapping, catalog: Catalog) ->
         money = bool(event) and any(event.params[k].monetary for k in rule.context if k in event.params)
         if rule.currency is not None:
             add("currency", rule.currency.source, Kind("currency"), required=money)
+        if getattr(rule, "version", None) is not None:  # a sequence number is the commonest version
+            add("version", rule.version.source, Kind("integer"), required=True)
         for key, spec in rule.context.items():
             param = event.params.get(key) if event else None
             required = param is not None and (param.cls == "mandatory" or param.primary_key or (param.cls == "channel" and bool(channels & set(param.channels))))

@@ -124,6 +124,17 @@ SMALL = {
     ),
 }
 
+# `version:` on a plain rule, on an `each` rule (a time per element), on a rule whose tail is the
+# interpreter's (enrichers) and on a rule whose when the dispatcher proves.
+_VERSIONED = (DEPOSIT_RULE.replace("    currency: data.currency\n", "    currency: data.currency\n    version: data.seq\n")
+              + SESSION_RULE.replace("    currency: root.data.currency\n", "    currency: root.data.currency\n    version: item.ended_at\n")
+              + PROFILE_RULE.replace("    nulls: reject\n", "    nulls: reject\n    version: data.version\n"))
+SMALL["versioned"] = ("", _VERSIONED)
+SMALL["versioned_enrichers"] = ("enrichers:\n  - name: constant\n    options: {params: {ootb_platform: web}}\n", _VERSIONED)
+# Every kind of version value and the ones that are none (booleans, objects, bad times).
+VERSIONS = [1, 2.5, -3, 10**30, "7", "1.10", "v9", "2026-12-01T10:00:00+02:00", "2026-12-01 08:00:00", "2026-13-45T00:00:00Z",
+            True, None, {"a": 1}, [1], "", float("inf")]
+
 # `default: null` sends a null through the coercer (valid only where the schema takes null), and
 # `nulls: keep` writes nulls: the two ways a value that is no value reaches the event on the fast
 # path, where the schema check is skipped for values proven valid (engine/conformance.py).
@@ -284,10 +295,12 @@ def _shape(mapping):
         for key, spec in {**getattr(rule, "context", {}), **getattr(rule, "attributes", {})}.items():
             reads.append((spec, _good_values(spec, event.params.get(key) if event else None)))
         if getattr(rule, "currency", None) is not None:
-            reads.append((rule, CURRENCIES))
+            reads.append((rule.currency, CURRENCIES))
+        if getattr(rule, "version", None) is not None:
+            reads.append((rule.version, VERSIONS))
         root_paths, item_paths = [], []
         for spec, good in reads:
-            source = spec.currency.source if spec is rule else spec.expr.source
+            source = spec.source if hasattr(spec, "source") else spec.expr.source
             for path in field_paths(source):
                 if each is not None and path[:1] == ("item",):
                     item_paths.append((path[1:], good))
