@@ -48,6 +48,7 @@ SCHEMA = {
         "dst": {"enum": ["earlier", "later", "reject"], "description": "how a local time in a DST overlap or gap is read"},
         "channels": {"type": "array", "items": {"type": "string"}, "uniqueItems": True},
         "nulls": NULLS,
+        "partial_profiles": {"enum": ["send", "reject"], "description": "a profile update lacking channel params the customer's known profile cannot fill (cold start): send what is known (counted as partial) or reject it; default: the catalog's choice profile_deltas"},
         "guards": {
             "type": "object",
             "description": "guard name -> false (off), true (on) or its options",

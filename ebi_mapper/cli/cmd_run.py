@@ -74,10 +74,13 @@ def render_summary(summary: Any, *, dead_letters: int) -> str:
     lines = [
         f"input:    {summary.input_id}  ({summary.status}, {summary.elapsed:.1f}s this run)",
         f"records:  {r['read']:,} read = {r['delivered']:,} delivered + {r['rejected']:,} rejected + "
-        f"{r['filtered']:,} filtered + {r['duplicate']:,} duplicate" + (f" + {r['pending']:,} pending" if r["pending"] else ""),
+        f"{r['filtered']:,} filtered + {r['duplicate']:,} duplicate" + (f" + {r['stale']:,} stale" if r["stale"] else "")
+        + (f" + {r['pending']:,} pending" if r["pending"] else ""),
         f"events:   {e['new'] + e['update']:,} sent-worthy ({e['new']:,} new, {e['update']:,} updates): "
         f"{e['delivered']:,} delivered, {e['dead_lettered']:,} dead-lettered, {e['superseded']:,} superseded (newer version queued, or already at the receiver); "
-        f"{e['duplicate']:,} duplicates dropped, {e['filtered']:,} filtered",
+        f"{e['duplicate']:,} duplicates dropped, {e['filtered']:,} filtered"
+        + (f", {e['stale']:,} stale (older than a version already seen)" if e["stale"] else "")
+        + (f"; {e['partial']:,} partial profile updates sent (cold start)" if e["partial"] else ""),
         f"bespoke:  {t.get('bespoke_delivered', 0):,} rows delivered, {t.get('bespoke_duplicate', 0):,} duplicates, "
         f"{t.get('bespoke_dead_lettered', 0):,} dead-lettered, {t.get('bespoke_dropped', 0):,} dropped (route drop)",
         f"requests: {summary.this_run.get('requests_ok', 0):,} ok, {summary.this_run.get('requests_retry', 0):,} retried, "

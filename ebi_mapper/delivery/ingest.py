@@ -9,6 +9,8 @@ Record outcomes decided here (see docs/delivery.md for the full accounting):
   letter with the reasons and the original payload); its valid events still go out;
 * a record with at least one new or changed event or bespoke row → *pending* until every one of
   them is acknowledged (→ ``delivered``) or one is dead-lettered (→ ``rejected``);
+* otherwise, if something it produced was older than a version already seen for its PK (a rule's
+  ``version:``, see versions.py) → ``stale``;
 * otherwise, if something it produced was already sent with the same content → ``duplicate``;
 * otherwise (no rule matched, pre-go-live, bespoke route ``drop``, nothing produced) → ``filtered``.
 """
@@ -16,7 +18,7 @@ Record outcomes decided here (see docs/delivery.md for the full accounting):
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Iterable, Protocol
 
@@ -25,14 +27,15 @@ from .batcher import Batch, Batcher
 from .rateplan import BESPOKE_CLASS, RatePlan
 from .source import InputRecord
 from .state import OutboxItem, StateStore, content_hash, pk_hash
+from .versions import VersionGate, make_profile_merger, merge_profile
 
 __all__ = ["MapperLike", "Ingestor", "COUNTER_NAMES", "REQUEST_COUNTERS"]
 
 # Every counter the delivery loop keeps per input (cumulative across resumed runs).
 COUNTER_NAMES = (
-    "records_read", "records_delivered", "records_rejected", "records_filtered", "records_duplicate",
+    "records_read", "records_delivered", "records_rejected", "records_filtered", "records_duplicate", "records_stale",
     "events_new", "events_update", "events_duplicate", "events_delivered", "events_dead_lettered", "events_superseded",
-    "events_filtered", "rejections",
+    "events_filtered", "events_stale", "events_partial", "rejections",
     "bespoke_new", "bespoke_update", "bespoke_duplicate", "bespoke_dropped", "bespoke_delivered",
     "bespoke_dead_lettered", "bespoke_superseded",
 )
@@ -59,6 +62,13 @@ class Ingestor:
     batcher: Batcher
     bespoke_route: str | None
     wall: Callable[[], float]
+    versions: VersionGate = field(init=False)
+    profiles: Any = field(init=False)  # engine.profiles.ProfileMerger, or None for a mapper without a mapping
+
+    def __post_init__(self) -> None:
+        self.versions = VersionGate(self.state)
+        mapping, catalog = getattr(self.mapper, "mapping", None), getattr(self.mapper, "catalog", None)
+        self.profiles = make_profile_merger(self.state, mapping, catalog, self.wall) if mapping is not None and catalog is not None else None
 
     def ingest(self, records: Iterable[InputRecord], input_id: str, counts: Counter, now_dt: datetime) -> None:
         """Map, dedup and queue ``records`` (inside a transaction), counting into ``counts``."""
@@ -87,10 +97,33 @@ class Ingestor:
         counts["events_filtered"] += len(result.filtered)
         counts["rejections"] += len(result.rejections)
         units = []  # (counter prefix, rate class, primary-key hash, body): events, then bespoke rows
+        stale = 0
+        refused: list[Rejection] = []
         for event in result.events:
-            body = event.to_dict()
+            merged = merge_profile(self.profiles, event, rec.source)  # profile deltas: merged field by field
+            if merged is not None:
+                if merged.status != "merged":
+                    counts[f"events_{merged.status}"] += 1
+                if merged.event is None:
+                    stale += merged.status == "stale"
+                    if merged.rejection is not None:
+                        refused.append(merged.rejection)
+                    continue
+                event = merged.event
             pk = pk_hash(event.event, event.pk) if event.pk else None  # None: keyed by content, below
-            units.append(("events", self.plan.class_of(event.event), pk, body))
+            if merged is None and event.version is not None and pk is not None:
+                verdict, why = self.versions.admit(pk, event, now, rec.source)
+                if verdict == "stale":  # an older version than one already seen: never sent
+                    counts["events_stale"] += 1
+                    stale += 1
+                    continue
+                if why is not None:
+                    refused.append(why)
+                    continue
+            units.append(("events", self.plan.class_of(event.event), pk, event.to_dict()))
+        if refused:
+            result = RecordResult(result.events, [*result.rejections, *refused], result.filtered, result.bespoke, result.nulls_dropped)
+            counts["rejections"] += len(refused)
         for row in result.bespoke:
             if self.bespoke_route is None:
                 counts["bespoke_dropped"] += 1
@@ -120,7 +153,7 @@ class Ingestor:
             for rate_class, item in queued:
                 self.batcher.add(rate_class, OutboxItem(item.pk_hash, item.content_hash, pending_id, item.body))
         elif not rejected:
-            counts["records_duplicate" if duplicates else "records_filtered"] += 1
+            counts["records_stale" if stale else "records_duplicate" if duplicates else "records_filtered"] += 1
 
     def persist_batches(self, *, flush: bool = False) -> int:
         """Store the batches that changed (sealing lingered ones, or all with ``flush``); return how many were sealed."""

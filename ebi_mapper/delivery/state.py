@@ -68,6 +68,16 @@ CREATE TABLE IF NOT EXISTS dedup (
     first_seen REAL NOT NULL,
     last_sent REAL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS pk_versions (  -- the highest source version seen per PK (rules with `version:`)
+    pk_hash BLOB PRIMARY KEY,
+    version BLOB NOT NULL,          -- JSON order key (engine/versioning.py)
+    last_seen REAL NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS profiles (  -- the last known profile per customer (delta events, see delivery/versions.py)
+    customer_hash BLOB PRIMARY KEY,
+    fields BLOB NOT NULL,           -- JSON {param: [value, version key or null]}
+    last_seen REAL NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     rate_class TEXT NOT NULL,
@@ -320,6 +330,29 @@ class StateStore:
         self._require_txn()
         self._exec("DELETE FROM dedup WHERE pk_hash = ? AND content_hash = ? AND sent_hash IS NULL", (pk, content))
         self._exec("UPDATE dedup SET content_hash = sent_hash WHERE pk_hash = ? AND content_hash = ?", (pk, content))
+
+    # -- source versions and known profiles (delivery/versions.py decides) ---------------------
+    def version_get(self, pk: bytes) -> Any:
+        """The highest version key committed for ``pk`` (``None``: none yet)."""
+        row = self._exec("SELECT version FROM pk_versions WHERE pk_hash = ?", (pk,)).fetchone()
+        return None if row is None else orjson.loads(row[0])
+
+    def version_put(self, pk: bytes, key: Any, seen: float) -> None:
+        """Remember ``key`` as the highest version of ``pk``."""
+        self._require_txn()
+        self._exec("INSERT INTO pk_versions (pk_hash, version, last_seen) VALUES (?, ?, ?) ON CONFLICT (pk_hash) "
+                   "DO UPDATE SET version = excluded.version, last_seen = excluded.last_seen", (pk, orjson.dumps(key), seen))
+
+    def profile_get(self, customer: bytes) -> dict[str, list] | None:
+        """The last known profile of a customer: ``{param: [value, version key or None]}``."""
+        row = self._exec("SELECT fields FROM profiles WHERE customer_hash = ?", (customer,)).fetchone()
+        return None if row is None else orjson.loads(row[0])
+
+    def profile_put(self, customer: bytes, fields: Mapping[str, list], seen: float) -> None:
+        """Store a customer's profile as now known."""
+        self._require_txn()
+        self._exec("INSERT INTO profiles (customer_hash, fields, last_seen) VALUES (?, ?, ?) ON CONFLICT (customer_hash) "
+                   "DO UPDATE SET fields = excluded.fields, last_seen = excluded.last_seen", (customer, orjson.dumps(dict(fields)), seen))
 
     def dedup_unknown_at_receiver(self, pairs: Iterable[tuple[bytes, bytes]]) -> None:
         """Content ``c`` of PK ``p`` may have been stored by the sink without an acknowledgement.

@@ -41,7 +41,7 @@ class RunSummary:
     @property
     def records(self) -> dict[str, int]:
         """Records by outcome; ``pending`` are records whose events are not all settled yet."""
-        names = ("delivered", "rejected", "filtered", "duplicate")
+        names = ("delivered", "rejected", "filtered", "duplicate", "stale")
         out = {"read": self.count("records_read"), **{n: self.count(f"records_{n}") for n in names}}
         out["pending"] = self.pending_records
         return out
@@ -49,14 +49,14 @@ class RunSummary:
     @property
     def events(self) -> dict[str, int]:
         """Event units: produced (new + update + duplicate) and how the sent ones ended."""
-        keys = ("new", "update", "duplicate", "delivered", "dead_lettered", "superseded", "filtered")
+        keys = ("new", "update", "duplicate", "stale", "delivered", "dead_lettered", "superseded", "filtered", "partial")
         return {k: self.count(f"events_{k}") for k in keys}
 
     @property
     def adds_up(self) -> bool:
-        """read == delivered + rejected + filtered + duplicate + pending, and every queued event is settled or queued."""
+        """read == delivered + rejected + filtered + duplicate + stale + pending, and every queued event is settled or queued."""
         r = self.records
-        records_ok = r["read"] == r["delivered"] + r["rejected"] + r["filtered"] + r["duplicate"] + r["pending"]
+        records_ok = r["read"] == r["delivered"] + r["rejected"] + r["filtered"] + r["duplicate"] + r["stale"] + r["pending"]
         queued = sum(self.count(f"{k}_{d}") for k in ("events", "bespoke") for d in ("new", "update"))
         settled = sum(self.count(f"{k}_{d}") for k in ("events", "bespoke") for d in ("delivered", "dead_lettered", "superseded"))
         return records_ok and (settled == queued if self.backlog == 0 else settled <= queued)

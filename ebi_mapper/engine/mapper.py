@@ -31,6 +31,7 @@ from .codegen_parts import plain_dataclass
 from .dispatch import decides_when, make_dispatcher
 from .fields import MISSING, NULL, CompiledField, compile_field
 from .timestamps import format_context, format_envelope, parse_timestamp
+from .profiles import delta_settings
 from .trace import Trace
 from .versioning import make_version_reader
 from .validate import EventValidator
@@ -576,9 +577,13 @@ def compile_mapping(
     enrichers = [(name, registry.enricher(name).factory(options, mapping)) for name, options in mapping.enrichers]
     tz = ZoneInfo(mapping.source_timezone)
 
+    completable = delta_settings(catalog)[1]
     rules = []
     for rule in mapping.rules:
         event = catalog.event(rule.event)
+        # A partial profile update is completed after mapping (engine/profiles.py): the channel
+        # params it lacks are not the rule's to reject.
+        rule_channels = set() if rule.event in completable else channels
         context = []
         for key, spec in rule.context.items():
             param = event.params.get(key)
@@ -591,11 +596,11 @@ def compile_mapping(
                     field=compile_field(key, spec, functions),
                     param=param,
                     coerce=make_coercer(param, tz=tz, dst=mapping.dst),
-                    required=_required(param, channels),
+                    required=_required(param, rule_channels),
                     nulls=spec.nulls or rule.nulls or mapping.nulls,
                 )
             )
-        unmapped = [p for p in event.params.values() if p.key not in rule.context and _required(p, channels)]
+        unmapped = [p for p in event.params.values() if p.key not in rule.context and _required(p, rule_channels)]
         rules.append(
             _CompiledRule(
                 rule=rule,

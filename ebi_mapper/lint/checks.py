@@ -203,8 +203,17 @@ def check_context_keys(ctx: CheckContext) -> Iterator[Finding]:
 
 
 def check_required_params(ctx: CheckContext) -> Iterator[Finding]:
-    """Mandatory and PK params must be mapped; so must the params of the declared channels."""
+    """Mandatory and PK params must be mapped; so must the params of the declared channels.
+
+    A partial profile update (choice ``profile_deltas``) may leave channel params out: they are
+    completed from the customer's last known profile (engine/profiles.py). Only a channel param
+    no profile rule maps at all is worth a warning: it could never be known.
+    """
+    from ..engine.profiles import delta_settings
+
     channels = set(ctx.mapping.channels)
+    profile_events, completable, _ = delta_settings(ctx.catalog)
+    known = {k for r in ctx.mapping.rules if r.event in profile_events for k in r.context}
     for i, rule in enumerate(ctx.mapping.rules):
         event = ctx.rule_event(rule)
         if event is None:
@@ -219,6 +228,10 @@ def check_required_params(ctx: CheckContext) -> Iterator[Finding]:
                 yield _err(loc, "unmapped-mandatory", f"rule {rule.name!r}: {kind} param {param.key} of {rule.event} is not mapped")
             elif param.cls == "channel" and channels.intersection(param.channels):
                 used = ", ".join(sorted(channels.intersection(param.channels)))
+                if rule.event in completable:
+                    if param.key not in known:
+                        yield _warn(loc, "profile-param-never-known", f"rule {rule.name!r}: {param.key} is required for the {used} channel(s) and is completed from the customer's last known profile, but no rule maps it, so it is never known (see partial_profiles)")
+                    continue
                 yield _err(loc, "unmapped-channel-param", f"rule {rule.name!r}: {param.key} is required for the {used} channel(s) this mapping declares, but is not mapped")
 
 

@@ -222,6 +222,7 @@ class _ModelBuilder:
             channels=tuple(data.get("channels") or ()),
             nulls=data.get("nulls", "drop"),
             dst=data.get("dst", "earlier"),
+            partial_profiles=data.get("partial_profiles"),
             future_skew_seconds=skew_seconds,
             bespoke=self.bespoke(data["bespoke"]) if data.get("bespoke") else None,
             tables=dict(data.get("tables") or {}),

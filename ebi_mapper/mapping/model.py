@@ -129,6 +129,7 @@ class Mapping:
     channels: tuple[str, ...] = ()
     nulls: NullPolicy = "drop"
     dst: str = "earlier"  # how a naive local time in a DST overlap/gap is read
+    partial_profiles: str | None = None  # send | reject: a profile update whose channel params are unknown (None: the catalog's choice)
     future_skew_seconds: float = 300.0
     bespoke: Bespoke | None = None
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)  # for lookup(table, key)

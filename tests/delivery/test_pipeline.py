@@ -116,7 +116,7 @@ def test_one_poison_event_in_a_batch_of_ten(tmp_path, mapper, catalog, script, r
     assert len(sink.batches[0]) == 10
     assert len(sink.accepted) == 9 and all(e["event"] == "ootb_deposit" for e in sink.accepted)
     assert s.events["delivered"] == 9 and s.events["dead_lettered"] == 1
-    assert s.records == {"read": 10, "delivered": 9, "rejected": 1, "filtered": 0, "duplicate": 0, "pending": 0}
+    assert s.records == {"read": 10, "delivered": 9, "rejected": 1, "filtered": 0, "duplicate": 0, "stale": 0, "pending": 0}
     assert sink.calls == requests
     with open_state(tmp_path / "state") as state:
         [dl] = state.dead_letters()
@@ -193,7 +193,7 @@ def test_malformed_lines_are_dead_lettered_with_their_text(tmp_path, mapper, cat
     src = tmp_path / "in.jsonl"
     src.write_bytes(b'{"type": "noise"}\n\n{broken\n' + b"\xff\xfe\n")
     s = run(tmp_path, mapper, catalog, src, RecordingSink())
-    assert s.records == {"read": 3, "delivered": 0, "rejected": 2, "filtered": 1, "duplicate": 0, "pending": 0}
+    assert s.records == {"read": 3, "delivered": 0, "rejected": 2, "filtered": 1, "duplicate": 0, "stale": 0, "pending": 0}
     with open_state(tmp_path / "state") as state:
         letters = state.dead_letters()
     assert [d.kind for d in letters] == ["malformed", "malformed"] and letters[0].payload == "{broken"
