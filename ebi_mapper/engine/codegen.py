@@ -407,7 +407,7 @@ class _RuleCodegen:
                 self.proof.mark(w, path, OneOf((folded,)))
                 self.proof.always.add(name)
                 return
-        if cf.required or f.has_default:
+        if (cf.required and not cf.completable) or f.has_default:
             self.proof.always.add(name)  # every other path rejects the event
         produced = coercer_guarantee(param)
         if f.has_default and f.default is None and produced is not None:
@@ -487,7 +487,7 @@ class _RuleCodegen:
                 w.emit("result.nulls_dropped += 1")
 
         def on_missing() -> None:
-            if cf.required:
+            if cf.required and not cf.completable:
                 self.reject(w, "missing_mandatory", self.const(f"{name} is required by {event.key} but {src!r} produced nothing"), path, src)
             else:
                 w.emit("pass")

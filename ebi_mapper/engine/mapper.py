@@ -52,6 +52,7 @@ class _ContextField:
     coerce: Callable[[Any], Any]
     required: bool  # mandatory, primary key, or a declared channel's param
     nulls: str
+    completable: bool = False  # required, but when missing completed from the known profile (profiles.py)
 
 
 @dataclass
@@ -268,7 +269,7 @@ class Mapper:
             if trace is not None:
                 trace.field(rule.name, f.name, f.expr.source, state, value)
             if state == MISSING:
-                if cf.required:
+                if cf.required and not cf.completable:
                     reject("missing_mandatory", f"{f.name} is required by {event.key} but {f.expr.source!r} produced nothing", _context_path(f.name), f.expr, None)
                 continue
             if state == NULL:
@@ -582,7 +583,7 @@ def compile_mapping(
     for rule in mapping.rules:
         event = catalog.event(rule.event)
         # A partial profile update is completed after mapping (engine/profiles.py): the channel
-        # params it lacks are not the rule's to reject.
+        # params it lacks are not the rule's to reject (a null in one still is: it would clear it).
         rule_channels = set() if rule.event in completable else channels
         context = []
         for key, spec in rule.context.items():
@@ -596,7 +597,8 @@ def compile_mapping(
                     field=compile_field(key, spec, functions),
                     param=param,
                     coerce=make_coercer(param, tz=tz, dst=mapping.dst),
-                    required=_required(param, rule_channels),
+                    required=_required(param, channels),
+                    completable=_required(param, channels) and not _required(param, rule_channels),
                     nulls=spec.nulls or rule.nulls or mapping.nulls,
                 )
             )

@@ -130,6 +130,11 @@ _VERSIONED = (DEPOSIT_RULE.replace("    currency: data.currency\n", "    currenc
               + SESSION_RULE.replace("    currency: root.data.currency\n", "    currency: root.data.currency\n    version: item.ended_at\n")
               + PROFILE_RULE.replace("    nulls: reject\n", "    nulls: reject\n    version: data.version\n"))
 SMALL["versioned"] = ("", _VERSIONED)
+# Declared channels: a registration still rejects a missing channel param, an update leaves it to
+# be completed from the known profile (engine/profiles.py); a null in either is still refused.
+SMALL["partial_profiles"] = ("channels: [email, sms]\n", PROFILE_RULE.replace("ootb_email: {expr: data.email, default: nobody@example.com}", "ootb_email: data.email")
+                             + PROFILE_RULE.replace("name: profile", "name: signup").replace("ootb_user_details_update", "ootb_registration")
+                             .replace("      ootb_is_test: data.test\n", "      ootb_allow_email: data.marketing.email\n      ootb_mobile_number: data.mobile\n").replace("ootb_email: {expr: data.email, default: nobody@example.com}", "ootb_email: data.email"))
 SMALL["versioned_enrichers"] = ("enrichers:\n  - name: constant\n    options: {params: {ootb_platform: web}}\n", _VERSIONED)
 # Every kind of version value and the ones that are none (booleans, objects, bad times).
 VERSIONS = [1, 2.5, -3, 10**30, "7", "1.10", "v9", "2026-12-01T10:00:00+02:00", "2026-12-01 08:00:00", "2026-13-45T00:00:00Z",
