@@ -378,9 +378,6 @@ def _rule_shape(rule: Rule | BespokeRule, mapping: Mapping, catalog: Catalog) ->
     bespoke = isinstance(rule, BespokeRule)
     event = None if bespoke else catalog.events.get(rule.event)
     channels = set(mapping.channels)
-    from ..engine.profiles import delta_settings  # partial profile updates are completed after mapping
-
-    completable = delta_settings(catalog)[1]
     tree: Node | None = None
     fields: dict[str, FieldReads] = {}
     fragile: list[Path] = []
@@ -421,7 +418,7 @@ def _rule_shape(rule: Rule | BespokeRule, mapping: Mapping, catalog: Catalog) ->
             add("version", rule.version.source, Kind("integer"), required=True)
         for key, spec in rule.context.items():
             param = event.params.get(key) if event else None
-            required = param is not None and (param.cls == "mandatory" or param.primary_key or (param.cls == "channel" and rule.event not in completable and bool(channels & set(param.channels))))
+            required = param is not None and (param.cls == "mandatory" or param.primary_key or (param.cls == "channel" and bool(channels & set(param.channels))))
             nulls = spec.nulls or rule.nulls or mapping.nulls
             add(f"$.context.{key}", _expr(spec), param_kind(param), required=required, null_rejects=nulls == "reject")
         for name, options in mapping.enrichers:
