@@ -39,6 +39,11 @@ class FunctionDef:
     # When set, the engine calls ``bind(mapping)`` to get the callable for that mapping
     # (e.g. ``lookup(table, key)`` over the mapping's own ``tables:``); ``fn`` is then unused.
     bind: Callable[[Any], Callable[..., Any]] | None = None
+    # A lazy function (a special form, like ``if`` and ``coalesce``) receives each argument as a
+    # zero-argument callable and evaluates only the ones it needs; JMESPath itself would evaluate
+    # every argument first. Its arguments are not type-checked (there is no value to check yet):
+    # ``signature`` gives the arity only, and the function checks what it evaluates.
+    lazy: bool = False
 
 
 @dataclass(frozen=True)

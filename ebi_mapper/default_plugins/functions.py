@@ -30,6 +30,7 @@ from typing import Any, Callable
 from jmespath import exceptions as jmes_errors
 from jmespath.functions import TYPES_MAP
 
+from ..engine.codegen_parts import truthy
 from ..engine.coerce import CoercionError, parse_bool, parse_decimal
 from ..engine.coerce_errors import describe_value
 from ..engine.timestamps import (
@@ -44,6 +45,7 @@ from ..errors import UnknownNameError
 from ..expressions.value_errors import FunctionValueError, quote_value
 from ..extensions import FunctionDef
 from ..hookspecs import hookimpl
+from .odds import ODDS_FUNCTIONS
 
 __all__ = ["BUILTIN_FUNCTIONS", "register_functions"]
 
@@ -253,12 +255,70 @@ def _split(s: str, sep: str) -> list[str]:
 # --- misc -----------------------------------------------------------------------------------
 
 
-def fn_coalesce(*args: Any) -> Any:
-    """The first argument that is not null, or null."""
+def fn_coalesce(*args: Callable[[], Any]) -> Any:
+    """The first argument that is not null, or null; lazy: the arguments after it are never evaluated."""
     for arg in args:
-        if arg is not None:
-            return arg
+        value = arg()
+        if value is not None:
+            return value
     return None
+
+
+def fn_if(cond: Callable[[], Any], then: Callable[[], Any], otherwise: Callable[[], Any]) -> Any:
+    """``then`` when ``cond`` is true in JMESPath's sense, else ``otherwise``; only that branch is evaluated.
+
+    A null condition is false (the else branch): the one documented exception to null in, null out.
+    """
+    return then() if truthy(cond()) else otherwise()
+
+
+def fn_to_flag(x: Any) -> Any:
+    """1 or 0 from a boolean, 1/0, or true/false/yes/no/y/n/1/0 text; null for null."""
+    if x is None:
+        return None
+    try:
+        return 1 if parse_bool(x) else 0
+    except CoercionError as exc:
+        raise FunctionValueError(
+            "to_flag", x, f"{quote_value(x)} is not a yes/no value (true/false, yes/no, y/n, 1/0)"
+        ) from exc
+
+
+def fn_allocate(amount: Any, n: Any, index: Any, *places: Any) -> Any:
+    """Part ``index`` of ``amount`` split into ``n`` parts at ``places`` decimals (default 2), by largest remainder.
+
+    Every part is ``amount / n`` rounded down to the unit (10^-places), and the units left over go
+    one each to the first parts (the remainders are all equal, so ties go in index order): the ``n``
+    parts differ by at most one unit and sum exactly to ``amount``. A negative amount is split as
+    its absolute value, with the sign.
+    """
+    _check_extra("allocate", (amount, n, index, *places), 3, (NUMBER,), 4)
+    digits = _places("allocate", places[0], 0, "places") if places else 2
+    count = _count("allocate", n, 1, "n")
+    position = _count("allocate", index, 0, "index")
+    total = _number("allocate", amount)
+    if total is None or count is None or position is None:
+        return None
+    if position >= count:
+        raise FunctionValueError("allocate", index, f"index {quote_value(index)} is not below n ({quote_value(n)})")
+    units = total.scaleb(digits)
+    if units != units.to_integral_value():
+        raise FunctionValueError("allocate", amount, f"{quote_value(amount)} has more than {digits} decimals")
+    whole = int(units)
+    share, left = divmod(abs(whole), count)
+    part = share + (1 if position < left else 0)
+    return _number_out("allocate", Decimal(-part if whole < 0 else part).scaleb(-digits), amount)
+
+
+def _count(name: str, value: Any, low: int, what: str) -> int | None:
+    """A whole number from ``low`` up (integral floats allowed), or None for null."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if type(value) is int and low <= value <= _INT_MAX:
+        return value
+    raise FunctionValueError(name, value, f"{what} must be a whole number from {low}, not {quote_value(value)}")
 
 
 def fn_yes_no(x: Any) -> Any:
@@ -426,8 +486,8 @@ def _unbound(bind: Callable[[Any], Callable[..., Any]]) -> Callable[..., Any]:
 
 
 def _def(name: str, fn: Callable[..., Any], signature: tuple[tuple[str, ...], ...], doc: str, *,
-         variadic: bool = False, bind: Callable[[Any], Callable[..., Any]] | None = None) -> FunctionDef:
-    return FunctionDef(name=name, fn=fn, signature=signature, variadic=variadic, doc=doc, bind=bind)
+         variadic: bool = False, bind: Callable[[Any], Callable[..., Any]] | None = None, lazy: bool = False) -> FunctionDef:
+    return FunctionDef(name=name, fn=fn, signature=signature, variadic=variadic, doc=doc, bind=bind, lazy=lazy)
 
 
 _TIME_IN = (STRING, NUMBER, NULL)
@@ -474,7 +534,17 @@ BUILTIN_FUNCTIONS: tuple[FunctionDef, ...] = (
     _def("minor_to_major", fn_minor_to_major, (_NUM_IN, (NUMBER,)),
          "minor_to_major(x, exponent): x / 10^exponent exactly, e.g. cents to units"),
     # misc
-    _def("coalesce", fn_coalesce, ((ANY,),), "coalesce(a, ...): the first argument that is not null", variadic=True),
+    _def("allocate", fn_allocate, (_NUM_IN, (NUMBER, NULL), (NUMBER, NULL)),
+         "allocate(amount, n, index[, places]): part index of amount split into n parts that sum exactly to it",
+         variadic=True),
+    # odds
+    *(_def(name, fn, (_NUM_IN,), doc) for name, fn, doc in ODDS_FUNCTIONS),
+    # misc; if and coalesce are lazy (special forms): only the arguments they need are evaluated
+    _def("if", fn_if, ((ANY,), (ANY,), (ANY,)), "if(cond, then, else): then when cond is true, else else; only one is evaluated",
+         lazy=True),
+    _def("coalesce", fn_coalesce, ((ANY,),), "coalesce(a, ...): the first argument that is not null (the rest are not evaluated)",
+         variadic=True, lazy=True),
+    _def("to_flag", fn_to_flag, ((STRING, NUMBER, BOOLEAN, NULL),), "to_flag(x): 1 or 0 from a boolean-like value"),
     _def("yes_no", fn_yes_no, ((STRING, NUMBER, BOOLEAN, NULL),), "yes_no(x): 'Yes' or 'No' from a boolean-like value"),
     _def("lookup", _unbound(_bind_lookup), ((STRING,), (STRING, NUMBER, BOOLEAN, NULL)),
          "lookup(table, key): the value for key in a table the mapping declares under tables:", bind=_bind_lookup),

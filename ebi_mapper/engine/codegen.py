@@ -40,7 +40,7 @@ from typing import Any, Callable
 
 from jmespath.exceptions import JMESPathError
 
-from ..expressions import presence
+from ..expressions import error_message, presence
 from ..outcomes import Filtered, OotbEvent, Rejection
 from .codegen_each import CONTEXT_FROM_ENVELOPE, emit_each_loop
 from .codegen_guards import emit_guards
@@ -77,6 +77,7 @@ class _RuleCodegen:
             "_detach": detach,
             "_truthy": truthy,
             "_presence": presence,
+            "_msg": error_message,
             "_JMESPathError": JMESPathError,
             "_CoercionError": CoercionError,
             "_Rejection": Rejection,
@@ -140,7 +141,7 @@ class _RuleCodegen:
             w.emit(f"{var} = {search}({scope})")
         w.emit("except _JMESPathError as _e:")
         with w.indent():
-            w.emit(f"result.rejections.append(_Rejection('expression_error', f'{label}: {{_e}}', {self.rule.name!r}, {self.event.key!r}, {label!r}, {text!r}, None, source))")
+            w.emit(f"result.rejections.append(_Rejection('expression_error', f'{label}: {{_msg(_e)}}', {self.rule.name!r}, {self.event.key!r}, {label!r}, {text!r}, None, source))")
             w.emit(exit)
 
     def reject(self, w: Writer, code: str, message: str, path: str, expression: str, value: str = "None") -> None:
@@ -305,7 +306,7 @@ class _RuleCodegen:
         src = f.expr.source
 
         def on_error(x: str) -> None:
-            self.reject(w, "expression_error", f"f'{label}: {{{x}}}'", path, src, f"getattr({x}, 'value', None)")
+            self.reject(w, "expression_error", f"f'{label}: {{_msg({x})}}'", path, src, f"getattr({x}, 'value', None)")
             w.emit(f"{var} = None")
 
         def rejecting(message: str) -> Callable[[], None]:
@@ -414,7 +415,7 @@ class _RuleCodegen:
             produced = Either((produced, OneOf((None,))))  # `default: null` reaches the coercer, which returns None
 
         def on_error(x: str) -> None:
-            self.reject(w, "expression_error", f"f'{{{self.const(name)}}}: {{{x}}}'", path, src, f"getattr({x}, 'value', None)")
+            self.reject(w, "expression_error", f"f'{{{self.const(name)}}}: {{_msg({x})}}'", path, src, f"getattr({x}, 'value', None)")
 
         def coerced(v: str) -> None:
             w.emit("try:")
@@ -510,7 +511,7 @@ class _RuleCodegen:
             if slot.can_fail:
                 w.emit(f"if x{k} is not None:")
                 with w.indent():
-                    w.emit(f"result.rejections.append(_Rejection('expression_error', f'currency: {{x{k}}}', {rule.name!r}, {event.key!r}, 'currency', {src!r}, None, source))")
+                    w.emit(f"result.rejections.append(_Rejection('expression_error', f'currency: {{_msg(x{k})}}', {rule.name!r}, {event.key!r}, 'currency', {src!r}, None, source))")
                     w.emit(self.exit)
             w.emit(f"_cur = r{k}")
             return

@@ -19,7 +19,7 @@ from jmespath.exceptions import JMESPathError
 
 from ..catalog import load_catalog
 from ..catalog.model import Catalog, EventDef, Param
-from ..expressions import compile_expression
+from ..expressions import compile_expression, error_message
 from ..extensions import GuardContext
 from ..mapping.model import BespokeRule, Expr, FieldSpec, Mapping, Rule
 from ..outcomes import BespokeRow, Filtered, OotbEvent, RecordResult, Rejection
@@ -264,7 +264,7 @@ class Mapper:
             try:
                 state, value = f.evaluate(data)
             except JMESPathError as exc:
-                reject("expression_error", f"{f.name}: {exc}", _context_path(f.name), f.expr, _offending(exc))
+                reject("expression_error", f"{f.name}: {error_message(exc)}", _context_path(f.name), f.expr, _offending(exc))
                 continue
             if trace is not None:
                 trace.field(rule.name, f.name, f.expr.source, state, value)
@@ -285,7 +285,7 @@ class Mapper:
             try:
                 coerced = cf.coerce(value)
             except CoercionError as exc:
-                reject("coerce_failed", f"{f.name}: {exc}", _context_path(f.name), f.expr, value)
+                reject("coerce_failed", f"{f.name}: {error_message(exc)}", _context_path(f.name), f.expr, value)
                 continue
             if trace is not None:
                 trace.coerced(rule.name, f.name, coerced)
@@ -378,7 +378,7 @@ class Mapper:
         try:
             state, value = f.evaluate(data)
         except JMESPathError as exc:
-            reject("expression_error", f"customer: {exc}", "$.customer", f.expr, _offending(exc))
+            reject("expression_error", f"customer: {error_message(exc)}", "$.customer", f.expr, _offending(exc))
             return None
         if trace is not None:
             trace.field(rule, "customer", f.expr.source, state, value)
@@ -395,7 +395,7 @@ class Mapper:
         try:
             state, value = f.evaluate(data)
         except JMESPathError as exc:
-            reject("expression_error", f"timestamp: {exc}", "$.timestamp", f.expr, _offending(exc))
+            reject("expression_error", f"timestamp: {error_message(exc)}", "$.timestamp", f.expr, _offending(exc))
             return None
         if trace is not None:
             trace.field(rule, "timestamp", f.expr.source, state, value)
@@ -426,7 +426,7 @@ class Mapper:
                 try:
                     state, value = f.evaluate(data)
                 except JMESPathError as exc:
-                    reject("expression_error", f"{name}: {exc}", f"$.attributes.{name}", f.expr, _offending(exc))
+                    reject("expression_error", f"{name}: {error_message(exc)}", f"$.attributes.{name}", f.expr, _offending(exc))
                     continue
                 if state == MISSING:
                     continue
@@ -462,7 +462,7 @@ class Mapper:
 
     @staticmethod
     def _expr_rejection(rule: str, event: str, label: str, expr: Expr | None, data: Any, exc: Exception, source: str) -> Rejection:
-        return Rejection("expression_error", f"{label}: {exc}", rule, event, label, expr.source if expr else "", None, source)
+        return Rejection("expression_error", f"{label}: {error_message(exc)}", rule, event, label, expr.source if expr else "", None, source)
 
 
 _RESULT_FIELDS = ("events", "rejections", "filtered", "bespoke", "nulls_dropped")

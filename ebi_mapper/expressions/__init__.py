@@ -21,7 +21,7 @@ from .errors import ExpressionSyntaxError
 from .function_table import BUILTIN_FUNCTIONS, TYPE_NAMES
 from .parsing import parse_expression
 from .reference import reference_search
-from .value_errors import FunctionValueError
+from .value_errors import FunctionValueError, error_message
 
 __all__ = [
     "BUILTIN_FUNCTIONS",
@@ -31,6 +31,7 @@ __all__ = [
     "FunctionValueError",
     "compile_expression",
     "equality_tests",
+    "error_message",
     "field_paths",
     "function_calls",
     "literal_value",

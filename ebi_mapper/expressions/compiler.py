@@ -349,6 +349,13 @@ class _Generator:
 
     def _function_expression(self, node: dict, cur: str, w: _Writer) -> str:
         name = node["value"]
+        if name in self.table.lazy:
+            # A special form (if, coalesce): each argument becomes a function of its own, handed
+            # over unevaluated; jmespath's arity check and the call follow as for any function.
+            thunks = ", ".join(f"(lambda: {self.function(child)}({cur}))" for child in node["children"])
+            out = self.var()
+            w.emit(f"{out} = _inst.call_function({name!r}, [{thunks}])")
+            return out
         args = [self.gen(child, cur, w) for child in node["children"]]
         arglist, out = ", ".join(args), self.var()
         spec = self.table.table.get(name)

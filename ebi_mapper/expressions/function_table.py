@@ -54,6 +54,11 @@ class FunctionTable:
         return self.instance.FUNCTION_TABLE
 
     @property
+    def lazy(self) -> frozenset[str]:
+        """The extras that receive their arguments unevaluated (special forms such as ``if``)."""
+        return frozenset(name for name, fdef in self.extras.items() if fdef.lazy)
+
+    @property
     def names(self) -> frozenset[str]:
         """Every callable name: built-ins and extras."""
         return frozenset(self.instance.FUNCTION_TABLE)
@@ -136,7 +141,8 @@ def _jmespath_signature(fdef: FunctionDef) -> tuple[dict, ...]:
     """FunctionDef types -> jmespath's ``({'types': [...]}, ..., {'types': [...], 'variadic': True})``."""
     entries = []
     for types in fdef.signature:
-        names = [] if (not types or "any" in types) else list(types)  # [] is jmespath's "any type"
+        # [] is jmespath's "any type"; a lazy function's arguments are thunks, checked by the function.
+        names = [] if (fdef.lazy or not types or "any" in types) else list(types)
         entries.append({"types": names})
     if fdef.variadic:
         entries[-1]["variadic"] = True

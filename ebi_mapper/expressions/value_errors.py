@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from jmespath.exceptions import JMESPathError
+from jmespath.exceptions import JMESPathError, JMESPathTypeError
 
 from ..errors import EbiMapperError
 
-__all__ = ["FunctionValueError", "quote_value"]
+__all__ = ["FunctionValueError", "error_message", "quote_value"]
 
 _SHOWN = 60  # characters of a value quoted inside a one-line message
 
@@ -63,3 +63,19 @@ def quote_value(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return f"an array of {len(value)} items"
     return type(value).__name__
+
+
+def error_message(exc: BaseException) -> str:
+    """The one-line text of an evaluation error, speaking JSON: values as ``null``/``true``, never Python's ``None``/``True``.
+
+    jmespath's type error prints the Python value and a Python list of types (``invalid type for
+    value: None, expected one of: ['number']``); every user-facing message about an expression
+    (rejections, explain) goes through here instead of ``str(exc)``.
+    """
+    if isinstance(exc, JMESPathTypeError):
+        expected = " or ".join(str(t) for t in (exc.expected_types or ())) or "another type"
+        return (
+            f"In function {exc.function_name}(), invalid type for value {quote_value(exc.current_value)}: "
+            f"expected {expected}, received {exc.actual_type}"
+        )
+    return str(exc)

@@ -59,6 +59,7 @@ def lint_mapping(result, *, registry=None, catalog=None) -> LintReport:
         enricher_names=registry.enrichers,
         sink_names=[name for name, sink in registry.sinks.items() if sink.kind == "bespoke"],
         doc=getattr(result, "doc", None),
+        functions=registry.functions,
     )
     from ..mapping.yaml_source import paused_gc
 

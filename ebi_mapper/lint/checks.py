@@ -14,6 +14,8 @@ from functools import lru_cache
 from typing import Any, Callable, Iterator, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from jmespath.functions import Functions
+
 from ..catalog.model import Catalog, EventDef, Param
 from ..expressions import BUILTIN_FUNCTIONS
 from ..mapping.model import Expr, Loc, Mapping, Rule
@@ -23,13 +25,15 @@ from .findings import Finding
 __all__ = ["CheckContext", "CHECKS", "run_checks"]
 
 _JMESPATH_BUILTINS = frozenset(BUILTIN_FUNCTIONS)
+_JMESPATH_TABLE = Functions.FUNCTION_TABLE  # jmespath's own signatures, for arity and literal types
 
 
 class CheckContext:
     """What the checks share: the mapping, the catalog, the registered names, and where things are written."""
 
-    def __init__(self, mapping: Mapping, catalog: Catalog, function_names: frozenset[str], guard_names=(), enricher_names=(), sink_names=(), doc=None):
+    def __init__(self, mapping: Mapping, catalog: Catalog, function_names: frozenset[str], guard_names=(), enricher_names=(), sink_names=(), doc=None, functions=None):
         self.mapping = mapping
+        self.functions = dict(functions or {})  # name -> FunctionDef of the registered extras: arity and types
         self.doc = doc  # the LocatedDocument the mapping was read from, for exact locations (optional)
         self.catalog = catalog
         self.function_names = function_names | _JMESPATH_BUILTINS
@@ -101,6 +105,8 @@ class _Facts(NamedTuple):
     calls: tuple[tuple[str, int | None], ...]  # (function name, offset of the name)
     literal: tuple[bool, Any]  # (is the whole expression a literal, its value)
     tables: tuple[tuple[str, int], ...]  # lookup('<table>', ...) calls: (table, offset of the literal)
+    # (name, offset, argument count, JSON type of each literal argument or None), per call
+    arguments: tuple[tuple[str, int | None, int, tuple[str | None, ...]], ...] = ()
 
 
 _NO_FACTS = _Facts(None, (), (False, None), ())
@@ -120,7 +126,52 @@ def _analyse(source: str) -> _Facts:
         ast = parse_expression(source)
     except ExpressionSyntaxError as exc:
         return _Facts(exc, (), (False, None), ())
-    return _Facts(None, tuple(function_calls(ast)), literal_value(ast), tuple(_lookup_tables(ast, source)))
+    return _Facts(None, tuple(function_calls(ast)), literal_value(ast), tuple(_lookup_tables(ast, source)), tuple(_call_arguments(ast)))
+
+
+def _call_arguments(node: dict) -> Iterator[tuple[str, int | None, int, tuple[str | None, ...]]]:
+    """Every call with its argument count and the JSON type of each literal argument."""
+    if node.get("type") == "function_expression":
+        args = node.get("children") or []
+        types = tuple(_JSON_TYPE_NAMES.get(type(a["value"])) if a.get("type") == "literal" else None for a in args)
+        yield node["value"], node.get("position"), len(args), types
+    for child in node.get("children") or ():
+        if isinstance(child, dict):
+            yield from _call_arguments(child)
+
+
+_JSON_TYPE_NAMES = {str: "string", int: "number", float: "number", bool: "boolean", type(None): "null", list: "array", dict: "object"}
+
+
+def _signature(name: str, ctx: "CheckContext") -> tuple[list[list[str]], bool] | None:
+    """``(types per argument, variadic)`` of a function lint knows; ``[]`` types accept anything."""
+    fdef = ctx.functions.get(name)
+    if fdef is not None:
+        types = [[] if (fdef.lazy or "any" in t) else list(t) for t in fdef.signature]
+        return types, fdef.variadic
+    spec = _JMESPATH_TABLE.get(name)
+    if spec is None:
+        return None
+    entries = spec["signature"]
+    return [list(e.get("types") or []) for e in entries], bool(entries) and bool(entries[-1].get("variadic"))
+
+
+def _call_problems(facts: _Facts, ctx: "CheckContext") -> Iterator[tuple[int | None, str, str]]:
+    """``(offset, code, message)`` for calls with the wrong number of arguments or a literal of a refused type."""
+    for name, pos, count, literal_types in facts.arguments:
+        known = _signature(name, ctx)
+        if known is None:
+            continue
+        types, variadic = known
+        if variadic and count < len(types):
+            yield pos, "function-arity", f"{name}() takes at least {len(types)} argument{'s' * (len(types) != 1)}, got {count}"
+            continue
+        if not variadic and count != len(types):
+            yield pos, "function-arity", f"{name}() takes {len(types)} argument{'s' * (len(types) != 1)}, got {count}"
+            continue
+        for i, (accepted, given) in enumerate(zip(types, literal_types)):
+            if given is not None and accepted and given not in accepted and not (given == "array" and any(t.startswith("array") for t in accepted)):
+                yield pos, "function-type", f"{name}() argument {i + 1} is a {given} literal, but takes {' or '.join(accepted)}"
 
 
 def _lookup_tables(node: dict, source: str) -> Iterator[tuple[str, int]]:
@@ -150,6 +201,8 @@ def check_expressions(ctx: CheckContext) -> Iterator[Finding]:
         for name, pos in facts.calls:
             if name not in ctx.function_names:
                 yield _err(ctx.expr_loc(expr, pos or 0), "unknown-function", f"{label}: unknown function {name}(){_suggest(name, ctx.function_names)}")
+        for pos, code, message in _call_problems(facts, ctx):
+            yield _err(ctx.expr_loc(expr, pos or 0), code, f"{label}: {message}")
         for table, pos in facts.tables:
             if table not in ctx.mapping.tables:
                 yield _err(

@@ -171,6 +171,12 @@ _ARG_KINDS: dict[str, tuple[Any, ...]] = {
     "values": (Kind("object"),),
     "yes_no": (_BOOL,),
     "to_string": ("id",),
+    "odds_decimal": (Kind("odds"),),
+    "odds_american": (Kind("decimal_odds"),),
+    "odds_fraction": (Kind("decimal_odds"),),
+    "allocate": (Kind("money"), None, None, None),
+    "to_flag": (_BOOL,),
+    "if": (_BOOL, None, None),
     "coalesce": "inherit",  # type: ignore[dict-item]
     "not_null": "inherit",  # type: ignore[dict-item]
     "to_array": "inherit",  # type: ignore[dict-item]

@@ -46,6 +46,9 @@ KIND_PRIORITY = {
     "boolean": 6,
     "integer": 7,
     "json_number": 8,
+    "odds": 8,
+    "decimal_odds": 8,
+    "money": 8,
     "number": 8,
     "number_list": 9,
     "string_list": 10,
@@ -292,7 +295,24 @@ def valid_values(
         return _TEXT
     if name == "object":
         return st.dictionaries(ID_TEXT, ID_TEXT, max_size=2)
+    if name in _ODDS_AND_MONEY:
+        return _ODDS_AND_MONEY[name]
     return _TEXT | st.integers(0, 10**6)
+
+
+# Issue 15's functions: odds_decimal reads fractional or American odds, odds_american and
+# odds_fraction a decimal price above 1, allocate an amount of at most two decimals.
+_AMERICAN = st.integers(100, 5000) | st.integers(-5000, -100)
+_ODDS_AND_MONEY = {
+    "odds": st.one_of(
+        st.tuples(st.integers(0, 100), st.integers(1, 100)).map(lambda t: f"{t[0]}/{t[1]}"),
+        st.sampled_from(["evens", "EVS"]),
+        _AMERICAN,
+        _AMERICAN.map(lambda n: f"{n:+d}"),
+    ),
+    "decimal_odds": st.decimals(min_value="1.01", max_value=1000, places=2).map(lambda d: format(d, "f")) | st.sampled_from([1.91, 2.5, 1.5, 3]),
+    "money": st.decimals(min_value=0, max_value=10**7, places=2).map(lambda d: format(d, "f")) | st.integers(0, 10**6),
+}
 
 
 def wrong_values(kind: Kind, *, site_currency: str = "EUR") -> st.SearchStrategy[Any]:
@@ -301,7 +321,7 @@ def wrong_values(kind: Kind, *, site_currency: str = "EUR") -> st.SearchStrategy
     name = kind.name
     if name in ("time", "epoch", "formatted_time"):
         return _WRONG_TIMES | containers
-    if name in ("number", "integer", "json_number"):
+    if name in ("number", "integer", "json_number", "odds", "decimal_odds", "money"):
         extra = [1.5, "1.5"] if name == "integer" else []
         return st.sampled_from(["abc", "12,50", "12.50 EUR", "", True, "NaN", *extra]) | containers
     if name == "boolean":

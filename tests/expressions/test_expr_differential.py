@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 
 from ebi_mapper.expressions.function_table import BUILTIN_FUNCTIONS, make_function_table
+from ebi_mapper.default_plugins.functions import BUILTIN_FUNCTIONS as _BUILTINS
 from ebi_mapper.extensions import FunctionDef
 
 KEYS = ["a", "b", "c", "foo", "bar"]
@@ -28,6 +29,8 @@ EXTRAS = {
     "total": FunctionDef("total", lambda nums: sum(nums), (("array-number",),)),
     "pick": FunctionDef("pick", lambda obj, key: obj.get(key), (("object", "null"), ("string",))),
     "upper": lambda s: s.upper(),  # a plain callable: one argument of any type
+    # lazy special forms (issue 15): arguments reach them unevaluated, on both evaluators
+    **{d.name: d for d in _BUILTINS if d.lazy},
 }
 FUNCTION_NAMES = sorted(BUILTIN_FUNCTIONS) + sorted(EXTRAS) + ["no_such_fn"]
 _TABLE = make_function_table(EXTRAS).table

@@ -31,6 +31,8 @@ EXPECTED_NAMES = {
     "lower", "upper", "trim", "concat", "replace", "split",
     "round", "add", "subtract", "multiply", "divide", "minor_to_major",
     "coalesce", "yes_no", "lookup",
+    # issue 15: lazy forms, odds, money allocation, flags
+    "if", "odds_decimal", "odds_american", "odds_fraction", "allocate", "to_flag",
 }  # fmt: skip
 
 
@@ -92,7 +94,13 @@ SAMPLE_CALLS: dict[str, list[tuple]] = {
     "multiply": [(1.5, 2)],
     "divide": [(1, 0), (1, 4)],
     "minor_to_major": [(1234, 2), ("twenty", 2)],
-    "coalesce": [(None, 1)],
+    "coalesce": [(lambda: None, lambda: 1)],  # lazy: arguments are callables
+    "if": [(lambda: True, lambda: 1, lambda: 2)],
+    "odds_decimal": [("5/2",), ("+150",), ("x",)],
+    "odds_american": [(2.5,), (1,)],
+    "odds_fraction": [(1.91,)],
+    "allocate": [(70, 3, 0), (70, 3, 3)],
+    "to_flag": [("yes",), ("maybe",)],
     "yes_no": [(True,), ("no",), ("maybe",)],
     "lookup": [("t", 1)],
 }
@@ -196,7 +204,8 @@ def _is_json(value) -> bool:
 
 MALTA = Mapping(path="m.yaml", client="c", vertical="casino", tenant=1, site_currency="EUR", rules=(),
                 source_timezone="Europe/Malta", dst="reject", tables={"t": {"1": "one"}})
-VALUE_FUNCTIONS = [d for d in BUILTIN_FUNCTIONS if d.name != "lookup"]
+# Lazy forms (if, coalesce) take callables, not values: tests/functions/test_lazy_odds_money.py.
+VALUE_FUNCTIONS = [d for d in BUILTIN_FUNCTIONS if d.name != "lookup" and not d.lazy]
 
 
 @settings(max_examples=300, deadline=None)
@@ -223,6 +232,7 @@ def test_values_of_the_declared_types_raise_nothing_but_function_value_error(dat
 _USABLE_REST = {  # a usable value for each argument after the first
     "parse_time": ("%d/%m/%Y",), "replace": ("a", "b"), "split": (",",), "round": (2,),
     "minor_to_major": (2,), "add": (1,), "subtract": (1,), "multiply": (1,), "divide": (0,),
+    "allocate": (3, 0),
 }
 NULL_CALLS = [
     (d, args)
@@ -232,6 +242,7 @@ NULL_CALLS = [
     + ([(1, None)] if d.name in ("add", "subtract", "multiply", "divide") else [])
     + ([(None, "Europe/Malta"), (None, None)] if d.name == "to_utc" else [])
     + ([(None, "%Y", "UTC")] if d.name == "parse_time" else [])
+    + ([(70, None, 0), (70, 3, None)] if d.name == "allocate" else [])
 ]
 
 

@@ -84,3 +84,36 @@ def test_an_unusable_value_in_an_optional_field_rejects_the_event(mapper, extra,
     assert (rejection.code, rejection.rule, rejection.field, rejection.expression) == (
         "expression_error", "deposit", field, expression)
     assert in_message in rejection.message
+
+
+# --- issue 15: messages speak JSON, and lazy forms skip what they do not choose ----------------
+
+ISSUE15 = MAPPING.replace(
+    "      ootb_deposit_method: \"yes_no(card) == 'Yes' && 'card' || null\"\n",
+    "      ootb_deposit_method: \"to_string(abs(method_code))\"\n"
+    "      ootb_brand: \"to_string(coalesce(bonus, divide(`1`, zero)))\"\n",
+)
+
+
+@pytest.fixture(scope="module", params=[True, False], ids=["fast", "reference"])
+def issue15_mapper(request, tmp_path_factory):
+    path = tmp_path_factory.mktemp("mapping") / "deposit15.yaml"
+    path.write_text(ISSUE15, encoding="utf-8")
+    return compile_mapping(load_mapping(path), fast=request.param)
+
+
+def test_a_type_error_is_told_in_json_terms_on_both_paths(issue15_mapper):
+    result = issue15_mapper.map_record({**BASE, "method_code": None, "bonus": 1}, now=NOW)
+    (rejection,) = result.rejections
+    assert rejection.code == "expression_error"
+    assert rejection.message == (
+        "ootb_deposit_method: In function abs(), invalid type for value null: expected number, received null"
+    )
+
+
+def test_a_lazy_fallback_that_would_fail_is_never_evaluated_on_both_paths(issue15_mapper):
+    result = issue15_mapper.map_record({**BASE, "method_code": -3, "bonus": 5, "zero": 0}, now=NOW)
+    assert not result.rejections, result.rejections
+    assert result.events[0].context["ootb_brand"] == "5"
+    failing = issue15_mapper.map_record({**BASE, "method_code": -3, "zero": 0}, now=NOW)
+    assert [r.message for r in failing.rejections] == ["ootb_brand: divide(): division by zero (1 / 0)"]
