@@ -274,14 +274,8 @@ def fn_if(cond: Callable[[], Any], then: Callable[[], Any], otherwise: Callable[
 
 def fn_to_flag(x: Any) -> Any:
     """1 or 0 from a boolean, 1/0, or true/false/yes/no/y/n/1/0 text; null for null."""
-    if x is None:
-        return None
-    try:
-        return 1 if parse_bool(x) else 0
-    except CoercionError as exc:
-        raise FunctionValueError(
-            "to_flag", x, f"{quote_value(x)} is not a yes/no value (true/false, yes/no, y/n, 1/0)"
-        ) from exc
+    flag = _boolean("to_flag", x)
+    return None if flag is None else int(flag)
 
 
 def fn_allocate(amount: Any, n: Any, index: Any, *places: Any) -> Any:
@@ -321,16 +315,20 @@ def _count(name: str, value: Any, low: int, what: str) -> int | None:
     raise FunctionValueError(name, value, f"{what} must be a whole number from {low}, not {quote_value(value)}")
 
 
-def fn_yes_no(x: Any) -> Any:
-    """'Yes' or 'No' from a boolean, 1/0, or true/false/yes/no/y/n/1/0 text; null for null."""
+def _boolean(name: str, x: Any) -> bool | None:
+    """The truth value of a boolean, 1/0, or true/false/yes/no/y/n/1/0 text; None for null; else FunctionValueError."""
     if x is None:
         return None
     try:
-        return "Yes" if parse_bool(x) else "No"
+        return parse_bool(x)
     except CoercionError as exc:
-        raise FunctionValueError(
-            "yes_no", x, f"{quote_value(x)} is not a yes/no value (true/false, yes/no, y/n, 1/0)"
-        ) from exc
+        raise FunctionValueError(name, x, f"{quote_value(x)} is not a yes/no value (true/false, yes/no, y/n, 1/0)") from exc
+
+
+def fn_yes_no(x: Any) -> Any:
+    """'Yes' or 'No' from a boolean, 1/0, or true/false/yes/no/y/n/1/0 text; null for null."""
+    flag = _boolean("yes_no", x)
+    return None if flag is None else ("Yes" if flag else "No")
 
 
 def _key_text(key: Any) -> str:
