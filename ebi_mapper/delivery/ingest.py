@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Callable, Iterable, Protocol
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable, Iterator, Protocol
 
 from ..outcomes import RecordResult, Rejection
 from .batcher import Batch, Batcher
@@ -29,7 +29,7 @@ from .source import InputRecord
 from .state import OutboxItem, StateStore, content_hash, pk_hash
 from .versions import VersionGate, make_profile_merger, merge_profile
 
-__all__ = ["MapperLike", "Ingestor", "COUNTER_NAMES", "REQUEST_COUNTERS"]
+__all__ = ["MapperLike", "Ingestor", "COUNTER_NAMES", "REQUEST_COUNTERS", "sighting_time"]
 
 # Every counter the delivery loop keeps per input (cumulative across resumed runs).
 COUNTER_NAMES = (
@@ -41,6 +41,23 @@ COUNTER_NAMES = (
 )
 # Counted per invocation only (a request may carry events of several inputs).
 REQUEST_COUNTERS = ("requests_ok", "requests_retry", "requests_throttled", "requests_rejected", "batches_split")
+
+
+def sighting_time(timestamp: str, default: float) -> float:
+    """The feed's time of an event (its envelope ``timestamp``) as epoch seconds; ``default`` if unreadable.
+
+    Retention expires dedup entries by this clock, not the wall clock, so a backfill of a week
+    read in minutes keeps a one-day window of PKs, as the live feed would (docs/delivery.md).
+    Envelope times read ``YYYY-MM-DD HH:MM:SS.ffffff UTC``, bespoke rows ISO 8601 with ``Z``.
+    """
+    try:
+        text = timestamp[:-4] if timestamp.endswith(" UTC") else timestamp
+        moment = datetime.fromisoformat(text)
+    except (TypeError, ValueError, AttributeError):
+        return default
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
 
 
 class MapperLike(Protocol):
@@ -71,8 +88,18 @@ class Ingestor:
         self.profiles = make_profile_merger(self.state, mapping, catalog, self.wall) if mapping is not None and catalog is not None else None
 
     def ingest(self, records: Iterable[InputRecord], input_id: str, counts: Counter, now_dt: datetime) -> None:
-        """Map, dedup and queue ``records`` (inside a transaction), counting into ``counts``."""
+        """Map, dedup and queue ``records`` (inside a transaction), counting into ``counts``.
+
+        The whole chunk goes through each step together (one ``map_many``, one dedup decision
+        for all its events, one insert of its pending records), so the state statements per chunk
+        are a small constant and the outcome is the same as record by record.
+        """
         now = self.wall()
+        records = list(records)
+        good = [rec for rec in records if rec.error is None]
+        results = iter(self._map_all(good, now_dt))
+        mapped: list[tuple[InputRecord, RecordResult, list, int]] = []
+        units: list[tuple[bytes, bytes, float]] = []
         for rec in records:
             counts["records_read"] += 1
             if rec.error is not None:
@@ -82,8 +109,29 @@ class Ingestor:
                 counts["records_rejected"] += 1
                 counts["rejections"] += 1
                 continue
-            result = self._map(rec, now_dt)
-            self._queue(rec, result, input_id, counts, now)
+            result, record_units, stale = self._units(rec, next(results), counts, now)
+            mapped.append((rec, result, record_units, stale))
+            units.extend((pk, ch, seen) for _, _, pk, ch, seen, _ in record_units)
+        decisions = iter(self.state.dedup_decide_many(units, now))
+        pending_rows: list[tuple[str, str, bytes | None, int, bool]] = []
+        to_queue: list[list[tuple[str, OutboxItem]]] = []
+        for rec, result, record_units, stale in mapped:
+            queued = self._decide(rec, result, record_units, stale, decisions, input_id, counts, now)
+            if queued:
+                pending_rows.append((input_id, rec.source, rec.raw, len(queued), bool(result.rejections)))
+                to_queue.append(queued)
+        for pending_id, queued in zip(self.state.add_pending_many(pending_rows), to_queue):
+            for rate_class, item in queued:
+                self.batcher.add(rate_class, OutboxItem(item.pk_hash, item.content_hash, pending_id, item.body))
+
+    def _map_all(self, records: list[InputRecord], now_dt: datetime) -> list[RecordResult]:
+        many = getattr(self.mapper, "map_many", None)
+        if many is not None:
+            try:
+                return many([r.payload for r in records], now=now_dt, sources=[r.source for r in records])
+            except Exception:  # noqa: BLE001 - find the record that broke the engine, below
+                pass
+        return [self._map(rec, now_dt) for rec in records]
 
     def _map(self, rec: InputRecord, now_dt: datetime) -> RecordResult:
         try:
@@ -92,11 +140,15 @@ class Ingestor:
             return RecordResult(rejections=[Rejection("internal_error", f"the mapper raised {type(exc).__name__}: {exc}",
                                                       source=rec.source)])
 
-    def _queue(self, rec: InputRecord, result: RecordResult, input_id: str, counts: Counter, now: float) -> None:
-        queued: list[tuple[str, OutboxItem]] = []
+    def _units(self, rec: InputRecord, result: RecordResult, counts: Counter, now: float) -> tuple[RecordResult, list, int]:
+        """The record's result (with any version refusals added), its units and how many were stale.
+
+        A unit: (counter prefix, rate class, PK hash, content hash, sighting time, body); events,
+        then bespoke rows.
+        """
         counts["events_filtered"] += len(result.filtered)
         counts["rejections"] += len(result.rejections)
-        units = []  # (counter prefix, rate class, primary-key hash, body): events, then bespoke rows
+        units = []
         stale = 0
         refused: list[Rejection] = []
         for event in result.events:
@@ -110,7 +162,7 @@ class Ingestor:
                         refused.append(merged.rejection)
                     continue
                 event = merged.event
-            pk = pk_hash(event.event, event.pk) if event.pk else None  # None: keyed by content, below
+            pk = pk_hash(event.event, event.pk) if event.pk else None
             if merged is None and event.version is not None and pk is not None:
                 verdict, why = self.versions.admit(pk, event, now, rec.source)
                 if verdict == "stale":  # an older version than one already seen: never sent
@@ -120,7 +172,11 @@ class Ingestor:
                 if why is not None:
                     refused.append(why)
                     continue
-            units.append(("events", self.plan.class_of(event.event), pk, event.to_dict()))
+            body = event.to_dict()
+            ch = content_hash(body)
+            if pk is None:  # an event without a catalog PK is keyed by its content
+                pk = pk_hash(event.event, [ch.hex()])
+            units.append(("events", self.plan.class_of(event.event), pk, ch, sighting_time(event.timestamp, now), body))
         if refused:
             result = RecordResult(result.events, [*result.rejections, *refused], result.filtered, result.bespoke, result.nulls_dropped)
             counts["rejections"] += len(refused)
@@ -129,31 +185,30 @@ class Ingestor:
                 counts["bespoke_dropped"] += 1
                 continue
             # A bespoke row has no catalog PK: the customer's attributes at one moment from one rule.
-            units.append(("bespoke", BESPOKE_CLASS, pk_hash("bespoke:" + row.rule, [row.customer, row.timestamp]), row.to_dict()))
+            body = row.to_dict()
+            units.append(("bespoke", BESPOKE_CLASS, pk_hash("bespoke:" + row.rule, [row.customer, row.timestamp]),
+                          content_hash(body), sighting_time(row.timestamp, now), body))
+        return result, units, stale
+
+    def _decide(self, rec: InputRecord, result: RecordResult, units: list, stale: int, decisions: Iterator[str],
+                input_id: str, counts: Counter, now: float) -> list[tuple[str, OutboxItem]]:
+        queued: list[tuple[str, OutboxItem]] = []
         duplicates = 0
-        for prefix, rate_class, pk, body in units:
-            ch = content_hash(body)
-            if pk is None:
-                pk = pk_hash(body["event"], [ch.hex()])
-            decision = self.state.dedup_decide(pk, ch, now)
+        for prefix, rate_class, pk, ch, _, body in units:
+            decision = next(decisions)
             counts[f"{prefix}_{decision}"] += 1
             if decision == "duplicate":
                 duplicates += 1
             else:
                 queued.append((rate_class, OutboxItem(pk, ch, None, body)))
-
         rejected = bool(result.rejections)
         if rejected:
             self.state.add_dead_letter(input_id=input_id, source=rec.source, kind="mapping",
                                        reasons=[r.to_dict() for r in result.rejections], payload=rec.payload, now=now)
             counts["records_rejected"] += 1
-        if queued:
-            pending_id = self.state.add_pending(input_id=input_id, source=rec.source, payload=rec.raw,
-                                                remaining=len(queued), counted=rejected)
-            for rate_class, item in queued:
-                self.batcher.add(rate_class, OutboxItem(item.pk_hash, item.content_hash, pending_id, item.body))
-        elif not rejected:
+        if not queued and not rejected:
             counts["records_stale" if stale else "records_duplicate" if duplicates else "records_filtered"] += 1
+        return queued
 
     def persist_batches(self, *, flush: bool = False) -> int:
         """Store the batches that changed (sealing lingered ones, or all with ``flush``); return how many were sealed."""

@@ -217,8 +217,11 @@ class DeliveryLoop:
         status = "complete"
         try:
             while True:
-                progressed = self._collect(0.0)
-                progressed |= self._dispatch()
+                # Fill the free request slots first, then settle what came back: with a quick
+                # sink many answers settle in one transaction (group commit of acknowledgements).
+                progressed = self._dispatch()
+                if len(self._inflight) >= self.options.concurrency or not progressed:
+                    progressed |= self._collect(0.0)
                 waited = False
                 if reading and self._room_for_input():
                     want = self.options.chunk_size
@@ -353,8 +356,9 @@ class DeliveryLoop:
     def _drop_superseded(self, row: OutboxRow) -> OutboxRow | None:
         """Leave out items whose PK has newer committed content (it is queued to go after them)."""
         live, stale = [], []
+        known = self.state.dedup_get_many(i.pk_hash for i in row.items)
         for item in row.items:
-            current = self.state.dedup_get(item.pk_hash)
+            current = known.get(item.pk_hash)
             # Not sent: a newer version of the PK was committed after this one, or the receiver
             # already acknowledged exactly this content (an input with A then B for one PK, read
             # again, queues A and B again; A is superseded and B is already there). "Already
@@ -366,8 +370,7 @@ class DeliveryLoop:
             return row
         counts: dict[str, Counter] = defaultdict(Counter)
         with self.state.transaction():
-            for item in stale:
-                self._settle_item(item, row.kind, failed=False, counts=counts, outcome="superseded")
+            self._settle_items(stale, row.kind, failed=False, counts=counts, outcome="superseded")
             if live:
                 self.state.save_batch(rate_class=row.rate_class, kind=row.kind, items=live, sealed=True, now=self.wall(), row_id=row.id)
             else:
@@ -414,8 +417,7 @@ class DeliveryLoop:
             run["requests_ok"] += 1
             self.state.delete_batch(row.id)
             self.state.dedup_mark_sent([(i.pk_hash, i.content_hash) for i in row.items], now)
-            for item in row.items:
-                self._settle_item(item, row.kind, failed=False, counts=counts, outcome="delivered")
+            self._settle_items(list(row.items), row.kind, failed=False, counts=counts, outcome="delivered")
         elif d.action in ("retry", "throttled"):
             run["requests_throttled" if d.action == "throttled" else "requests_retry"] += 1
             if d.action == "retry":  # it may have been stored all the same (a 500 after storing)
@@ -458,14 +460,17 @@ class DeliveryLoop:
         self._settle_item(item, kind, failed=True, counts=counts, outcome="dead_lettered")
 
     def _settle_item(self, item: OutboxItem, kind: str, *, failed: bool, counts: dict[str, Counter], outcome: str) -> None:
+        self._settle_items([item], kind, failed=failed, counts=counts, outcome=outcome)
+
+    def _settle_items(self, items: list[OutboxItem], kind: str, *, failed: bool, counts: dict[str, Counter], outcome: str) -> None:
+        """Count ``items`` as ``outcome`` and settle their records (one batched state update for all)."""
         prefix = "bespoke" if kind == "bespoke" else "events"
-        if item.pending_id is None:
-            self._run_counts[f"{prefix}_{outcome}"] += 1
-            return
-        input_id, record = self.state.resolve_pending(item.pending_id, failed=failed)
-        counts[input_id][f"{prefix}_{outcome}"] += 1
-        if record is not None and not record.counted:
-            counts[input_id]["records_rejected" if record.failed else "records_delivered"] += 1
+        tracked = [i for i in items if i.pending_id is not None]
+        self._run_counts[f"{prefix}_{outcome}"] += len(items) - len(tracked)
+        for input_id, record in self.state.resolve_pending_many([(i.pending_id, failed) for i in tracked]):
+            counts[input_id][f"{prefix}_{outcome}"] += 1
+            if record is not None and not record.counted:
+                counts[input_id]["records_rejected" if record.failed else "records_delivered"] += 1
 
     def _bump(self, counts: dict[str, Counter]) -> None:
         for input_id, c in counts.items():

@@ -57,7 +57,7 @@ __all__ = [
     "content_hash",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -66,7 +66,8 @@ CREATE TABLE IF NOT EXISTS dedup (
     content_hash BLOB NOT NULL,     -- content last committed for sending
     sent_hash BLOB,                 -- content last acknowledged by the sink (NULL: never)
     first_seen REAL NOT NULL,
-    last_sent REAL
+    last_sent REAL,
+    last_seen REAL NOT NULL DEFAULT 0  -- the feed's time of the PK's latest sighting (retention, see _RETENTION)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS pk_versions (  -- the highest source version seen per PK (rules with `version:`)
     pk_hash BLOB PRIMARY KEY,
@@ -78,6 +79,7 @@ CREATE TABLE IF NOT EXISTS profiles (  -- the last known profile per customer (d
     fields BLOB NOT NULL,           -- JSON {param: [value, version key or null]}
     last_seen REAL NOT NULL
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS dedup_last_seen ON dedup (last_seen);
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     rate_class TEXT NOT NULL,
@@ -91,7 +93,10 @@ CREATE TABLE IF NOT EXISTS outbox (
     created_at REAL NOT NULL,
     last_reason TEXT
 );
-CREATE INDEX IF NOT EXISTS outbox_due ON outbox (sealed, kind, rate_class, next_attempt_at);
+-- The dispatcher asks per rate class for the next due sealed batch: this index answers it
+-- in order without sorting, however long the outbox (the older outbox_due could not: `kind`
+-- sat between `sealed` and `rate_class`).
+CREATE INDEX IF NOT EXISTS outbox_ready ON outbox (rate_class, sealed, next_attempt_at, id);
 CREATE TABLE IF NOT EXISTS pending (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     input_id TEXT NOT NULL,
@@ -144,6 +149,9 @@ CREATE TABLE IF NOT EXISTS runs (
     counts TEXT
 );
 """
+
+
+_IN_BATCH = 500  # keys per `IN (...)` lookup: well under SQLite's limit on bound parameters
 
 
 def _digest(data: bytes) -> bytes:
@@ -299,21 +307,69 @@ class StateStore:
             raise StateError("this state change must run inside StateStore.transaction()")
 
     # -- dedup -------------------------------------------------------------------------------
-    def dedup_decide(self, pk: bytes, content: bytes, now: float) -> str:
+    def dedup_decide(self, pk: bytes, content: bytes, now: float, seen: float | None = None) -> str:
         """Record ``content`` for ``pk`` and say what it is: ``new``, ``update`` or ``duplicate``.
 
-        Compared with the content last committed for this PK (whether or not it was sent yet), so
-        reading the same input again after a crash gives ``duplicate``, never a second send.
+        One unit of :meth:`dedup_decide_many` (which see).
+        """
+        return self.dedup_decide_many([(pk, content, now if seen is None else seen)], now)[0]
+
+    def dedup_decide_many(self, units: list[tuple[bytes, bytes, float]], now: float) -> list[str]:
+        """Decide ``(pk_hash, content_hash, seen)`` units in order: ``new``, ``update`` or ``duplicate`` each.
+
+        Compared with the content last committed for the PK (whether or not it was sent yet), so
+        reading the same input again after a crash gives ``duplicate``, never a second send. Units
+        of one PK inside the list are decided one after the other, exactly as if each had its own
+        call. ``seen`` is the feed's time of the sighting (the event's timestamp): the PK's
+        ``last_seen`` moves up to it, which is what retention expires by. A constant number of
+        statements for the whole list (one lookup per 500 PKs, one ``executemany`` per kind of
+        write), so the cost per record does not depend on the chunk or on the table's size.
         """
         self._require_txn()
-        row = self._exec("SELECT content_hash FROM dedup WHERE pk_hash = ?", (pk,)).fetchone()
-        if row is None:
-            self._exec("INSERT INTO dedup (pk_hash, content_hash, first_seen) VALUES (?, ?, ?)", (pk, content, now))
-            return "new"
-        if row[0] == content:
-            return "duplicate"
-        self._exec("UPDATE dedup SET content_hash = ? WHERE pk_hash = ?", (content, pk))
-        return "update"
+        known: dict[bytes, list] = {}  # pk -> [content, last_seen, existed, changed]
+        distinct = list(dict.fromkeys(u[0] for u in units))
+        for start in range(0, len(distinct), _IN_BATCH):
+            part = distinct[start:start + _IN_BATCH]
+            sql = f"SELECT pk_hash, content_hash, last_seen FROM dedup WHERE pk_hash IN ({','.join('?' * len(part))})"
+            for pk, content, last_seen in self._exec(sql, part).fetchall():
+                known[pk] = [content, last_seen, True, False]
+        decisions = []
+        newest = None
+        for pk, content, seen in units:
+            newest = seen if newest is None or seen > newest else newest
+            entry = known.get(pk)
+            if entry is None:
+                known[pk] = [content, seen, False, True]
+                decisions.append("new")
+                continue
+            if seen > entry[1]:
+                entry[1] = seen
+                entry[3] = True
+            if entry[0] == content:
+                decisions.append("duplicate")
+            else:
+                entry[0] = content
+                entry[3] = True
+                decisions.append("update")
+        inserts = [(pk, e[0], now, e[1]) for pk, e in known.items() if not e[2]]
+        updates = [(e[0], e[1], pk) for pk, e in known.items() if e[2] and e[3]]
+        if inserts:
+            self._execmany("INSERT INTO dedup (pk_hash, content_hash, first_seen, last_seen) VALUES (?, ?, ?, ?)", inserts)
+        if updates:
+            self._execmany("UPDATE dedup SET content_hash = ?, last_seen = ? WHERE pk_hash = ?", updates)
+        if newest is not None:
+            self._advance_clock(newest)
+        return decisions
+
+    def _advance_clock(self, seen: float) -> None:
+        # The feed's clock: the latest sighting time committed. Retention counts back from it.
+        self._exec("INSERT INTO meta (key, value) VALUES ('feed_clock', ?) ON CONFLICT (key) DO UPDATE SET value = "
+                   "CASE WHEN CAST(excluded.value AS REAL) > CAST(value AS REAL) THEN excluded.value ELSE value END", (repr(float(seen)),))
+
+    def feed_clock(self) -> float | None:
+        """The latest sighting time committed (the feed's clock), or ``None`` before the first event."""
+        row = self._exec("SELECT value FROM meta WHERE key = 'feed_clock'").fetchone()
+        return None if row is None else float(row[0])
 
     def dedup_mark_sent(self, pairs: Iterable[tuple[bytes, bytes]], now: float) -> None:
         """The sink acknowledged these ``(pk_hash, content_hash)`` pairs."""
@@ -366,8 +422,18 @@ class StateStore:
 
     def dedup_get(self, pk: bytes) -> tuple[bytes, bytes | None] | None:
         """``(content_hash, sent_hash)`` of ``pk``, or ``None`` if unknown."""
-        row = self._exec("SELECT content_hash, sent_hash FROM dedup WHERE pk_hash = ?", (pk,)).fetchone()
-        return None if row is None else (row[0], row[1])
+        return self.dedup_get_many([pk]).get(pk)
+
+    def dedup_get_many(self, pks: Iterable[bytes]) -> dict[bytes, tuple[bytes, bytes | None]]:
+        """``{pk_hash: (content_hash, sent_hash)}`` of the known ones among ``pks`` (one lookup per 500)."""
+        distinct = list(dict.fromkeys(pks))
+        found: dict[bytes, tuple[bytes, bytes | None]] = {}
+        for start in range(0, len(distinct), _IN_BATCH):
+            part = distinct[start:start + _IN_BATCH]
+            sql = f"SELECT pk_hash, content_hash, sent_hash FROM dedup WHERE pk_hash IN ({','.join('?' * len(part))})"
+            for pk, content, sent in self._exec(sql, part).fetchall():
+                found[pk] = (content, sent)
+        return found
 
     # -- outbox ------------------------------------------------------------------------------
     def save_batch(self, *, rate_class: str, kind: str, items: Iterable[OutboxItem], sealed: bool, now: float, row_id: int | None = None) -> int:
@@ -451,10 +517,23 @@ class StateStore:
     # -- pending records ---------------------------------------------------------------------
     def add_pending(self, *, input_id: str, source: str, payload: bytes | None, remaining: int, counted: bool) -> int:
         """Remember a record with ``remaining`` events in the outbox; return its id."""
+        return self.add_pending_many([(input_id, source, payload, remaining, counted)])[0]
+
+    def add_pending_many(self, rows: list[tuple[str, str, bytes | None, int, bool]]) -> list[int]:
+        """:meth:`add_pending` for ``(input_id, source, payload, remaining, counted)`` rows; their ids, in order.
+
+        The ids are handed out here (one past the highest ever given, as AUTOINCREMENT would) so
+        the rows go in with one ``executemany``: the store's lock makes this process the only writer.
+        """
         self._require_txn()
-        cur = self._exec("INSERT INTO pending (input_id, source, payload, remaining, counted) VALUES (?, ?, ?, ?, ?)",
-                         (input_id, source, payload, remaining, int(counted)))
-        return int(cur.lastrowid)
+        if not rows:
+            return []
+        top = self._exec("SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'pending'), 0), "
+                         "COALESCE((SELECT MAX(id) FROM pending), 0))").fetchone()[0]
+        ids = list(range(top + 1, top + 1 + len(rows)))
+        self._execmany("INSERT INTO pending (id, input_id, source, payload, remaining, counted) VALUES (?, ?, ?, ?, ?, ?)",
+                       [(i, r[0], r[1], r[2], r[3], int(r[4])) for i, r in zip(ids, rows)])
+        return ids
 
     def get_pending(self, pending_id: int) -> PendingRecord | None:
         """The record behind an outbox item (for a dead letter's original payload)."""
@@ -466,15 +545,47 @@ class StateStore:
 
         The last settlement deletes the pending row; an unknown id gives ``("", None)``.
         """
+        return self.resolve_pending_many([(pending_id, failed)])[0]
+
+    def resolve_pending_many(self, settled: list[tuple[int, bool]]) -> list[tuple[str, PendingRecord | None]]:
+        """:meth:`resolve_pending` for each ``(pending_id, failed)``, in order, with a constant number of statements.
+
+        When several events of one record settle together, the record comes back (as finished)
+        with the last of them, exactly as one call per event would give.
+        """
         self._require_txn()
-        self._exec("UPDATE pending SET remaining = remaining - 1, failed = MAX(failed, ?) WHERE id = ?", (int(failed), pending_id))
-        r = self._exec("SELECT input_id, source, payload, failed, counted, remaining FROM pending WHERE id = ?", (pending_id,)).fetchone()
-        if r is None:
-            return "", None
-        if r[5] > 0:
-            return r[0], None
-        self._exec("DELETE FROM pending WHERE id = ?", (pending_id,))
-        return r[0], PendingRecord(r[0], r[1], _loads(r[2]), bool(r[3]), bool(r[4]))
+        if not settled:
+            return []
+        per_id: dict[int, list[int]] = {}  # id -> [events settled, failed]
+        for pid, failed in settled:
+            entry = per_id.setdefault(pid, [0, 0])
+            entry[0] += 1
+            entry[1] = max(entry[1], int(failed))
+        self._execmany("UPDATE pending SET remaining = remaining - ?, failed = MAX(failed, ?) WHERE id = ?",
+                       [(n, f, pid) for pid, (n, f) in per_id.items()])
+        rows: dict[int, tuple] = {}
+        ids = list(per_id)
+        for start in range(0, len(ids), _IN_BATCH):
+            part = ids[start:start + _IN_BATCH]
+            sql = ("SELECT id, input_id, source, CASE WHEN remaining <= 0 THEN payload END, failed, counted, remaining "
+                   f"FROM pending WHERE id IN ({','.join('?' * len(part))})")
+            for r in self._exec(sql, part).fetchall():
+                rows[r[0]] = r
+        finished = [(pid,) for pid, r in rows.items() if r[6] <= 0]
+        if finished:
+            self._execmany("DELETE FROM pending WHERE id = ?", finished)
+        # Replay the settlements in order: the record is "finished" at its last settled event.
+        left = {pid: n for pid, (n, _) in per_id.items()}
+        out: list[tuple[str, PendingRecord | None]] = []
+        for pid, _ in settled:
+            r = rows.get(pid)
+            if r is None:
+                out.append(("", None))
+                continue
+            left[pid] -= 1
+            last = r[6] <= 0 and left[pid] == 0
+            out.append((r[1], PendingRecord(r[1], r[2], _loads(r[3]), bool(r[4]), bool(r[5])) if last else None))
+        return out
 
     def pending_count(self, input_id: str | None = None) -> int:
         """Records (of ``input_id``, or all) still waiting for some of their events to settle."""
@@ -621,6 +732,26 @@ def _take_lock(path: Path) -> int | None:
     return fd
 
 
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    """Bring a state file of an older schema up to :data:`SCHEMA_VERSION` (in one transaction)."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone() is None:
+        return  # a new file
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if row is None or row[0] != "1":
+        return  # current, or refused below
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        # v2: dedup entries carry their last sighting (retention), the outbox its dispatch index.
+        conn.execute("ALTER TABLE dedup ADD COLUMN last_seen REAL NOT NULL DEFAULT 0")
+        conn.execute("UPDATE dedup SET last_seen = COALESCE(last_sent, first_seen)")
+        conn.execute("DROP INDEX IF EXISTS outbox_due")
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
 def open_state(state_dir: str | os.PathLike[str], *, synchronous: str = "NORMAL", create: bool = True) -> StateStore:
     """Open (creating if needed, unless ``create`` is false) the state in ``state_dir`` and lock it for this process.
 
@@ -642,9 +773,16 @@ def open_state(state_dir: str | os.PathLike[str], *, synchronous: str = "NORMAL"
     path = directory / "state.sqlite"
     try:
         conn = sqlite3.connect(path, isolation_level=None, timeout=5.0, check_same_thread=False)
+        # A new file gives pages freed by retention back to the OS bit by bit (compact_state runs
+        # `PRAGMA incremental_vacuum`); it must be set before the first table exists.
+        conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={sync}")
         conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA journal_size_limit=67108864")  # the WAL is truncated back to 64 MiB after a checkpoint
+        conn.execute("PRAGMA wal_autocheckpoint=16384")
+        conn.execute("PRAGMA cache_size=-65536")
+        _migrate(conn, path)
         conn.executescript(_SCHEMA)
         row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         if row is None:
