@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "sandbox",
     "run",
     "dlq",
+    "state",
     "plan",
     "demo",
 )

@@ -39,6 +39,7 @@ from .ratelimit import DEFAULT_SAFETY, RateLimiter, make_rate_limiter
 from .rateplan import BESPOKE_CLASS, RatePlan
 from .retry import RetryPolicy, decide
 from .readers import DirectReader, ThreadedReader
+from .retention import Retention, compact, expire_dedup, expire_history, save_retention
 from .source import InputRecord, InputSource
 from .state import Checkpoint, OutboxItem, OutboxRow, StateStore
 from .summary import Progress, RunSummary
@@ -61,6 +62,7 @@ class DeliveryOptions:
     safety: float = DEFAULT_SAFETY  # window stretch of the limiters (see ratelimit)
     progress_interval: float = 1.0
     seed: int | None = None  # for the jitter (tests)
+    retention: Retention = field(default_factory=Retention)  # what the state forgets, and when (retention.py)
 
 
 class DeliveryLoop:
@@ -209,6 +211,9 @@ class DeliveryLoop:
     # -- the loop ----------------------------------------------------------------------------
     def _pump(self, reader: Any, input_id: str, commit: Callable[[list[InputRecord], bool], None]) -> str:
         self._adopt_open_batches()
+        with self.state.transaction():
+            save_retention(self.state, self.options.retention)
+            expire_history(self.state, self.options.retention, self.wall())
         reading = reader is not None
         if not reading and self.batcher.open_batches():
             with self.state.transaction():
@@ -253,6 +258,9 @@ class DeliveryLoop:
             raise
         finally:
             self._report(force=True)
+        with self.state.transaction():  # what was acknowledged after the last chunk may have expired too
+            expire_dedup(self.state, self.options.retention, limit=None)
+        compact(self.state)  # hand the pages retention freed back to the file system
         return status
 
     def _sendable_backlog(self) -> int:
@@ -270,6 +278,9 @@ class DeliveryLoop:
             self.ingestor.persist_batches(flush=exhausted or stop)
             commit(chunk, exhausted)
             self.state.bump(input_id, counts)
+            # Expire as fast as the chunk can add (twice its size), so the dedup table stays the
+            # size of the retention window and no single chunk pays for a long backlog.
+            expire_dedup(self.state, self.options.retention, limit=2 * max(len(chunk), self.options.chunk_size))
         self._run_counts.update(counts)
 
     def _adopt_open_batches(self) -> None:

@@ -14,6 +14,7 @@ The section is free-form in the mapping file; these are the keys ``run`` and ``d
       retry_base_ms: 500             # first backoff step (full jitter, doubling, capped at retry_max_ms)
       retry_max_ms: 60000
       state_dir: .ebi-state/acme     # where state.sqlite lives (``--state-dir`` wins)
+      retention: {dedup: 7d, dead_letters: 30d, runs: 90d}   # see retention.py; none keeps for ever
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any, Mapping
 from ..errors import DeliveryError
 from .pipeline import DeliveryOptions
 from .rateplan import RatePlan, make_rate_plan
+from .retention import Retention, parse_duration
 from .retry import RetryPolicy
 
 __all__ = ["DeliverySettings", "LoadedMapping", "load_for_delivery", "read_delivery_settings", "parse_key_values",
@@ -33,8 +35,9 @@ __all__ = ["DeliverySettings", "LoadedMapping", "load_for_delivery", "read_deliv
 KNOWN_KEYS = frozenset({
     "sink", "sink_options", "bespoke_options", "limits", "batch_size", "bespoke_batch_size", "linger_ms",
     "concurrency", "max_attempts", "max_throttled", "retry_base_ms", "retry_max_ms", "chunk_size",
-    "max_backlog_batches", "state_dir",
+    "max_backlog_batches", "state_dir", "retention",
 })
+RETENTION_KEYS = frozenset({"dedup", "dead_letters", "runs"})
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,19 @@ def _number(delivery: Mapping[str, Any], key: str, default: float, cast: type = 
         return cast(value)
     except (TypeError, ValueError) as exc:
         raise DeliveryError(f"delivery.{key} must be a number, got {value!r}") from exc
+
+
+def _retention(section: Any) -> Retention:
+    if section is None:
+        return Retention()
+    if not isinstance(section, Mapping):
+        raise DeliveryError(f"delivery.retention must be a mapping like {{dedup: 7d}}, got {section!r}")
+    unknown = sorted(set(section) - RETENTION_KEYS)
+    if unknown:
+        raise DeliveryError(f"unknown key(s) in delivery.retention: {', '.join(unknown)} (known: {', '.join(sorted(RETENTION_KEYS))})")
+    default = Retention()
+    return Retention(**{key: parse_duration(section[key], f"delivery.retention.{key}") if key in section else getattr(default, key)
+                        for key in sorted(RETENTION_KEYS)})
 
 
 def read_delivery_settings(
@@ -111,6 +127,7 @@ def read_delivery_settings(
         max_backlog_batches=_number(delivery, "max_backlog_batches", 5000, int),
         max_records=max_records,
         retry=policy,
+        retention=_retention(delivery.get("retention")),
     )
     base = Path(mapping.path).parent if getattr(mapping, "path", "") else Path.cwd()
     chosen = state_dir or delivery.get("state_dir")
