@@ -88,7 +88,7 @@ def replay_cmd(mapping: Path, state_dir: Path | None, sink: str | None, sink_opt
     from ..delivery.pipeline import DeliveryLoop
     from ..delivery.settings import load_for_delivery, make_sinks, parse_key_values, read_delivery_settings
     from ..delivery.state import open_state
-    from .cmd_run import render_summary
+    from .cmd_run import render_summary, summary_to_stderr
 
     loaded = load_for_delivery(mapping)
     settings = read_delivery_settings(loaded.mapping, catalog=loaded.catalog, sink=sink,
@@ -111,8 +111,9 @@ def replay_cmd(mapping: Path, state_dir: Path | None, sink: str | None, sink_opt
             state.end_run(run_id, status=summary.status if summary else "failed",
                           counts=summary.totals if summary else {}, now=time.time())
         dead = state.dead_letter_count()
+    err = summary_to_stderr(event_sink, bespoke_sink)
     if fmt == "json":
-        click.echo(orjson.dumps({**summary.to_dict(), "dead_letters": dead}, option=orjson.OPT_INDENT_2).decode())
+        click.echo(orjson.dumps({**summary.to_dict(), "dead_letters": dead}, option=orjson.OPT_INDENT_2).decode(), err=err)
     else:
-        click.echo(render_summary(summary, dead_letters=dead))
+        click.echo(render_summary(summary, dead_letters=dead), err=err)
     return EXIT_OK if summary.clean else EXIT_FINDINGS

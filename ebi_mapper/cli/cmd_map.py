@@ -7,6 +7,7 @@ Events go to ``--out`` (default stdout) as JSON lines; every rejected record goe
 from __future__ import annotations
 
 import gc
+import os
 import sys
 import time
 from contextlib import ExitStack
@@ -21,12 +22,13 @@ from ..engine.lines import iter_line_batches
 from ..engine.parallel import auto_workers, map_in_workers, map_lines, resolve_workers
 from ..mapping import load_mapping
 from .exits import EXIT_FINDINGS, EXIT_OK
+from .progress import CountingReader, StatusLine, describe
 from .report import echo_json, render_counts
 
 __all__ = ["command"]
 
 
-def _map_stream(mapper: Any, src: Any, name: str, counts: MapCounts, write: Callable, write_rejects: Callable | None, write_bespoke: Callable | None, fixed_now: datetime | None) -> None:
+def _map_stream(mapper: Any, src: Any, name: str, counts: MapCounts, write: Callable, write_rejects: Callable | None, write_bespoke: Callable | None, fixed_now: datetime | None, tick: Callable[[], None] = lambda: None) -> None:
     """Read the input in big chunks, map each chunk's lines, write each chunk's output at once.
 
     The output (events, rejects, bespoke rows, counts) is what mapping line by line with
@@ -41,9 +43,10 @@ def _map_stream(mapper: Any, src: Any, name: str, counts: MapCounts, write: Call
             write_rejects(bad)
         if rows:
             write_bespoke(rows)
+        tick()
 
 
-def _map_stream_workers(mapping_path: str, workers: int, src: Any, name: str, counts: MapCounts, write: Callable, write_rejects: Callable | None, write_bespoke: Callable | None, fixed_now: datetime | None) -> None:
+def _map_stream_workers(mapping_path: str, workers: int, src: Any, name: str, counts: MapCounts, write: Callable, write_rejects: Callable | None, write_bespoke: Callable | None, fixed_now: datetime | None, tick: Callable[[], None] = lambda: None) -> None:
     """As :func:`_map_stream`, the mapping done by ``workers`` processes; written in input order."""
     results = map_in_workers(iter_line_batches(src), mapping_path, workers, name, fixed_now, rejects=write_rejects is not None, bespoke=write_bespoke is not None)
     for result in results:
@@ -54,6 +57,7 @@ def _map_stream_workers(mapping_path: str, workers: int, src: Any, name: str, co
             write_rejects(result.rejects)
         if result.bespoke:
             write_bespoke(result.bespoke)
+        tick()
 
 
 def _workers_option(ctx: click.Context, param: click.Parameter, value: str) -> int | None:
@@ -104,15 +108,26 @@ def command(mapping: str, input: str, out: str, rejects: str | None, bespoke_out
     started = time.perf_counter()
     with ExitStack() as stack:
         src = sys.stdin.buffer if input == "-" else stack.enter_context(open(input, "rb"))
+        tick: Callable[[], None] = lambda: None
+        if sys.stderr.isatty():  # progress on a terminal only; never mixed into a log or a pipe
+            src = CountingReader(src)
+            total = None if input == "-" else os.path.getsize(input)
+            line = StatusLine(sys.stderr)
+            stack.callback(line.close)
+
+            def tick() -> None:
+                spent = max(time.perf_counter() - started, 1e-9)
+                eta = None if not total else (total - src.bytes) / max(src.bytes / spent, 1e-9)
+                line.show(describe(counts.records, counts.records / spent, src.bytes, total, eta))
         dst = sys.stdout.buffer if out == "-" else stack.enter_context(open(out, "wb"))
         rej = stack.enter_context(open(rejects, "wb")) if rejects else None
         bes = stack.enter_context(open(bespoke_out, "wb")) if bespoke_out else None
         name = "<stdin>" if input == "-" else input
         sinks = (dst.write, rej.write if rej else None, bes.write if bes else None)
         if processes > 1:
-            _map_stream_workers(mapping, processes, src, name, counts, *sinks, fixed_now)
+            _map_stream_workers(mapping, processes, src, name, counts, *sinks, fixed_now, tick)
         else:
-            _map_stream(mapper, src, name, counts, *sinks, fixed_now)
+            _map_stream(mapper, src, name, counts, *sinks, fixed_now, tick)
     elapsed = time.perf_counter() - started
     data = counts.to_dict()
     data["seconds"] = round(elapsed, 3)

@@ -3,8 +3,10 @@
 Exit codes: 0 when every record read was delivered, filtered or a duplicate (also after
 ``--max-records`` stopped reading early); 1 when any record was rejected (by the mapping or,
 after retries and splitting, by the sink: see ``ebi-mapper dlq list``) or events are left in the
-outbox; 3 when the mapping, a sink or the state dir cannot be used; 130 when
-interrupted (the state stays consistent; run again to resume).
+outbox; 3 when the mapping, a sink or the state dir cannot be used; 130 (SIGINT, Ctrl-C) or 143
+(SIGTERM) when stopped by a signal: reading stops, what was read is committed, the answers of
+requests in flight are awaited (up to 10 s), the summary is printed, and the next run resumes.
+A second signal stops at once (the state stays consistent).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import click
 import orjson
 
 from .exits import EXIT_FINDINGS, EXIT_OK
+from .progress import format_eta
 
 __all__ = ["command", "render_summary", "ProgressReporter"]
 
@@ -53,18 +56,23 @@ class ProgressReporter:
         if self._live is not None:
             from rich.table import Table
 
+            names = ["elapsed", "records", "records/s", "sent", "rejected", "dead-lettered", "backlog", "in flight"]
+            values = [f"{p.elapsed:,.1f}s", f"{p.records_read:,}", f"{p.records_per_second:,.0f}", f"{p.sent:,}",
+                      f"{p.rejected:,}", f"{p.dead_lettered:,}", f"{p.backlog:,}", str(p.in_flight)]
+            if p.fraction is not None:  # the input's size is known: how far, and how long to go
+                names += ["input", "ETA"]
+                values += [f"{100 * p.fraction:.0f}% of {p.bytes_total / 1e6:,.1f} MB", format_eta(p.eta_seconds)]
             table = Table.grid(padding=(0, 2))
-            for name in ("elapsed", "records", "records/s", "sent", "rejected", "dead-lettered", "backlog", "in flight"):
+            for name in names:
                 table.add_column(name)
-            table.add_row("elapsed", "records", "records/s", "sent", "rejected", "dead-lettered", "backlog", "in flight",
-                          style="bold")
-            table.add_row(f"{p.elapsed:,.1f}s", f"{p.records_read:,}", f"{p.records_per_second:,.0f}", f"{p.sent:,}",
-                          f"{p.rejected:,}", f"{p.dead_lettered:,}", f"{p.backlog:,}", str(p.in_flight))
+            table.add_row(*names, style="bold")
+            table.add_row(*values)
             self._live.update(table)
             return
+        size = "" if p.fraction is None else f" input={100 * p.fraction:.1f}% eta={format_eta(p.eta_seconds)}"
         click.echo(f"[{time.strftime('%H:%M:%S')}] records={p.records_read} rate={p.records_per_second:.0f}/s "
                    f"sent={p.sent} rejected={p.rejected} dead_lettered={p.dead_lettered} backlog={p.backlog} "
-                   f"in_flight={p.in_flight}", err=True)
+                   f"in_flight={p.in_flight}{size}", err=True)
 
 
 def render_summary(summary: Any, *, dead_letters: int) -> str:
@@ -95,8 +103,11 @@ def render_summary(summary: Any, *, dead_letters: int) -> str:
     return "\n".join(lines)
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 def _stop_on_sigterm() -> None:
-    # SIGTERM ends the run like Ctrl-C: the transaction in progress rolls back, the state stays usable.
+    # Until the loop runs, SIGTERM ends the command like Ctrl-C (nothing has started to settle).
     def handler(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
@@ -104,6 +115,39 @@ def _stop_on_sigterm() -> None:
         signal.signal(signal.SIGTERM, handler)
     except ValueError:  # not the main thread (tests calling main() from a thread)
         pass
+
+
+def stop_gracefully(loop: Any) -> list[int]:
+    """SIGINT/SIGTERM ask ``loop`` to stop cleanly (see ``DeliveryLoop.request_stop``); a second one stops at once.
+
+    Returns the list the signals received are appended to (its first decides the exit code).
+    """
+    received: list[int] = []
+
+    def handler(signum: int, frame: Any) -> None:
+        if received:
+            raise KeyboardInterrupt  # asked twice: stop now (the transaction in progress rolls back)
+        received.append(signum)
+        click.echo(f"{signal.Signals(signum).name}: stopping: no more input is read; waiting for the answers of "
+                   "requests in flight (send it again to stop at once)", err=True)
+        loop.request_stop()
+
+    try:
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, handler)
+    except ValueError:  # not the main thread (tests calling main() from a thread)
+        pass
+    return received
+
+
+def interrupted_exit_code(received: list[int]) -> int:
+    """128 + the signal's number, as shells report it: 130 for SIGINT, 143 for SIGTERM."""
+    return 128 + int(received[0]) if received else 130
+
+
+def summary_to_stderr(*sinks: Any) -> bool:
+    """Whether the summary must go to stderr: a sink writes to stdout (``writes_stdout``), and the summary must not mix in."""
+    return any(getattr(s, "writes_stdout", False) for s in sinks if s is not None)
 
 
 @click.command(name="run")
@@ -160,6 +204,7 @@ def command(mapping: Path, input_spec: str, state_dir: Path | None, sink: str | 
         run_id = state.start_run(input_id=source.input_id, mapping=str(mapping), now=time.time())
         status = "failed"
         summary = None
+        received = stop_gracefully(loop)
         try:
             with reporter:
                 summary = loop.run_input(source)
@@ -174,11 +219,14 @@ def command(mapping: Path, input_spec: str, state_dir: Path | None, sink: str | 
                     s.close()
             state.end_run(run_id, status=status, counts=summary.totals if summary else {}, now=time.time())
         dead = state.dead_letter_count()
+        err = summary_to_stderr(event_sink, bespoke_sink)
         if fmt == "json":
             click.echo(orjson.dumps({**summary.to_dict(), "dead_letters": dead, "state_dir": str(settings.state_dir)},
-                                    option=orjson.OPT_INDENT_2).decode())
+                                    option=orjson.OPT_INDENT_2).decode(), err=err)
         else:
-            click.echo(render_summary(summary, dead_letters=dead))
+            click.echo(render_summary(summary, dead_letters=dead), err=err)
+        if summary.status == "interrupted":
+            return interrupted_exit_code(received)
         return EXIT_OK if summary.clean else EXIT_FINDINGS
     finally:
         state.close()

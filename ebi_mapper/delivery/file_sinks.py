@@ -75,6 +75,7 @@ class StdoutSink:
 
     def __init__(self, stream: IO[str] | None = None) -> None:
         self._stream = stream
+        self.writes_stdout = stream is None  # then the command prints its summary to stderr, never between the events
 
     def __repr__(self) -> str:
         return "StdoutSink()"

@@ -61,6 +61,7 @@ class DeliveryOptions:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     safety: float = DEFAULT_SAFETY  # window stretch of the limiters (see ratelimit)
     progress_interval: float = 1.0
+    stop_grace: float = 10.0  # seconds a graceful stop waits for the answers of requests in flight
     seed: int | None = None  # for the jitter (tests)
     retention: Retention = field(default_factory=Retention)  # what the state forgets, and when (retention.py)
 
@@ -115,6 +116,8 @@ class DeliveryLoop:
         self._started = monotonic()
         self._last_progress = float("-inf")
         self._adopted = False
+        self._stop_reason: str | None = None  # set by request_stop (a signal handler)
+        self._where: Callable[[], tuple[int, int, int] | None] = lambda: None  # input bytes, for progress
         # Classes whose send times are kept in the state, so a restarted process still sees the
         # requests its predecessor sent inside the current window (the 50 / 10 s class).
         self._remembered = {c for c, lim in plan.limits.items()
@@ -145,6 +148,14 @@ class DeliveryLoop:
         if cp is None:
             cp = Checkpoint(input_id, "", 0, 0, 0, "reading")
         position = {"cp": cp}
+        first = source.byte_progress(cp.file, cp.offset) if hasattr(source, "byte_progress") else None
+
+        def where() -> tuple[int, int, int] | None:  # bytes done, total, done before this run
+            p = position["cp"]
+            now = source.byte_progress(p.file, p.offset) if first is not None else None
+            return None if now is None else (now[0], now[1], first[0])
+
+        self._where = where
 
         def commit(chunk: list[InputRecord], exhausted: bool) -> None:
             old = position["cp"]
@@ -204,6 +215,14 @@ class DeliveryLoop:
         """Deliver what the outbox holds without reading any input."""
         return self._summary(input_id, self._pump(None, input_id, lambda chunk, exhausted: None))
 
+    def request_stop(self, reason: str = "interrupted") -> None:
+        """Stop soon, cleanly: read no more (what was read is committed), send no more, settle what is in flight.
+
+        Safe to call from a signal handler: it only sets a flag the loop checks between steps.
+        The run then returns its summary with status ``interrupted``; the next run resumes.
+        """
+        self._stop_reason = reason
+
     def close(self) -> None:
         """Stop the workers (sends still in flight are abandoned; their batches stay in the outbox)."""
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -220,8 +239,24 @@ class DeliveryLoop:
                 self.ingestor.persist_batches(flush=True)  # nothing more will come to fill them
         taken = 0
         status = "complete"
+        grace_ends: float | None = None
         try:
             while True:
+                if self._stop_reason is not None and grace_ends is None:
+                    grace_ends = self.monotonic() + self.options.stop_grace
+                    status = "interrupted"
+                    if reading:
+                        reading = False
+                        left = reader.stop()
+                        for start in range(0, len(left), self.options.chunk_size):
+                            self._commit_chunk(left[start:start + self.options.chunk_size], input_id, False, True, commit)
+                if grace_ends is not None:
+                    # Stopping: no new sends; settle the answers of those in flight, then leave.
+                    if not self._inflight or self.monotonic() >= grace_ends:
+                        break
+                    self._collect(min(0.1, max(0.0, grace_ends - self.monotonic())))
+                    self._report()
+                    continue
                 # Fill the free request slots first, then settle what came back: with a quick
                 # sink many answers settle in one transaction (group commit of acknowledgements).
                 progressed = self._dispatch()
@@ -501,11 +536,14 @@ class DeliveryLoop:
         self._last_progress = now
         elapsed = max(now - self._started, 1e-9)
         c = self._run_counts
+        where = self._where()
+        done, total, before = where if where is not None else (None, None, 0)
         self.on_progress(Progress(
             elapsed=elapsed, records_read=c["records_read"], records_per_second=c["records_read"] / elapsed,
             sent=c["events_delivered"] + c["bespoke_delivered"], rejected=c["records_rejected"],
             dead_lettered=c["events_dead_lettered"] + c["bespoke_dead_lettered"], backlog=self._backlog_items(),
-            in_flight=len(self._inflight)))
+            in_flight=len(self._inflight), bytes_done=done, bytes_total=total,
+            bytes_per_second=0.0 if done is None else max(0, done - before) / elapsed))
 
     def _summary(self, input_id: str, status: str) -> RunSummary:
         totals = {k: v for k, v in self.state.totals(input_id).items()}

@@ -77,6 +77,22 @@ class ThreadedReader:
     def close(self) -> None:
         self._stop.set()
 
+    def stop(self) -> list[InputRecord]:
+        """Stop reading and hand back the records already read but not yet taken.
+
+        A graceful stop commits them: a line taken from stdin cannot be read again.
+        """
+        self._stop.set()
+        self._thread.join(timeout=0.5)  # it notices the flag within 0.1 s unless blocked reading
+        out: list[InputRecord] = []
+        while True:
+            try:
+                item = self._q.get_nowait()
+            except queue.Empty:
+                return out
+            if item is not _END:
+                out.append(item)
+
 
 class DirectReader:
     """Reads records on the calling thread (dead-letter replay reads the state store itself)."""
@@ -98,3 +114,7 @@ class DirectReader:
 
     def close(self) -> None:
         pass
+
+    def stop(self) -> list[InputRecord]:
+        """Nothing is read ahead here: nothing to hand back."""
+        return []

@@ -48,6 +48,18 @@ def _read_lines(fh: BinaryIO, name: str, start_offset: int, first_line: int, max
             yield InputRecord(f"{name}:{line.line}", line.raw, None, rej.message, file_key, line.end, line.line, code=rej.code)
 
 
+def _own_stdin() -> BinaryIO:
+    """A reader of its own on file descriptor 0 (``sys.stdin`` when it has none, e.g. in-process tests).
+
+    The reader thread may still be blocked reading when a stopped run exits; on ``sys.stdin``
+    itself that makes the interpreter abort at shutdown (it must lock the stream to close it).
+    """
+    try:
+        return open(sys.stdin.fileno(), "rb", closefd=False)
+    except (AttributeError, OSError, ValueError):
+        return sys.stdin.buffer
+
+
 @dataclass(frozen=True)
 class InputSource:
     """Where records come from, and how to name it in the state store.
@@ -72,10 +84,26 @@ class InputSource:
             return [self.path]
         return sorted(p for p in self.path.iterdir() if p.is_file() and not p.name.startswith("."))
 
+    def byte_progress(self, file: str, offset: int) -> tuple[int, int] | None:
+        """``(bytes read, bytes in all)`` at the position ``(file, offset)``; ``None`` when the size is unknown (stdin).
+
+        Sizes are read when asked (a progress display asks a few times a second), so a file that
+        grows while it is read shows its new size.
+        """
+        if self.path is None:
+            return None
+        try:
+            files = self.files()
+            sizes = [(p.name if self.is_dir else "", p.stat().st_size) for p in files]
+        except OSError:
+            return None
+        done = sum(size for name, size in sizes if self.is_dir and file and name < file) + offset
+        return min(done, sum(size for _, size in sizes)), sum(size for _, size in sizes)
+
     def records(self, *, file: str = "", offset: int = 0, line: int = 0) -> Iterator[InputRecord]:
         """Records from the position ``(file, offset)`` on; ``line`` is the line number at that offset."""
         if self.path is None:
-            yield from _read_lines(sys.stdin.buffer, "stdin", 0, 0, self.max_line_bytes, "")
+            yield from _read_lines(_own_stdin(), "stdin", 0, 0, self.max_line_bytes, "")
             return
         for path in self.files():
             key = path.name if self.is_dir else ""

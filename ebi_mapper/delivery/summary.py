@@ -20,6 +20,23 @@ class Progress:
     dead_lettered: int  # events dead-lettered by this invocation
     backlog: int  # events and rows waiting in the outbox
     in_flight: int
+    bytes_done: int | None = None  # of the input, up to the last committed record (None: size unknown, stdin)
+    bytes_total: int | None = None
+    bytes_per_second: float = 0.0  # this invocation's reading rate
+
+    @property
+    def fraction(self) -> float | None:
+        """How much of the input is committed (0..1), when its size is known."""
+        if self.bytes_total is None or self.bytes_done is None:
+            return None
+        return 1.0 if self.bytes_total == 0 else min(1.0, self.bytes_done / self.bytes_total)
+
+    @property
+    def eta_seconds(self) -> float | None:
+        """Seconds left at this run's reading rate, when the size is known and reading has begun."""
+        if self.fraction is None or self.bytes_per_second <= 0:
+            return None
+        return max(0.0, (self.bytes_total - self.bytes_done) / self.bytes_per_second)
 
 
 @dataclass(frozen=True)

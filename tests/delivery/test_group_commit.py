@@ -76,7 +76,7 @@ units = st.lists(st.tuples(st.sampled_from([b"a" * 16, b"b" * 16, b"c" * 16]),
                            st.floats(0, 100)), max_size=30)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(units=units, cuts=st.lists(st.integers(0, 30), max_size=4))
 def test_batched_dedup_decides_as_one_unit_at_a_time(tmp_path_factory, units, cuts):
     model: dict[bytes, list] = {}  # pk -> [content, last_seen]
@@ -103,7 +103,7 @@ def test_batched_dedup_decides_as_one_unit_at_a_time(tmp_path_factory, units, cu
             assert state.feed_clock() == max(u[2] for u in units)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(plan=st.lists(st.integers(1, 3), min_size=1, max_size=5), order=st.randoms(use_true_random=False),
        failed=st.lists(st.booleans(), min_size=15, max_size=15))
 def test_batched_settlement_finishes_each_record_at_its_last_event(tmp_path_factory, plan, order, failed):
