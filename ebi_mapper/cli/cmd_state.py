@@ -69,7 +69,7 @@ def stats_cmd(state_dir: Path, fmt: str) -> int:
     from ..delivery.retention import state_stats
     from ..delivery.state import open_state
 
-    with open_state(state_dir) as state:
+    with open_state(state_dir, create=False) as state:
         stats = state_stats(state)
     click.echo(orjson.dumps(stats, option=orjson.OPT_INDENT_2).decode() if fmt == "json" else render_stats(stats))
     return EXIT_OK
@@ -86,7 +86,7 @@ def compact_cmd(state_dir: Path, fmt: str) -> int:
     from ..delivery.state import open_state
 
     before = file_bytes(state_dir)
-    with open_state(state_dir) as state:
+    with open_state(state_dir, create=False) as state:
         retention = load_retention(state)
         with state.transaction():
             gone = {"dedup": expire_dedup(state, retention, limit=None), **expire_history(state, retention, time.time())}
