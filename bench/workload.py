@@ -212,12 +212,21 @@ class _Gen:
         return payload
 
 
-def make_payloads(vertical: str, n: int, rng: random.Random, *, bad_share: float = 0.01, mix: dict[str, int] | None = None) -> list[dict[str, Any]]:
-    """``n`` payloads in ``vertical``'s mix (or ``mix``), ``bad_share`` of them bad, reproducible from ``rng``."""
+def make_payloads(vertical: str, n: int, rng: random.Random, *, bad_share: float = 0.01, mix: dict[str, int] | None = None,
+                  timeline: tuple[datetime, timedelta] | None = None) -> list[dict[str, Any]]:
+    """``n`` payloads in ``vertical``'s mix (or ``mix``), ``bad_share`` of them bad, reproducible from ``rng``.
+
+    With ``timeline=(start, span)`` the payloads happen in order over ``span`` from ``start`` (the
+    i-th at ``start + span * i / n``, give or take a minute), as a live feed does; without it, at
+    random times over 90 days from 2026-06-01.
+    """
     gen = _Gen(rng)
     kinds, weights = zip(*(mix or MIX[vertical]).items())
     out = []
-    for kind in rng.choices(kinds, weights, k=n):
+    for i, kind in enumerate(rng.choices(kinds, weights, k=n)):
+        if timeline is not None:
+            at = timeline[0] + timeline[1] * (i / n)
+            gen.when = lambda at=at: at + timedelta(seconds=rng.randrange(0, 60), microseconds=rng.randrange(0, 1000) * 1000)  # type: ignore[method-assign]
         payload = gen.make(kind)
         if rng.random() < bad_share:
             payload = gen.spoil(payload)

@@ -116,6 +116,9 @@ def result_from_response(response: httpx.Response, *, batch_size: int, sink: str
     return SendResult("rejected", reason=reason, http_status=status, rejected_index=index)
 
 
+_POOL = httpx.Limits(max_connections=None, max_keepalive_connections=256, keepalive_expiry=30.0)
+
+
 class HttpJsonSink:
     """POSTs each batch as a JSON array over one reused ``httpx.Client`` (keep-alive)."""
 
@@ -138,8 +141,10 @@ class HttpJsonSink:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if token:
             headers[auth_header] = token
+        # One pool shared by every sending thread: each keeps its keep-alive connection (no cap on
+        # connections, so `concurrency` requests are in flight, never waiting for a free one).
         self._client = httpx.Client(headers=headers, timeout=httpx.Timeout(timeout), trust_env=trust_env,
-                                    transport=transport)
+                                    transport=transport, limits=_POOL)
         self._closed = False
 
     def __repr__(self) -> str:

@@ -88,9 +88,11 @@ def expire_dedup(state: StateStore, retention: Retention, *, limit: int | None) 
     if horizon is None:
         return 0
     # The last_seen index gives the oldest first; an entry whose newest content is not yet
-    # acknowledged (sent_hash differs) is still being delivered and stays.
-    sql = ("DELETE FROM dedup WHERE pk_hash IN (SELECT pk_hash FROM dedup WHERE last_seen < ? "
-           "AND sent_hash IS content_hash ORDER BY last_seen LIMIT ?)")
+    # acknowledged (sent_hash differs) is still being delivered and stays. Only the oldest
+    # ``limit`` expired entries are looked at: were the filter inside the scan, every call would
+    # walk past all the unacknowledged ones again (quadratic on a feed read out of time order).
+    sql = ("DELETE FROM dedup WHERE pk_hash IN (SELECT pk_hash FROM (SELECT pk_hash, content_hash, sent_hash FROM dedup "
+           "WHERE last_seen < ? ORDER BY last_seen LIMIT ?) WHERE sent_hash IS content_hash)")
     return state._exec(sql, (horizon, -1 if limit is None else limit)).rowcount
 
 

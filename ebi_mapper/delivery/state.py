@@ -781,7 +781,7 @@ def open_state(state_dir: str | os.PathLike[str], *, synchronous: str = "NORMAL"
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA journal_size_limit=67108864")  # the WAL is truncated back to 64 MiB after a checkpoint
         conn.execute("PRAGMA wal_autocheckpoint=16384")
-        conn.execute("PRAGMA cache_size=-65536")
+        conn.execute("PRAGMA cache_size=-16384")  # 16 MiB of pages: memory stays flat whatever the state size
         _migrate(conn, path)
         conn.executescript(_SCHEMA)
         row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
