@@ -125,7 +125,7 @@ def compact(state: StateStore, *, full: bool = False) -> None:
         raise StateError(f"state store {state.path}: compaction failed: {exc}") from exc
 
 
-_TABLES = ("dedup", "outbox", "pending", "dlq", "checkpoint", "totals", "recent_sends", "runs")
+_TABLES = ("dedup", "pk_versions", "profiles", "outbox", "pending", "dlq", "checkpoint", "totals", "recent_sends", "runs")
 
 
 def state_stats(state: StateStore) -> dict[str, Any]:
