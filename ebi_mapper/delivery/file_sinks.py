@@ -31,6 +31,8 @@ def _lines(batch: list[dict]) -> bytes:
 class JsonLinesSink:
     """Appends every item as a JSON line to ``path`` (parent folders are created)."""
 
+    inline = True  # a local append answers at once: the delivery loop calls it on its own thread
+
     def __init__(self, path: str | Path, *, fsync_each_batch: bool = False) -> None:
         self.path = Path(path)
         self.fsync_each_batch = fsync_each_batch
