@@ -17,6 +17,7 @@ from hypothesis import given, settings, strategies as st
 from delivery_helpers import RecordingSink, write_mixed
 from ebi_mapper.delivery.pipeline import DeliveryLoop, DeliveryOptions
 from ebi_mapper.delivery.rateplan import make_rate_plan
+from ebi_mapper.delivery.retry import RetryPolicy
 from ebi_mapper.delivery.source import InputRecord, make_source
 from ebi_mapper.delivery.state import SCHEMA_VERSION, open_state
 from ebi_mapper.extensions import SendResult
@@ -199,3 +200,40 @@ def test_two_versions_of_one_pk_are_never_in_flight_together(tmp_path, mapper, c
     assert sink.overlaps == 0
     assert summary.adds_up
     assert sink.batches[-1][0]["context"]["ootb_deposit_amount"] == 30  # the last version is the last one sent
+
+
+class _ThreadNotingSink(RecordingSink):
+    def __init__(self, inline, fail_first=0):
+        super().__init__()
+        self.inline, self.threads, self.fail_first = inline, set(), fail_first
+
+    def send(self, batch):
+        import threading
+
+        self.threads.add(threading.current_thread().name)
+        if self.fail_first:
+            self.fail_first -= 1
+            raise OSError("disk hiccup")
+        return super().send(batch)
+
+
+def test_an_inline_sink_is_called_on_the_loops_thread_and_its_exceptions_are_retried(tmp_path, mapper, catalog):
+    import threading
+
+    src = tmp_path / "in.jsonl"
+    write_mixed(src, 200, seed=4, kinds={"deposit": 5, "bet": 1})
+    for inline in (True, False):
+        sink = _ThreadNotingSink(inline, fail_first=2)
+        with open_state(tmp_path / f"state-{inline}") as state:
+            loop = DeliveryLoop(state=state, mapper=mapper, plan=make_rate_plan(catalog), event_sink=sink,
+                                options=DeliveryOptions(linger=0.01, chunk_size=50, concurrency=4, seed=1,
+                                                        retry=RetryPolicy(base_delay=0.001, max_delay=0.01)))
+            try:
+                summary = loop.run_input(make_source(str(src)))
+            finally:
+                loop.close()
+        assert summary.adds_up and summary.records["delivered"] == 200 and summary.this_run["requests_retry"] == 2
+        if inline:
+            assert sink.threads == {threading.current_thread().name}
+        else:
+            assert all(name.startswith("ebi-mapper-send") for name in sink.threads)
