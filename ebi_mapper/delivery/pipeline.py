@@ -55,7 +55,7 @@ class DeliveryOptions:
 
     chunk_size: int = 500  # records per ingest transaction
     linger: float = 1.0  # seconds an open batch waits for more events
-    concurrency: int = 16  # sends in flight at once (enough for Optimove's limits from one process over a 10-50 ms link)
+    concurrency: int = 4  # sends in flight at once (--concurrency; more to fill Optimove's global limit over a slow link)
     max_backlog_batches: int = 5_000  # stop reading input while this many batches wait
     max_records: int | None = None  # stop reading after this many records (the next run resumes)
     retry: RetryPolicy = field(default_factory=RetryPolicy)

@@ -9,7 +9,7 @@ The section is free-form in the mapping file; these are the keys ``run`` and ``d
       limits: {profile: 50/10s, default: 10000/1s, global: 10000/1s}
       batch_size: 10                 # ≤ the catalog's max_events_per_request
       linger_ms: 1000                # how long a half-full batch waits for more events
-      concurrency: 16                # requests in flight at once
+      concurrency: 4                 # requests in flight at once
       max_attempts: 8                # failed sends (5xx, timeouts) before a batch is dead-lettered
       retry_base_ms: 500             # first backoff step (full jitter, doubling, capped at retry_max_ms)
       retry_max_ms: 60000
@@ -123,7 +123,7 @@ def read_delivery_settings(
     options = DeliveryOptions(
         chunk_size=_number(delivery, "chunk_size", 500, int),
         linger=_number(delivery, "linger_ms", 1000) / 1000.0,
-        concurrency=_number(delivery, "concurrency", 16, int),
+        concurrency=_number(delivery, "concurrency", 4, int),
         max_backlog_batches=_number(delivery, "max_backlog_batches", 5000, int),
         max_records=max_records,
         retry=policy,
