@@ -20,6 +20,7 @@ from ..engine import compile_mapping
 from ..engine.accounting import MapCounts
 from ..engine.lines import iter_line_batches
 from ..engine.parallel import auto_workers, map_in_workers, map_lines, resolve_workers
+from ..engine.profiles import EventLines
 from ..mapping import load_mapping
 from .exits import EXIT_FINDINGS, EXIT_OK
 from .progress import CountingReader, StatusLine, describe
@@ -123,12 +124,15 @@ def command(mapping: str, input: str, out: str, rejects: str | None, bespoke_out
         rej = stack.enter_context(open(rejects, "wb")) if rejects else None
         bes = stack.enter_context(open(bespoke_out, "wb")) if bespoke_out else None
         name = "<stdin>" if input == "-" else input
-        sinks = (dst.write, rej.write if rej else None, bes.write if bes else None)
+        merge = EventLines(mapper)  # profile events merged with earlier records of the input (profiles.py)
+        write = (lambda blob: dst.write(merge(blob))) if merge else dst.write
+        sinks = (write, rej.write if rej else None, bes.write if bes else None)
         if processes > 1:
             _map_stream_workers(mapping, processes, src, name, counts, *sinks, fixed_now, tick)
         else:
             _map_stream(mapper, src, name, counts, *sinks, fixed_now, tick)
     elapsed = time.perf_counter() - started
+    counts.partial_profiles = merge.partial
     data = counts.to_dict()
     data["seconds"] = round(elapsed, 3)
     data["records_per_second"] = round(counts.records / elapsed) if elapsed > 0 else None

@@ -28,6 +28,7 @@ class MapCounts:
     filtered: Counter = field(default_factory=Counter)  # by reason
     bespoke_rows: int = 0
     nulls_dropped: int = 0
+    partial_profiles: int = 0  # profile updates sent without channel params nothing earlier knew (profiles.py)
 
     def add(self, result: RecordResult) -> str:
         """Count one record's result; return its outcome."""
@@ -59,6 +60,7 @@ class MapCounts:
         self.filtered.update(other.filtered)
         self.bespoke_rows += other.bespoke_rows
         self.nulls_dropped += other.nulls_dropped
+        self.partial_profiles += other.partial_profiles
 
     @property
     def balanced(self) -> bool:
@@ -76,5 +78,6 @@ class MapCounts:
             "filtered_by_reason": dict(sorted(self.filtered.items())),
             "bespoke_rows": self.bespoke_rows,
             "nulls_dropped": self.nulls_dropped,
+            "partial_profiles": self.partial_profiles,
             "balanced": self.balanced,
         }

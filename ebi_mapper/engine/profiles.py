@@ -140,3 +140,42 @@ def _highest(fields: Mapping[str, list]) -> Any:
         if version is not None and (best is None or compare_versions(version, best) == 1):
             best = version
     return best
+
+
+
+class EventLines:
+    """For ``map``: merge the profile events in written event lines with earlier ones of the same input.
+
+    Applied to the event bytes in input order (after any worker processes), so the output is the
+    same for any ``--workers``. ``map`` has no durable state, and the event lines carry no
+    version, so here merging follows input order and nothing is refused: the cold-start policy and
+    stale versions are ``run``'s decisions; a partial update is written and counted.
+    """
+
+    def __init__(self, mapper: Any) -> None:
+        self.merger = ProfileMerger(mapper.catalog, channels=tuple(mapper.mapping.channels), policy="send", store=MemoryProfiles())
+        names = {r.event for r in mapper.mapping.rules} & self.merger.events
+        self.needles = tuple(b'"event":"' + n.encode() + b'"' for n in sorted(names))
+        self.partial = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.needles)
+
+    def __call__(self, blob: bytes) -> bytes:
+        if not any(n in blob for n in self.needles):
+            return blob
+        import orjson
+
+        out = []
+        for line in blob.splitlines(keepends=True):
+            if not any(n in line for n in self.needles):
+                out.append(line)
+                continue
+            d = orjson.loads(line)
+            event = OotbEvent(d["tenant"], d["event"], d["customer"], d["timestamp"], d["context"])
+            merged = self.merger.merge(event)
+            self.partial += merged.status == "partial"
+            m = merged.event
+            out.append(orjson.dumps({"tenant": m.tenant, "event": m.event, "customer": m.customer, "timestamp": m.timestamp,
+                                     "context": m.context}, option=orjson.OPT_APPEND_NEWLINE))
+        return b"".join(out)
