@@ -154,7 +154,7 @@ class Ingestor:
         for event in result.events:
             merged = merge_profile(self.profiles, event, rec.source)  # profile deltas: merged field by field
             if merged is not None:
-                if merged.status != "merged":
+                if merged.status in ("stale", "partial"):
                     counts[f"events_{merged.status}"] += 1
                 if merged.event is None:
                     stale += merged.status == "stale"

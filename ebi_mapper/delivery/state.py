@@ -76,7 +76,7 @@ CREATE TABLE IF NOT EXISTS pk_versions (  -- the highest source version seen per
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS profiles (  -- the last known profile per customer (delta events, see delivery/versions.py)
     customer_hash BLOB PRIMARY KEY,
-    fields BLOB NOT NULL,           -- JSON {param: [value, version key or null]}
+    fields BLOB NOT NULL,           -- JSON {param: [value, version key or null, event that wrote it]}
     last_seen REAL NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS dedup_last_seen ON dedup (last_seen);

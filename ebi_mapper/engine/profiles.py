@@ -5,7 +5,7 @@ describe one customer's profile, and a source often sends only what changed (a P
 ``PLAYER_UPDATED`` with the new city). The receiver keeps one event per PK, so the later of two
 such events would replace the earlier and lose its fields (a self-exclusion flag followed by a
 change of mobile number). So for these events the tool keeps the customer's **last known
-profile** (``{param: [value, version]}``) and every event is merged into it before it is sent:
+profile** (``{param: [value, version, event that wrote it]}``) and every event is merged into it before it is sent:
 
 * the event's fields win over the known ones, field by field; a field the event does not carry
   keeps its known value, so the body sent is the cumulative profile and no field is lost;
@@ -93,12 +93,21 @@ class ProfileMerger:
         self.policy = policy or default
         self.store = store
         self.key = key or (lambda e: (e.tenant, e.customer))
-        self._params: dict[str, frozenset[str]] = {k: frozenset(catalog.events[k].params) for k in merged if k in catalog.events}
+        # A param's catalog type per event: the same name may differ between the two events
+        # (ootb_is_test is Yes/No on a registration, a boolean on an update), and a known value
+        # only completes an event whose param has the type of the event that wrote it.
+        self._types: dict[str, dict[str, tuple]] = {
+            k: {p.key: (p.type, tuple(p.allowed or ())) for p in catalog.events[k].params.values()} for k in merged if k in catalog.events}
         wanted = set(channels)
         self._required: dict[str, tuple[str, ...]] = {
             k: tuple(p.key for p in catalog.events[k].params.values() if p.cls == "channel" and wanted.intersection(p.channels))
             for k in completable if k in catalog.events
         }
+
+    def _fits(self, event: str, param: str, field: list) -> bool:
+        """Whether a known ``field`` of ``param`` may complete ``event``: written by it, or by an event typing it alike."""
+        writer = field[2] if len(field) > 2 else event
+        return writer == event or self._types.get(writer, {}).get(param) == self._types[event][param]
 
     def applies(self, event: OotbEvent) -> bool:
         return event.event in self.events
@@ -114,13 +123,13 @@ class ProfileMerger:
             old = fields.get(name)
             if old is not None and version is not None and old[1] is not None and compare_versions(version, old[1]) == -1:
                 continue  # a newer version wrote this field (versions of other kinds: arrival order)
-            changed = changed or old is None or old[0] != value
-            fields[name] = [value, version]
+            changed = changed or old is None or old[0] != value or old[2:] != [event.event]
+            fields[name] = [value, version, event.event]
         highest = _highest(known) if known else None
         if not changed and version is not None and highest is not None and compare_versions(version, highest) == -1:
             return Merged("stale", None)  # older than what is known, and brings nothing new
-        params = self._params.get(event.event, frozenset())
-        context = {p: v[0] for p, v in fields.items() if p in params}
+        types = self._types.get(event.event, {})
+        context = {p: v[0] for p, v in fields.items() if p in types and self._fits(event.event, p, v)}
         missing = tuple(p for p in self._required.get(event.event, ()) if p not in context)
         if missing and self.policy == "reject":
             message = (f"{', '.join(missing)} required by {event.event} (channels) but this update does not carry "
@@ -136,7 +145,8 @@ class ProfileMerger:
 
 def _highest(fields: Mapping[str, list]) -> Any:
     best = None
-    for _, version in fields.values():
+    for field in fields.values():
+        version = field[1]
         if version is not None and (best is None or compare_versions(version, best) == 1):
             best = version
     return best
