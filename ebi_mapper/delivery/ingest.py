@@ -85,7 +85,9 @@ class Ingestor:
     def __post_init__(self) -> None:
         self.versions = VersionGate(self.state)
         mapping, catalog = getattr(self.mapper, "mapping", None), getattr(self.mapper, "catalog", None)
-        self.profiles = make_profile_merger(self.state, mapping, catalog, self.wall) if mapping is not None and catalog is not None else None
+        # A profile's sighting is its newest event time: it expires with the dedup retention (retention.py).
+        seen = lambda fields: sighting_time((fields.get("@timestamp") or [""])[0], self.wall())  # noqa: E731
+        self.profiles = make_profile_merger(self.state, mapping, catalog, seen) if mapping is not None and catalog is not None else None
 
     def ingest(self, records: Iterable[InputRecord], input_id: str, counts: Counter, now_dt: datetime) -> None:
         """Map, dedup and queue ``records`` (inside a transaction), counting into ``counts``.
@@ -164,7 +166,7 @@ class Ingestor:
                 event = merged.event
             pk = pk_hash(event.event, event.pk) if event.pk else None
             if merged is None and event.version is not None and pk is not None:
-                verdict, why = self.versions.admit(pk, event, now, rec.source)
+                verdict, why = self.versions.admit(pk, event, sighting_time(event.timestamp, now), rec.source)
                 if verdict == "stale":  # an older version than one already seen: never sent
                     counts["events_stale"] += 1
                     stale += 1

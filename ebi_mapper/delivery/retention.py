@@ -93,7 +93,13 @@ def expire_dedup(state: StateStore, retention: Retention, *, limit: int | None) 
     # walk past all the unacknowledged ones again (quadratic on a feed read out of time order).
     sql = ("DELETE FROM dedup WHERE pk_hash IN (SELECT pk_hash FROM (SELECT pk_hash, content_hash, sent_hash FROM dedup "
            "WHERE last_seen < ? ORDER BY last_seen LIMIT ?) WHERE sent_hash IS content_hash)")
-    return state._exec(sql, (horizon, -1 if limit is None else limit)).rowcount
+    gone = state._exec(sql, (horizon, -1 if limit is None else limit)).rowcount
+    # The highest version seen per PK and the known profiles follow the same window: a PK seen
+    # again after it is ordered afresh, a customer's next update after it is a cold start.
+    for table, key in (("pk_versions", "pk_hash"), ("profiles", "customer_hash")):
+        state._exec(f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE last_seen < ? ORDER BY last_seen LIMIT ?)",
+                    (horizon, -1 if limit is None else limit))
+    return gone
 
 
 def expire_history(state: StateStore, retention: Retention, now: float) -> dict[str, int]:

@@ -72,13 +72,15 @@ CREATE TABLE IF NOT EXISTS dedup (
 CREATE TABLE IF NOT EXISTS pk_versions (  -- the highest source version seen per PK (rules with `version:`)
     pk_hash BLOB PRIMARY KEY,
     version BLOB NOT NULL,          -- JSON order key (engine/versioning.py)
-    last_seen REAL NOT NULL
+    last_seen REAL NOT NULL         -- the feed's time of the PK's latest version (expires with dedup)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS pk_versions_last_seen ON pk_versions (last_seen);
 CREATE TABLE IF NOT EXISTS profiles (  -- the last known profile per customer (delta events, see delivery/versions.py)
     customer_hash BLOB PRIMARY KEY,
     fields BLOB NOT NULL,           -- JSON {param: [value, version key or null, event that wrote it]}
     last_seen REAL NOT NULL
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS profiles_last_seen ON profiles (last_seen);
 CREATE INDEX IF NOT EXISTS dedup_last_seen ON dedup (last_seen);
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -55,23 +55,23 @@ class VersionGate:
 
 
 class StateProfiles:
-    """Known profiles kept in the delivery state (one row per customer)."""
+    """Known profiles kept in the delivery state (one row per customer); ``seen(fields)`` is the sighting time retention uses."""
 
-    def __init__(self, state: StateStore, clock) -> None:
+    def __init__(self, state: StateStore, seen) -> None:
         self.state = state
-        self.clock = clock
+        self.seen = seen
 
     def get(self, key: Any) -> dict[str, list] | None:
         return self.state.profile_get(key)
 
     def put(self, key: Any, fields: dict[str, list]) -> None:
-        self.state.profile_put(key, fields, self.clock())
+        self.state.profile_put(key, fields, self.seen(fields))
 
 
-def make_profile_merger(state: StateStore, mapping: Any, catalog: Any, clock) -> ProfileMerger:
+def make_profile_merger(state: StateStore, mapping: Any, catalog: Any, seen) -> ProfileMerger:
     """The merger of profile deltas for ``run``: profiles live in the state, keyed by a hash of the customer."""
     return ProfileMerger(catalog, channels=tuple(mapping.channels), policy=mapping.partial_profiles,
-                         store=StateProfiles(state, clock), key=lambda e: pk_hash("profile", [e.tenant, e.customer]))
+                         store=StateProfiles(state, seen), key=lambda e: pk_hash("profile", [e.tenant, e.customer]))
 
 
 def merge_profile(merger: ProfileMerger | None, event: OotbEvent, source: str) -> Merged | None:

@@ -172,3 +172,17 @@ def test_retention_is_read_from_the_mapping(mapping, catalog, tmp_path):
         read_delivery_settings(replace(mapping, delivery={"retention": {"dlq": "1d"}}), catalog=catalog, state_dir=tmp_path)
     with pytest.raises(DeliveryError, match="delivery.retention.dedup must be a duration"):
         read_delivery_settings(replace(mapping, delivery={"retention": {"dedup": "a week"}}), catalog=catalog, state_dir=tmp_path)
+
+
+def test_versions_and_known_profiles_expire_with_the_dedup_window(tmp_path):
+    """The highest version per PK and the known profiles are bounded by the same feed-time window."""
+    with open_state(tmp_path) as state:
+        with state.transaction():
+            state.version_put(b"old" * 4 + b"pkpk", ["n", 3], 1.0)
+            state.version_put(b"new" * 4 + b"pkpk", ["n", 3], 10 * DAY)
+            state.profile_put(b"old-customer-key", {"ootb_city": ["Rome", None, "ootb_user_details_update"]}, 1.0)
+            state.profile_put(b"new-customer-key", {"ootb_city": ["Oslo", None, "ootb_user_details_update"]}, 10 * DAY)
+            state.dedup_decide_many([(b"q" * 16, b"a" * 16, 10 * DAY)], 0.0)  # the feed clock moves on to day 10
+            expire_dedup(state, Retention(dedup=DAY), limit=None)
+        assert state.version_get(b"old" * 4 + b"pkpk") is None and state.version_get(b"new" * 4 + b"pkpk") == ["n", 3]
+        assert state.profile_get(b"old-customer-key") is None and state.profile_get(b"new-customer-key") is not None
