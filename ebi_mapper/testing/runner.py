@@ -22,11 +22,12 @@ from ..engine.cases import DEFAULT_CASE_NOW
 from ..engine.mapper import Mapper, compile_mapping
 from ..mapping.loader import parse_utc_timestamp
 from ..mapping.model import Mapping
+from ..outcomes import RecordResult
 from .properties import PropertyFailure, check_all
 from .shapes import rule_names
 from .strategies import DEFECT_KINDS, GeneratedPayload, fragile_spots, generated_payloads, resolve_mapping, time_forms
 
-__all__ = ["RuleReport", "GeneratedReport", "run_generated", "mapping_properties"]
+__all__ = ["RuleReport", "GeneratedReport", "run_generated", "mapping_properties", "reaches"]
 
 EXAMPLES_LABEL = "tests:"  # the pseudo-rule under which a mapping's own example cases are reported
 
@@ -39,8 +40,11 @@ class RuleReport:
     examples: int = 0
     outcomes: Counter = field(default_factory=Counter)  # mapped / rejected / filtered
     valid: int = 0  # examples with nothing broken on purpose
+    reached: int = 0  # examples that reached the rule: its `when` matched, so it produced something
+    reached_valid: int = 0  # ... of them with nothing broken on purpose
+    reached_by_cases: int = 0  # the mapping's own tests: cases that reached the rule
     failure: PropertyFailure | None = None
-    error: str = ""  # Hypothesis could not run (a health check, an unsatisfiable strategy)
+    error: str = ""  # Hypothesis could not run, or no generated payload reached the rule
 
     @property
     def passed(self) -> bool:
@@ -51,6 +55,9 @@ class RuleReport:
             "rule": self.rule,
             "examples": self.examples,
             "valid": self.valid,
+            "reached": self.reached,
+            "reached_valid": self.reached_valid,
+            "reached_by_cases": self.reached_by_cases,
             "outcomes": dict(self.outcomes),
             "passed": self.passed,
             "failure": self.failure.to_dict() if self.failure else None,
@@ -99,7 +106,10 @@ class GeneratedReport:
         for r in self.rules:
             mix = ", ".join(f"{n} {k}" for k, n in sorted(r.outcomes.items())) or "nothing mapped"
             status = "ok" if r.passed else "FAIL"
-            lines.append(f"  {status:<4} {r.rule:<{width}}  {r.examples:>4} payloads ({r.valid} valid): {mix}")
+            reach = "" if r.rule == EXAMPLES_LABEL else f", reached the rule: {r.reached} ({r.reached_valid} valid)"
+            if r.rule != EXAMPLES_LABEL and not r.reached_valid and r.reached_by_cases:
+                reach += f"; only the tests: cases reach it ({r.reached_by_cases})"
+            lines.append(f"  {status:<4} {r.rule:<{width}}  {r.examples:>4} payloads ({r.valid} valid{reach}): {mix}")
         first = self.first_failure
         if first is not None:
             lines.append("")
@@ -140,6 +150,9 @@ def _hypothesis_run(mapper: Mapper, report: RuleReport, strategy: Any, *, exampl
             report.examples += 1
             report.valid += generated.valid
             report.outcomes[result.outcome] += 1
+            if reaches(result, report.rule):
+                report.reached += 1
+                report.reached_valid += generated.valid
 
     if seed is not None:
         prop = hypothesis_seed(seed)(prop)
@@ -152,11 +165,66 @@ def _hypothesis_run(mapper: Mapper, report: RuleReport, strategy: Any, *, exampl
         report.error = f"could not generate payloads for rule {report.rule!r}: {type(exc).__name__}: {exc}"
 
 
+def reaches(result: RecordResult, rule: str) -> bool:
+    """Whether the rule's `when` matched the payload: the rule produced an event, a bespoke row, a
+    filter of its own (an empty `each`, before go_live) or a rejection other than of its `when`."""
+    units = [*result.events, *result.bespoke, *result.filtered, *(r for r in result.rejections if r.field != "when")]
+    return any(u.rule == rule for u in units)
+
+
+def _judge_coverage(report: RuleReport, mapping: Mapping, cases_reaching: int) -> None:
+    """A rule that no valid generated payload (nor any tests: case) reached was not tested: a failure."""
+    report.reached_by_cases = cases_reaching
+    if not report.passed or report.examples == 0 or report.reached_valid > 0 or (report.valid == 0 and report.reached > 0):
+        return
+    if cases_reaching:
+        return  # the properties held on the cases that reach it; the text line says only they did
+    when = _when_source(mapping, report.rule)
+    report.error = (
+        f"rule {report.rule!r} was never reached: none of the {report.examples} generated payloads "
+        f"({report.valid} valid, {report.reached} reaching it) matched its `when`"
+        + (f" ({when})" if when else "")
+        + ", so nothing about it was tested; the kit did not understand the condition. Add a tests: case "
+        "for the rule, give the payload shape with --source-schema, or write the condition with ==, ||, &&, !, "
+        "contains([...], path), starts_with or number comparisons"
+    )
+
+
+def _when_source(mapping: Mapping, rule: str) -> str:
+    rules = list(mapping.rules) + (list(mapping.bespoke.rules) if mapping.bespoke else [])
+    found = next((r for r in rules if r.name == rule), None)
+    return found.when.source if found is not None and found.when is not None else ""
+
+
 SWEEP_EXAMPLES = 3  # payloads per (spot, defect) of the single-fault sweep
 FORM_SWEEP_EXAMPLES = 2  # payloads per time form of the time-form sweep (any one instant shows a zone bug)
 
 
-def _run_rule(mapper: Mapper, rule: str, *, examples: int, seed: int | None, now: datetime, source_schema: dict | None = None, validity: float = 0.5) -> RuleReport:
+def _case_reach(mapper: Mapper) -> Counter:
+    """How many of the mapping's tests: cases reach each rule."""
+    reach: Counter = Counter()
+    for case in mapper.mapping.tests:
+        now = (parse_utc_timestamp(case.now) if case.now else None) or DEFAULT_CASE_NOW
+        try:
+            result = mapper.map_record(case.payload, source="tests", now=now)
+        except Exception:  # noqa: BLE001 - the cases' own run reports it (never_raises)
+            continue
+        for name in rule_names(mapper.mapping):
+            reach[name] += reaches(result, name)
+    return reach
+
+
+def _run_rule(
+    mapper: Mapper,
+    rule: str,
+    *,
+    examples: int,
+    seed: int | None,
+    now: datetime,
+    source_schema: dict | None = None,
+    validity: float = 0.5,
+    case_reach: Counter | None = None,
+) -> RuleReport:
     """Random payloads first; then a time-form sweep: valid payloads with every time written in one
     form (naive ISO, epoch ms, a DST edge...), two payloads per form; then, unless a source schema
     fixes what is valid, a single-fault sweep: each spot read by a computed expression broken alone
@@ -166,6 +234,12 @@ def _run_rule(mapper: Mapper, rule: str, *, examples: int, seed: int | None, now
     choice (ISO with Z, for times): the sweeps make sure every time form reaches the rule in a
     valid payload, and every computed expression meets each kind of bad input, at least once.
     """
+    report = _sweeps(mapper, rule, examples=examples, seed=seed, now=now, source_schema=source_schema, validity=validity)
+    _judge_coverage(report, mapper.mapping, (case_reach if case_reach is not None else _case_reach(mapper))[rule])
+    return report
+
+
+def _sweeps(mapper: Mapper, rule: str, *, examples: int, seed: int | None, now: datetime, source_schema: dict | None, validity: float) -> RuleReport:
     report = RuleReport(rule)
     mapping = mapper.mapping
     strategy = generated_payloads(mapping, rule, source_schema=source_schema, validity=validity)
@@ -227,9 +301,10 @@ def run_generated(
     report = GeneratedReport(mapping.path or mapping.client, examples, seed)
     if include_cases and mapping.tests and rules is None:
         report.rules.append(_run_examples(mapper))
+    case_reach = _case_reach(mapper)
     for name in names:
         report.rules.append(
-            _run_rule(mapper, name, examples=examples, seed=seed, now=now or DEFAULT_CASE_NOW, source_schema=source_schema, validity=validity)
+            _run_rule(mapper, name, examples=examples, seed=seed, now=now or DEFAULT_CASE_NOW, source_schema=source_schema, validity=validity, case_reach=case_reach)
         )
     return report
 

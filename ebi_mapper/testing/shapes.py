@@ -17,7 +17,7 @@ from ..catalog import load_catalog
 from ..catalog.model import Catalog, Param
 from ..expressions import compile_expression, equality_tests, field_paths, simple_path
 from ..mapping.model import BespokeRule, FieldSpec, Mapping, Rule
-from .values import KIND_PRIORITY, Kind
+from .values import Kind, combine_kinds, compare_kind, text_kind, truthy_kind
 
 __all__ = ["Path", "Leaf", "Obj", "Arr", "Node", "FieldReads", "RuleShape", "mapping_shapes", "rule_names", "merge_tree", "compatible", "param_kind"]
 
@@ -51,14 +51,8 @@ class Arr:
 Node = Union[Leaf, Obj, Arr]
 
 
-def _better(a: Kind, b: Kind) -> Kind:
-    return a if KIND_PRIORITY.get(a.name, 99) <= KIND_PRIORITY.get(b.name, 99) else b
-
-
 def _merge_kind(old: Kind, new: Kind) -> Kind:
-    if old.name == new.name == "choice":
-        return Kind("choice", tuple(dict.fromkeys(old.detail + new.detail)))
-    return _better(old, new)
+    return combine_kinds(old, new)
 
 
 def _insert(node: Node | None, path: Path, leaf: Leaf) -> Node:
@@ -136,30 +130,31 @@ def _has(node: Node | None, path: Path) -> bool:
 # What a function's arguments should hold, by position (None: no suggestion; "inherit": whatever
 # the caller expects of the function's result).
 _STRING, _NUMBER, _INTEGER, _BOOL, _TIME = Kind("string"), Kind("number"), Kind("integer"), Kind("boolean"), Kind("time")
-_ARG_KINDS: dict[str, tuple[Any, ...]] = {
-    "to_utc": (_TIME, None),
+_ARG_KINDS: dict[str, Any] = {
+    "to_utc": (_TIME, Kind("zone")),
+    "parse_time": (None, None, Kind("zone")),
     "to_epoch_millis": (_TIME,),
     "from_epoch_seconds": (Kind("epoch", "s"),),
     "from_epoch_millis": (Kind("epoch", "ms"),),
     "from_epoch_micros": (Kind("epoch", "us"),),
-    "lower": (_STRING,),
-    "upper": (_STRING,),
-    "trim": (_STRING,),
+    "lower": "text_of_use",
+    "upper": "text_of_use",
+    "trim": "text_of_use",
     "split": (_STRING, None),
     "replace": (_STRING, None, None),
     "starts_with": (_STRING, None),
     "ends_with": (_STRING, None),
     "reverse": (_STRING,),
     "length": (_STRING,),
-    "round": (_NUMBER, None),
+    "round": ("number_of_use", None),
     "add": (_NUMBER, _NUMBER),
     "subtract": (_NUMBER, _NUMBER),
     "multiply": (_NUMBER, _NUMBER),
     "divide": (_NUMBER, _NUMBER),
     "minor_to_major": (_INTEGER, None),
-    "abs": (_NUMBER,),
-    "ceil": (_NUMBER,),
-    "floor": (_NUMBER,),
+    "abs": ("number_of_use",),
+    "ceil": ("number_of_use",),
+    "floor": ("number_of_use",),
     "to_number": (_NUMBER,),
     "avg": (Kind("number_list"),),
     "sum": (Kind("number_list"),),
@@ -170,18 +165,55 @@ _ARG_KINDS: dict[str, tuple[Any, ...]] = {
     "keys": (Kind("object"),),
     "values": (Kind("object"),),
     "yes_no": (_BOOL,),
-    "to_string": ("id",),
+    "to_string": "use_or_id",
     "odds_decimal": (Kind("odds"),),
     "odds_american": (Kind("decimal_odds"),),
     "odds_fraction": (Kind("decimal_odds"),),
     "allocate": (Kind("money"), None, None, None),
     "to_flag": (_BOOL,),
-    "if": (_BOOL, None, None),
-    "coalesce": "inherit",  # type: ignore[dict-item]
-    "not_null": "inherit",  # type: ignore[dict-item]
-    "to_array": "inherit",  # type: ignore[dict-item]
-    "concat": "string_args",  # type: ignore[dict-item]
+    "if": ("condition", "inherit", "inherit"),
+    "coalesce": "inherit",
+    "not_null": "inherit",
+    "to_array": "inherit",
+    "concat": "string_args",
 }
+
+
+# The uses a wrapping function passes on to its argument: `upper(data.currency)` still needs a
+# currency code, `to_string(player.id)` still an id, `round(amount, 2)` still an amount.
+_VAGUE = ("any", "string")
+_CONDITION = Kind("condition")  # the value's truthiness decides (a `when`, a filter)
+_NEGATED = Kind("negated")  # under `!`: the value must be false
+_FLIP = {"eq": "ne", "ne": "eq", "lt": "gte", "lte": "gt", "gt": "lte", "gte": "lt"}
+_MIRROR = {"eq": "eq", "ne": "ne", "lt": "gt", "lte": "gte", "gt": "lt", "gte": "lte"}
+
+
+def _arg_hint(spec: Any, hint: Kind) -> Kind:
+    """What a function's argument should hold, given the spec and what the caller needs of the result."""
+    if hint in (_CONDITION, _NEGATED):
+        hint = ANY
+    if spec == "inherit":
+        return hint
+    if spec == "condition":
+        return _CONDITION
+    if spec == "string_args":
+        return hint if hint.name in ("id", "string") else _STRING
+    if spec == "text_of_use":
+        return text_kind(hint) if hint.name not in _VAGUE else _STRING
+    if spec == "use_or_id":
+        return hint if hint.name not in _VAGUE else Kind("id")
+    if spec == "number_of_use":
+        return hint if hint.name in ("number", "json_number", "integer") else _NUMBER
+    return spec if isinstance(spec, Kind) else ANY
+
+
+def _literal_of(node: AbcMapping) -> tuple[bool, Any]:
+    """``(True, value)`` for a literal, including a list of literals written ``['a', 'b']``."""
+    if node["type"] == "literal":
+        return True, node["value"]
+    if node["type"] == "multi_select_list" and all(c["type"] == "literal" for c in node["children"]):
+        return True, [c["value"] for c in node["children"]]
+    return False, None
 
 
 def _element_kind(hint: Kind) -> Kind:
@@ -202,7 +234,13 @@ def _literal_kind(value: Any) -> Kind:
 
 
 class _KindWalker:
-    """Abstract evaluation like ``field_paths``, carrying what kind each read path should hold."""
+    """Abstract evaluation like ``field_paths``, carrying what kind each read path should hold.
+
+    In a condition (a rule's ``when``, a filter) the common forms become what makes them true:
+    ``a == 'x'``, ``a == 'x' || a == 'y'`` and ``contains(['x', 'y'], a)`` one of the literals;
+    ``a > `0``` numbers above 0; ``starts_with(a, 'p')`` text starting with ``p``; a bare ``a``
+    a true value and ``!a`` a false one; ``!`` flips the comparisons under it.
+    """
 
     def __init__(self, tables: dict) -> None:
         self.reads: list[tuple[Path, Kind]] = []
@@ -212,7 +250,15 @@ class _KindWalker:
         path = self.walk(node, base, hint)
         if path is not None:
             projected = node["type"] in ("projection", "value_projection", "filter_projection")
-            self.reads.append((path, _element_kind(hint) if projected else hint))
+            self.reads.append((path, _element_kind(hint) if projected else self._leaf_kind(hint)))
+
+    @staticmethod
+    def _leaf_kind(hint: Kind) -> Kind:
+        if hint == _CONDITION:
+            return truthy_kind(ANY)
+        if hint == _NEGATED:
+            return Kind("falsy")
+        return hint
 
     def walk(self, node: AbcMapping, base: Path | None, hint: Kind) -> Path | None:
         kind, children = node["type"], node.get("children", [])
@@ -233,40 +279,71 @@ class _KindWalker:
         if kind == "filter_projection":
             left = self.walk(children[0], base, ANY)
             elements = None if left is None else left + (ELEMENTS,)
-            self.consume(children[2], elements, _BOOL)
+            self.consume(children[2], elements, _CONDITION)
             return self.walk(children[1], elements, _element_kind(hint))
         if kind == "function_expression":
             self._function(node, base, hint)
             return None
         if kind == "comparator":
-            self._comparator(node, base)
+            self._comparator(node, base, negated=hint == _NEGATED)
             return None
         if kind == "or_expression":
             for child in children:
                 self.consume(child, base, hint)
             return None
         if kind == "and_expression":
-            self.consume(children[0], base, ANY)
+            # In a condition both sides must be true (under `!`, making both false is one way).
+            self.consume(children[0], base, hint if hint in (_CONDITION, _NEGATED) else ANY)
             self.consume(children[1], base, hint)
             return None
-        if kind in ("not_expression", "multi_select_list", "multi_select_dict"):
+        if kind == "not_expression":
+            inner = _NEGATED if hint == _CONDITION else _CONDITION if hint == _NEGATED else ANY
+            self.consume(children[0], base, inner)
+            return None
+        if kind in ("multi_select_list", "multi_select_dict"):
             for child in children:
                 self.consume(child, base, ANY)
         return None
 
-    def _comparator(self, node: AbcMapping, base: Path | None) -> None:
+    def _comparator(self, node: AbcMapping, base: Path | None, *, negated: bool = False) -> None:
         left, right = node["children"]
-        for side, other in ((left, right), (right, left)):
+        op = _FLIP[node["value"]] if negated else node["value"]
+        for side, other, side_op in ((left, right, op), (right, left, _MIRROR[op])):
             if other["type"] == "literal":
                 value = other["value"]
-                hint = Kind("choice", (value,)) if node["value"] == "eq" and isinstance(value, (str, int, float, bool)) else _literal_kind(value)
+                if side_op == "eq" and isinstance(value, (str, int, float, bool)):
+                    hint = Kind("choice", (value,))
+                elif side_op in ("gt", "gte", "lt", "lte") and isinstance(value, (int, float)) and not isinstance(value, bool):
+                    hint = compare_kind(side_op, value)
+                else:
+                    hint = _literal_kind(value) if side_op != "ne" else ANY
                 self.consume(side, base, hint)
                 return
         self.consume(left, base, ANY)
         self.consume(right, base, ANY)
 
+    def _condition_function(self, name: str, args: list, base: Path | None) -> bool:
+        """``contains``/``starts_with``/``ends_with`` with literals, read as what makes them true."""
+        if name == "contains" and len(args) == 2:
+            is_list, values = _literal_of(args[0])
+            if is_list and isinstance(values, list) and values and all(isinstance(v, (str, int, float, bool)) for v in values):
+                self.consume(args[1], base, Kind("choice", tuple(dict.fromkeys(values))))
+                return True
+            is_lit, value = _literal_of(args[1])
+            if is_lit and isinstance(value, (str, int, float, bool)):
+                self.consume(args[0], base, Kind("contains", value))
+                return True
+        if name in ("starts_with", "ends_with") and len(args) == 2:
+            is_lit, value = _literal_of(args[1])
+            if is_lit and isinstance(value, str):
+                self.consume(args[0], base, Kind("affix", (value, "") if name == "starts_with" else ("", value)))
+                return True
+        return False
+
     def _function(self, node: AbcMapping, base: Path | None, hint: Kind) -> None:
         name, args = node["value"], node["children"]
+        if hint == _CONDITION and self._condition_function(name, args, base):
+            return
         if name in ("sort_by", "min_by", "max_by") and len(args) == 2 and args[1]["type"] == "expref":
             array = self.walk(args[0], base, ANY)
             if array is not None:
@@ -281,14 +358,10 @@ class _KindWalker:
         for i, arg in enumerate(args):
             if arg["type"] == "expref":
                 continue
-            if spec == "inherit":
-                arg_hint = hint
-            elif spec == "string_args":
-                arg_hint = hint if hint.name in ("id", "string") else _STRING
-            elif isinstance(spec, tuple) and i < len(spec) and spec[i] is not None:
-                arg_hint = spec[i] if spec[i] != "id" else (hint if hint.name in ("id", "string") else Kind("id"))
+            if isinstance(spec, tuple):
+                arg_hint = _arg_hint(spec[i], hint) if i < len(spec) and spec[i] is not None else ANY
             else:
-                arg_hint = ANY
+                arg_hint = _arg_hint(spec, hint) if spec is not None else ANY
             if name == "parse_time" and i == 0 and len(args) > 1 and args[1]["type"] == "literal":
                 arg_hint = Kind("formatted_time", args[1]["value"])
             if name == "lookup" and i == 1 and args[0]["type"] == "literal":
@@ -407,7 +480,7 @@ def _rule_shape(rule: Rule | BespokeRule, mapping: Mapping, catalog: Catalog) ->
         discriminators = tuple(equality_tests(rule.when.source))
         for path, literal in discriminators:
             tree = _insert(tree, path, Leaf(Kind("choice", (literal,)), discriminator=True))
-        add("when", rule.when.source, _BOOL, required=False, scoped=False)
+        add("when", rule.when.source, _CONDITION, required=False, scoped=False)
     if rule.each is not None:
         tree = _insert(tree, each_path + (ELEMENTS,), Leaf(Kind("object")))
         add("each", rule.each.source, ANY, required=True, scoped=False)

@@ -17,9 +17,28 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from ..engine.codegen_parts import truthy
 from ..engine.timestamps import format_context, format_envelope, load_zone
+from ..expressions.runtime import to_string
 
-__all__ = ["Kind", "TimeSettings", "valid_values", "wrong_values", "dst_edges", "valid_time_forms", "KIND_PRIORITY", "ID_TEXT", "ANY_JSON", "TIME_FORMS", "DST_EDGE"]
+__all__ = [
+    "Kind",
+    "TimeSettings",
+    "valid_values",
+    "wrong_values",
+    "combine_kinds",
+    "compare_kind",
+    "truthy_kind",
+    "text_kind",
+    "dst_edges",
+    "valid_time_forms",
+    "KIND_PRIORITY",
+    "ID_TEXT",
+    "ANY_JSON",
+    "TIME_FORMS",
+    "DST_EDGE",
+    "ZONES",
+]
 
 UTC = timezone.utc
 
@@ -28,22 +47,35 @@ UTC = timezone.utc
 class Kind:
     """A suggested value type: ``name`` plus a detail (allowed values, a format, a table's keys)."""
 
-    name: str  # any|string|id|number|json_number|integer|boolean|time|epoch|formatted_time|currency|choice|lookup|string_list|number_list|object
+    # any|string|id|int_id|number|json_number|integer|boolean|time|epoch|formatted_time|currency|zone|choice|lookup|
+    # string_list|number_list|object, and the condition kinds a `when` asks for: compare (numbers
+    # satisfying ``(integral, ((op, literal), ...))``), affix (text with a given prefix/suffix),
+    # contains (a list holding a literal), falsy; and two wrappers whose detail is the inner kind:
+    # truthy (a value of the inner kind JMESPath calls true) and text (the inner kind written as text,
+    # for functions that take strings only: ``upper(currency)``, ``lower(id)``).
+    name: str
     detail: Any = None
 
     def __str__(self) -> str:
         return self.name if self.detail is None else f"{self.name}({self.detail})"
 
 
-# When two uses of one path suggest different kinds, the more specific one wins.
+# When two uses of one path suggest different kinds (and :func:`combine_kinds` has no rule that
+# satisfies both), the more specific one wins.
 KIND_PRIORITY = {
+    "falsy": -1,
     "choice": 0,
     "lookup": 1,
+    "affix": 1,
+    "contains": 1,
+    "zone": 1,
     "formatted_time": 2,
     "epoch": 3,
+    "compare": 3,
     "time": 4,
     "currency": 5,
     "boolean": 6,
+    "int_id": 7,
     "integer": 7,
     "json_number": 8,
     "odds": 8,
@@ -57,6 +89,86 @@ KIND_PRIORITY = {
     "object": 13,
     "any": 14,
 }
+
+
+_WRAPPERS = ("truthy", "text")  # outermost first
+_ID_LIKE = ("id", "int_id", "integer")
+_NUMBER_LIKE = ("number", "json_number", "integer", "int_id")
+
+
+def truthy_kind(inner: Kind) -> Kind:
+    """Values of ``inner`` that JMESPath calls true (a bare path in a `when`)."""
+    return combine_kinds(Kind("truthy", Kind("any")), inner)
+
+
+def text_kind(inner: Kind) -> Kind:
+    """Values of ``inner`` written as text: what ``upper``/``lower``/``trim``... accept and pass on."""
+    if inner.name in ("any", "string", "choice", "currency", "affix", "zone", "lookup", "formatted_time"):
+        return inner if inner.name != "any" else Kind("string")
+    return combine_kinds(Kind("text", Kind("any")), inner)
+
+
+def compare_kind(op: str, literal: Any) -> Kind:
+    """JSON numbers for which ``value <op> literal`` holds (``op``: gt, gte, lt, lte, ne)."""
+    return Kind("compare", (False, ((op, literal),)))
+
+
+def _unwrap(kind: Kind) -> tuple[frozenset[str], Kind]:
+    flags: set[str] = set()
+    while kind.name in _WRAPPERS:
+        flags.add(kind.name)
+        kind = kind.detail
+    return frozenset(flags), kind
+
+
+def _wrap(flags: frozenset[str], kind: Kind) -> Kind:
+    if kind.name == "falsy":
+        return kind  # a `!path` test decides: the value must be false, whatever else reads it
+    for name in reversed(_WRAPPERS):
+        if name in flags and not (name == "text" and kind.name in ("string", "choice", "currency", "affix", "zone", "lookup", "formatted_time")):
+            kind = Kind(name, kind if kind.name != "any" or name == "truthy" else Kind("string"))
+    return kind
+
+
+def _combine_base(a: Kind, b: Kind) -> Kind:
+    names = {a.name, b.name}
+    if a.name == b.name == "choice":
+        return Kind("choice", tuple(dict.fromkeys(a.detail + b.detail)))
+    if a.name == b.name == "compare":
+        return Kind("compare", (a.detail[0] or b.detail[0], tuple(dict.fromkeys(a.detail[1] + b.detail[1]))))
+    if "compare" in names:
+        # A number comparison in `when` only holds for JSON numbers; an id or integer use of the
+        # same path asks for whole ones (a customer id compared with `0` is an integer id).
+        cmp, other = (a, b) if a.name == "compare" else (b, a)
+        if other.name in _NUMBER_LIKE or other.name == "id":
+            integral = cmp.detail[0] or other.name in _ID_LIKE
+            return Kind("compare", (integral, cmp.detail[1]))
+    if "id" in names and names & {"number", "integer", "int_id"}:
+        return Kind("int_id")  # digits as text or integers: a valid id and a valid number alike
+    if "id" in names and "json_number" in names:
+        return Kind("compare", (True, ()))  # JSON integers
+    if "choice" in names and "affix" in names:
+        choice, affix = (a, b) if a.name == "choice" else (b, a)
+        kept = tuple(v for v in choice.detail if isinstance(v, str) and v.startswith(affix.detail[0]) and v.endswith(affix.detail[1]))
+        return Kind("choice", kept) if kept else choice
+    return a if KIND_PRIORITY.get(a.name, 99) <= KIND_PRIORITY.get(b.name, 99) else b
+
+
+def combine_kinds(a: Kind, b: Kind) -> Kind:
+    """One kind satisfying both uses of a path where one exists, else the more specific one.
+
+    Wrappers (truthy, text) carry over to the combined kind, so ``when: "customer_id > `0`"`` plus
+    ``customer: customer_id`` asks for whole JSON numbers above 0, never a float id, and
+    ``currency: upper(data.currency)`` still gets currency codes, as text.
+    """
+    flags_a, base_a = _unwrap(a)
+    flags_b, base_b = _unwrap(b)
+    return _wrap(flags_a | flags_b, _combine_base(base_a, base_b))
+
+
+ZONES = ("UTC", "Europe/Malta", "America/New_York", "Asia/Kathmandu", "Australia/Lord_Howe", "America/Sao_Paulo", "Asia/Tokyo", "Europe/London")
+_ZONES_WITHOUT_DST = ("UTC", "Asia/Kathmandu", "Asia/Tokyo", "Asia/Kolkata")
+_WRONG_ZONES = ("Mars/Olympus", "", "0", "Europe/Malt", "GMT+25")
 
 
 @dataclass(frozen=True)
@@ -264,6 +376,8 @@ def valid_values(
     ``time_form`` writes every ``time`` value in that one form (see :func:`valid_time_forms`).
     """
     name = kind.name
+    if name in _WRAPPERS or name in ("compare", "affix", "contains", "falsy", "zone", "int_id"):
+        return _condition_values(kind, times=times, site_currency=site_currency, tables=tables, time_form=time_form)
     if name == "choice":
         return st.sampled_from(kind.detail)
     if name == "lookup":
@@ -315,10 +429,71 @@ _ODDS_AND_MONEY = {
 }
 
 
+def _condition_values(kind: Kind, **settings: Any) -> st.SearchStrategy[Any]:
+    """Valid values of the kinds a `when` condition or a wrapped use asks for."""
+    name = kind.name
+    if name == "truthy":
+        return valid_values(kind.detail, **settings).filter(truthy)
+    if name == "text":
+        return valid_values(kind.detail, **settings).map(lambda v: v if isinstance(v, str) else to_string(v))
+    if name == "compare":
+        return _compared_numbers(*kind.detail)
+    if name == "affix":
+        prefix, suffix = kind.detail
+        return ID_TEXT.map(lambda t: f"{prefix}{t}{suffix}")
+    if name == "contains":
+        return st.lists(ID_TEXT, max_size=2).map(lambda items: [*items, kind.detail])
+    if name == "falsy":
+        return st.sampled_from([False, None])
+    if name == "zone":
+        return st.sampled_from(_ZONES_WITHOUT_DST if settings["times"].dst_reject else ZONES)
+    return st.one_of(st.integers(1, 10**9), st.integers(1, 10**9).map(str), _BIG_INTS)  # int_id
+
+
+_BOUNDS = {"gt": (1, True), "gte": (1, False), "lt": (-1, True), "lte": (-1, False)}
+
+
+def _compared_numbers(integral: bool, tests: tuple[tuple[str, Any], ...]) -> st.SearchStrategy[Any]:
+    """JSON numbers passing every ``(op, literal)`` test, near the literals (whole ones if ``integral``)."""
+    lo: Decimal | None = None
+    hi: Decimal | None = None
+    for op, literal in tests:
+        if op not in _BOUNDS or isinstance(literal, bool) or not isinstance(literal, (int, float)):
+            continue
+        value, (direction, _strict) = Decimal(str(literal)), _BOUNDS[op]
+        if direction > 0:
+            lo = value if lo is None else max(lo, value)
+        else:
+            hi = value if hi is None else min(hi, value)
+    lo = lo if lo is not None else (min(Decimal(0), hi - 10**6) if hi is not None else Decimal(0))
+    hi = hi if hi is not None else lo + 10**6
+    ints = st.integers(int(lo.to_integral_value(rounding="ROUND_FLOOR")), int(hi.to_integral_value(rounding="ROUND_CEILING")))
+    numbers: st.SearchStrategy[Any] = ints if integral else st.one_of(ints, st.decimals(lo, hi, places=2, allow_nan=False, allow_infinity=False).map(float))
+    return numbers.filter(lambda v: all(_passes(v, op, literal) for op, literal in tests))
+
+
+def _passes(value: Any, op: str, literal: Any) -> bool:
+    if op == "ne":
+        return value != literal
+    if isinstance(literal, bool) or not isinstance(literal, (int, float)):
+        return True
+    return {"gt": value > literal, "gte": value >= literal, "lt": value < literal, "lte": value <= literal}.get(op, True)
+
+
 def wrong_values(kind: Kind, *, site_currency: str = "EUR") -> st.SearchStrategy[Any]:
     """Values of the wrong type or form for ``kind``: a correct mapping rejects or drops them."""
     containers = st.sampled_from([{}, [], {"unexpected": 1}, ["x"]])
     name = kind.name
+    if name in _WRAPPERS:
+        return wrong_values(kind.detail, site_currency=site_currency)
+    if name == "zone":
+        return st.sampled_from(_WRONG_ZONES)
+    if name == "compare":
+        return st.sampled_from(["abc", "12", True, None]) | containers
+    if name == "falsy":
+        return st.sampled_from([True, "yes", 1])
+    if name in ("affix", "contains", "int_id"):
+        return wrong_values(Kind("id"), site_currency=site_currency)
     if name in ("time", "epoch", "formatted_time"):
         return _WRONG_TIMES | containers
     if name in ("number", "integer", "json_number", "odds", "decimal_odds", "money"):
