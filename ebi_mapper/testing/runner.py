@@ -9,7 +9,10 @@ smallest payload found that breaks a property.
 from __future__ import annotations
 
 import inspect
+import tempfile
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +30,7 @@ from .properties import PropertyFailure, check_all
 from .shapes import rule_names
 from .strategies import DEFECT_KINDS, GeneratedPayload, fragile_spots, generated_payloads, resolve_mapping, time_forms
 
-__all__ = ["RuleReport", "GeneratedReport", "run_generated", "mapping_properties", "reaches"]
+__all__ = ["RuleReport", "GeneratedReport", "run_generated", "mapping_properties", "reaches", "hypothesis_storage"]
 
 EXAMPLES_LABEL = "tests:"  # the pseudo-rule under which a mapping's own example cases are reported
 
@@ -184,9 +187,10 @@ def _judge_coverage(report: RuleReport, mapping: Mapping, cases_reaching: int) -
         f"rule {report.rule!r} was never reached: none of the {report.examples} generated payloads "
         f"({report.valid} valid, {report.reached} reaching it) matched its `when`"
         + (f" ({when})" if when else "")
-        + ", so nothing about it was tested; the kit did not understand the condition. Add a tests: case "
-        "for the rule, give the payload shape with --source-schema, or write the condition with ==, ||, &&, !, "
-        "contains([...], path), starts_with or number comparisons"
+        + ", and no tests: case reaches it, so nothing about it was tested (the condition may never hold, or the "
+        "kit did not understand it). Add a tests: case that reaches the rule, give the payload shape with "
+        "--source-schema, or write the condition with ==, !=, ||, &&, !(...), number comparisons, "
+        "contains([...], path) or starts_with"
     )
 
 
@@ -307,6 +311,30 @@ def run_generated(
             _run_rule(mapper, name, examples=examples, seed=seed, now=now or DEFAULT_CASE_NOW, source_schema=source_schema, validity=validity, case_reach=case_reach)
         )
     return report
+
+
+@contextmanager
+def hypothesis_storage(directory: str | Path | None = None) -> Iterator[Path]:
+    """Hypothesis keeps its files (the literal-constants cache) in ``directory``, by default a
+    temporary one removed afterwards, instead of ``.hypothesis/`` in the working directory.
+
+    The runs use no example database (``database=None``); this covers what Hypothesis writes anyway.
+    """
+    from hypothesis import configuration
+
+    previous = vars(configuration).get("__hypothesis_home_directory")  # restored after: a test session may have set it
+    with tempfile.TemporaryDirectory(prefix="ebi-mapper-hypothesis-") if directory is None else _nothing() as temporary:
+        where = Path(directory) if directory is not None else Path(temporary)
+        configuration.set_hypothesis_home_dir(where)
+        try:
+            yield where
+        finally:
+            configuration.set_hypothesis_home_dir(previous)
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield None
 
 
 def _caller_dir(depth: int = 2) -> Path:
