@@ -331,24 +331,32 @@ def check_currency(ctx: CheckContext) -> Iterator[Finding]:
             yield _err(rule.context_locs.get(money[0], rule.loc), "monetary-without-currency", f"rule {rule.name!r} maps monetary param(s) {', '.join(money)} but has no currency: expression (EBI does not convert; the guard must check the source currency is {ctx.mapping.site_currency})")
 
 
-# Names that say an amount is in minor units (cents, pence, "amount_minor", "in_minor_units").
-_MINOR_UNITS = re.compile(r"cents?(?![a-z])|pence|_minor(?![a-z])|minor_?units?", re.IGNORECASE)
-# Names that say a time is UTC (created_at_utc, utc_time, timestamp_gmt, time_z).
-_UTC_NAME = re.compile(r"(?:^|_)(?:utc|gmt|z)(?:_|$)", re.IGNORECASE)
+# Words of a key name (snake_case or camelCase) that say an amount is in minor units
+# (amount_cents, totalMinor, in_minor_units, value_pence), or that a time is UTC or local.
+_MINOR_WORDS = frozenset({"cent", "cents", "pence", "penny", "pennies", "minor"})
+_UTC_WORDS = frozenset({"utc", "gmt", "z"})
+_LOCAL_WORDS = frozenset({"local"})
+_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+
+
+def _words(key: str) -> frozenset[str]:
+    return frozenset(w.lower() for w in _WORD.findall(key))
+
+
 # Calls that convert minor units (or scale by hand) and calls that fix the zone of a naive time.
 _SCALES = frozenset({"minor_to_major", "divide", "multiply"})
 _ZONED = frozenset({"to_utc", "parse_time", "from_epoch_seconds", "from_epoch_millis", "from_epoch_micros"})
 
 
-def _named_paths(source: str, name: re.Pattern[str]) -> list[str]:
-    """The dotted paths the expression reads whose key names match ``name``."""
+def _named_paths(source: str, words: frozenset[str]) -> list[str]:
+    """The dotted paths the expression reads with a key name containing one of ``words``."""
     from ..expressions import field_paths
 
     try:
         paths = field_paths(source)
     except Exception:  # noqa: BLE001 - a syntax error is reported by check_expressions
         return []
-    return [".".join(str(step) for step in path if step not in ("[]", "*")) for path in paths if any(isinstance(step, str) and name.search(step) for step in path)]
+    return [".".join(str(step) for step in path if step not in ("[]", "*")) for path in paths if any(isinstance(step, str) and _words(step) & words for step in path)]
 
 
 def _at_text(ctx: CheckContext, expr: Expr, text: str) -> Loc:
@@ -363,7 +371,8 @@ def check_units(ctx: CheckContext) -> Iterator[Finding]:
     A monetary param read from a path named like minor units (``amount_cents``, ``total_minor``)
     with no ``minor_to_major`` sends amounts 100 times too big. A time read from a path named like
     UTC (``created_at_utc``) while ``source_timezone`` is a local zone is shifted by the zone's
-    offset if it comes without one. Names are only hints: both are warnings.
+    offset if it comes without one; one named like local time (``local_time``) read with
+    ``source_timezone`` UTC (the default) likewise. Names are only hints: these are warnings.
     """
     m = ctx.mapping
     local_zone = m.source_timezone not in ("UTC", "Etc/UTC", "Z")
@@ -377,25 +386,32 @@ def check_units(ctx: CheckContext) -> Iterator[Finding]:
             if param.type == "timestamp":
                 times.append((key, spec.expr))
             if param.monetary and not {name for name, _ in _analyse(spec.expr.source).calls} & _SCALES:
-                for path in _named_paths(spec.expr.source, _MINOR_UNITS)[:1]:
+                for path in _named_paths(spec.expr.source, _MINOR_WORDS)[:1]:
                     yield _warn(
                         _at_text(ctx, spec.expr, path),
                         "minor-units",
                         f"rule {rule.name!r}: {key} is an amount in major units (12.34) but {path!r} is named like minor units (cents); "
                         f"if it is, write minor_to_major({path}, `2`) (the exponent of the currency)",
                     )
-        if not local_zone:
-            continue
         for key, expr in times:
             if id(expr) in ctx.bad_exprs or {name for name, _ in _analyse(expr.source).calls} & _ZONED:
                 continue
-            for path in _named_paths(expr.source, _UTC_NAME)[:1]:
-                yield _warn(
-                    _at_text(ctx, expr, path),
-                    "utc-name-local-zone",
-                    f"rule {rule.name!r}: {key} reads {path!r}, named like a UTC time, but times without an offset are read in "
-                    f"source_timezone {m.source_timezone}; if it is UTC without an offset, write to_utc({path}, 'UTC')",
-                )
+            for path in _named_paths(expr.source, _UTC_WORDS if local_zone else _LOCAL_WORDS)[:1]:
+                if local_zone:
+                    yield _warn(
+                        _at_text(ctx, expr, path),
+                        "zone-name",
+                        f"rule {rule.name!r}: {key} reads {path!r}, named like a UTC time, but times without an offset are read in "
+                        f"source_timezone {m.source_timezone}; if it is UTC without an offset, write to_utc({path}, 'UTC')",
+                    )
+                else:
+                    yield _warn(
+                        _at_text(ctx, expr, path),
+                        "zone-name",
+                        f"rule {rule.name!r}: {key} reads {path!r}, named like a local time, but times without an offset are read "
+                        f"as UTC (source_timezone {m.source_timezone}); declare the source's zone (source_timezone: Europe/Malta) "
+                        f"or write to_utc({path}, '<zone>')",
+                    )
 
 
 def _coercion_problem(value: Any, param: Param, ctx: CheckContext) -> str | None:
