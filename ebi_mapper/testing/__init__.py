@@ -27,6 +27,7 @@ __all__ = [
     "check_timestamps_utc",
     "check_zone_declared",
     "generated_payloads",
+    "hypothesis_storage",
     "mapping_properties",
     "payloads",
     "run_generated",
@@ -41,6 +42,7 @@ _HOMES = {
     "time_forms": "strategies",
     "GeneratedReport": "runner",
     "RuleReport": "runner",
+    "hypothesis_storage": "runner",
     "mapping_properties": "runner",
     "run_generated": "runner",
 }
