@@ -9,6 +9,9 @@ follow every use of a path: through wrapping functions (`upper(currency)`), comb
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -190,16 +193,21 @@ def test_a_zone_read_from_the_payload_gets_iana_names():
     assert report.failures == 0, report.render()
 
 
-def test_test_takes_a_source_schema_and_leaves_no_hypothesis_dir(tmp_path, monkeypatch, capsys):
+def _cli(cwd, *args):
+    """The CLI in a fresh process: Hypothesis writes its cache once per process, so only a fresh one shows where."""
+    env = {k: v for k, v in os.environ.items() if k != "HYPOTHESIS_STORAGE_DIRECTORY"}
+    return subprocess.run([sys.executable, "-m", "ebi_mapper", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_test_takes_a_source_schema_and_leaves_no_hypothesis_dir(tmp_path):
     from .kit_helpers import BROKEN
 
-    monkeypatch.chdir(tmp_path)
     mapping = str(BROKEN / "fanout_missing_array.yaml")
     schema = str(BROKEN / "fanout_missing_array.source.json")
-    assert main(["test", mapping, "--generate", "20", "--seed", "0"]) == 0  # without the schema the array is always there
-    capsys.readouterr()
-    assert main(["test", mapping, "--generate", "20", "--seed", "0", "--source-schema", schema]) == 1
-    assert "each_not_array" in capsys.readouterr().out
+    without = _cli(tmp_path, "test", mapping, "--generate", "20", "--seed", "0")
+    assert without.returncode == 0, without.stdout + without.stderr  # without the schema the array is always there
+    with_schema = _cli(tmp_path, "test", mapping, "--generate", "20", "--seed", "0", "--source-schema", schema)
+    assert with_schema.returncode == 1 and "each_not_array" in with_schema.stdout, with_schema.stdout + with_schema.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # no .hypothesis/ left behind
 
 
@@ -211,7 +219,7 @@ def test_a_bad_source_schema_is_a_usage_error_not_a_traceback(tmp_path, capsys):
     assert "s.json" in err and "not a JSON file" in err and "Traceback" not in err
 
 
-def test_hypothesis_dir_is_configurable(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    assert main(["test", str(GOOD / "wallet.yaml"), "--generate", "2", "--seed", "0", "--hypothesis-dir", "hyp"]) == 0
-    assert [p.name for p in tmp_path.iterdir()] == ["hyp"]
+def test_hypothesis_dir_is_configurable(tmp_path):
+    done = _cli(tmp_path, "test", str(GOOD / "wallet.yaml"), "--generate", "2", "--seed", "0", "--hypothesis-dir", "hyp")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["hyp"] and any((tmp_path / "hyp").iterdir())
