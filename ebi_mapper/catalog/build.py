@@ -34,7 +34,7 @@ _CLASSES = ("mandatory", "channel", "enrichment", "optional")
 _TYPES = ("string", "number", "integer", "boolean", "yes_no", "timestamp", "string_or_number")
 _ENVELOPE_NAMES = ("customer", "timestamp")
 CHOICE_FIELDS = ("value", "reason", "used_by", "addresses")
-OVERRIDE_FIELDS = ("type", "cls", "channels", "allowed", "max_length", "monetary", "description")
+OVERRIDE_FIELDS = ("type", "cls", "channels", "allowed", "max_length", "monetary", "description", "flag")
 # A vertical's matrix entry that is not an event key is an open question; the choice that settles it.
 _UNCLEAR_MATRIX_ENTRY = {"sweepstakes": "sweepstakes_transactions"}
 
@@ -315,6 +315,10 @@ def _finish_param(event: str, param: dict[str, Any], channel_params: dict[str, l
     allowed_set = param.pop("_allowed_set")
     if param["type"] is None:
         raise CatalogBuildError(f"{event}.{key}: Boolean in the reference; add a param_overrides entry choosing yes_no or boolean")
+    if param.get("flag") and param["type"] != "integer":
+        raise CatalogBuildError(f"{event}.{key}: 'flag' (a 0/1 number flag) needs type integer, not {param['type']}")
+    if not param.get("flag"):
+        param.pop("flag", None)  # written only where set: catalog.json stays as it was elsewhere
     if param["type"] not in _TYPES:
         raise CatalogBuildError(f"{event}.{key}: type {param['type']!r} is not one of {_TYPES}")
     if param["cls"] not in _CLASSES:

@@ -81,4 +81,5 @@ def _make_param(key: str, p: dict[str, Any]) -> Param:
         confidence=p.get("confidence", "documented"),
         note=p.get("note", ""),
         example=p.get("example"),
+        flag=p.get("flag", False),
     )

@@ -33,6 +33,7 @@ class Param:
     confidence: str = "documented"  # documented | inferred
     note: str = ""
     example: Any = None  # the value the docs' JSON example uses, where they give one
+    flag: bool = False  # a 0/1 number flag: JSON true / false become 1 / 0 (choice boolean_into_flags)
 
     @property
     def is_timestamp(self) -> bool:

@@ -16,7 +16,8 @@ The rules (also in ``docs/functions.md`` § "Coercion by catalog type"):
   same decimal, else rejected; NaN, infinities and booleans rejected; ints must fit 64 bits.
   Monetary params are rounded to 4 places, half away from zero (``ROUND_HALF_UP``, what SQL
   ``ROUND`` does, so amounts reconcile with the client's reports).
-* ``integer``: ints; integral floats and numeric strings whose value is integral.
+* ``integer``: ints; integral floats and numeric strings whose value is integral; for a 0/1 flag
+  (``Param.flag``, e.g. ``ootb_is_live``) also ``true``/``false``, written 1/0.
 * ``boolean`` / ``yes_no``: ``true``/``false``, ``1``/``0`` (numbers or strings), and the strings
   ``true false yes no y n 1 0`` in any case; ``yes_no`` writes ``'Yes'``/``'No'``.
 * ``timestamp``: any form :func:`~ebi_mapper.engine.timestamps.parse_timestamp` reads, written as
@@ -252,12 +253,16 @@ def money_exact(value: Any) -> Any:
 
 
 def _make_integer(param: Param) -> Callable[[Any], Any]:
+    flag = getattr(param, "flag", False)  # a 0/1 flag: true / false are 1 / 0 (choice boolean_into_flags)
+
     def coerce_integer(value: Any) -> Any:
         kind = type(value)
         if kind is int:
             return _checked_int(value, value)
         if value is None:
             return None
+        if kind is bool and flag:
+            return int(value)
         if kind is str and len(value) <= _MAX_NUMBER_CHARS and _INTEGER.fullmatch(value.strip()):
             return _checked_int(int(value.strip()), value)
         exact = parse_decimal(value)
