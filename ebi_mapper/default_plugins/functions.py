@@ -198,7 +198,10 @@ def fn_round(n: Any, places: Any) -> Any:
 
 
 def fn_minor_to_major(x: Any, exponent: Any) -> Any:
-    """Minor currency units to major ones: ``x / 10**exponent``, exactly (1234, 2 → 12.34)."""
+    """Minor currency units to major ones: ``x / 10**exponent``, exactly (1234, 2 → 12.34).
+
+    ``x`` must be a whole number of minor units: a fraction (``'10.50'``) raises, naming it.
+    """
     if type(x) is int and type(exponent) is int and 0 <= exponent <= _MAX_PLACES and -_SAFE <= x <= _SAFE:
         # Both are doubles, so the quotient is correctly rounded: float() of the exact decimal.
         scale = 10**exponent
@@ -213,6 +216,9 @@ def minor_to_major_exact(x: Any, exponent: Any) -> Any:
     number = _number("minor_to_major", x)
     if number is None:
         return None
+    if number != number.to_integral_value():
+        # '10.50' cents is not 0.105: a producer that sends fractions of a minor unit has a unit bug.
+        raise FunctionValueError("minor_to_major", x, f"{quote_value(x)} has a fraction of a minor unit: minor amounts are whole numbers (is it already in major units?)")
     try:
         with localcontext(_WIDE):
             scaled = number.scaleb(-digits)
@@ -530,7 +536,7 @@ BUILTIN_FUNCTIONS: tuple[FunctionDef, ...] = (
     _def("divide", _arith("divide", lambda a, b: a / b), (_NUM_IN, _NUM_IN),
          "divide(a, b): a / b; an error when b is 0"),
     _def("minor_to_major", fn_minor_to_major, (_NUM_IN, (NUMBER,)),
-         "minor_to_major(x, exponent): x / 10^exponent exactly, e.g. cents to units"),
+         "minor_to_major(x, exponent): x / 10^exponent exactly, e.g. cents to units; x must be whole"),
     # misc
     _def("allocate", fn_allocate, (_NUM_IN, (NUMBER, NULL), (NUMBER, NULL)),
          "allocate(amount, n, index[, places]): part index of amount split into n parts that sum exactly to it",

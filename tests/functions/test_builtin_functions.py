@@ -167,6 +167,8 @@ UNUSABLE = [
     ("minor_to_major(`1234`, `2.5`)", {}, 2.5),
     ("minor_to_major(`1234`, `16`)", {}, 16),
     ("minor_to_major('1e999999', `2`)", {}, "1e999999"),
+    ("minor_to_major('10.50', `2`)", {}, "10.50"),  # a fraction of a cent is a producer error, not 0.105
+    ("minor_to_major(`1234.5`, `2`)", {}, 1234.5),
     # misc
     ("yes_no('maybe')", {}, "maybe"),
     ("yes_no(`2`)", {}, 2),

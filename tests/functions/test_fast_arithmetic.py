@@ -60,3 +60,34 @@ def test_the_fast_paths_are_taken():
     assert ADD is not ADD.exact and SUBTRACT.exact is not None
     assert fns.fn_minor_to_major(48748, 2) == 487.48 and type(fns.fn_minor_to_major(1200, 2)) is int
     assert SUBTRACT(0.3, 0.1) == 0.2 and SUBTRACT(10, 2.5) == 7.5
+
+
+def _minor_definition(x, exponent):
+    """minor_to_major by its definition: a whole number of minor units, divided by 10**exponent."""
+    from decimal import Decimal
+
+    number = Decimal(str(x)) if not isinstance(x, str) else Decimal(x)
+    if number != number.to_integral_value():
+        return ("fraction",)
+    value = number.scaleb(-exponent)
+    return ("ok", int(value) if value == value.to_integral_value() else float(value))
+
+
+@settings(max_examples=800, deadline=None)
+@given(
+    x=st.integers(min_value=-(2**60), max_value=2**60)
+    | st.decimals(places=2, min_value=-(10**9), max_value=10**9, allow_nan=False, allow_infinity=False).map(str)
+    | st.decimals(places=3, min_value=-(10**6), max_value=10**6, allow_nan=False, allow_infinity=False).map(float)
+    | st.sampled_from(["10.50", "10.00", "1050", 1050.0, 0.5, "-0.01", "7"]),
+    exponent=st.integers(min_value=0, max_value=15),
+)
+@example(x="10.50", exponent=2).via("issue #11: '10.50' cents became 0.105")
+def test_minor_to_major_takes_whole_minor_units_only(x, exponent):
+    """Both paths equal the Decimal definition; a fractional minor amount is an error naming it."""
+    want = _minor_definition(x, exponent)
+    for fn in (fns.fn_minor_to_major, fns.minor_to_major_exact):
+        got = _outcome(fn, x, exponent)
+        if want[0] == "fraction":
+            assert got[0] == "error" and "fraction of a minor unit" in got[1], got
+        else:
+            assert got[0] == "ok" and got[2] == repr(want[1]), (got, want)
