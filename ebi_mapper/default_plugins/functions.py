@@ -227,6 +227,15 @@ def minor_to_major_exact(x: Any, exponent: Any) -> Any:
     return _number_out("minor_to_major", scaled, x)
 
 
+def fn_fail(reason: str) -> Any:
+    """Reject the record with ``reason``: the mapping's own check (``data.amount < `0` && fail('negative amount')``).
+
+    Raised as :class:`FunctionValueError`, so the engine's one rule for unusable values applies on
+    both paths: the record is rejected (``expression_error``) naming the field and this reason.
+    """
+    raise FunctionValueError("fail", reason, reason)
+
+
 # --- text -----------------------------------------------------------------------------------
 
 
@@ -549,6 +558,7 @@ BUILTIN_FUNCTIONS: tuple[FunctionDef, ...] = (
     _def("coalesce", fn_coalesce, ((ANY,),), "coalesce(a, ...): the first argument that is not null (the rest are not evaluated)",
          variadic=True, lazy=True),
     _def("to_flag", fn_to_flag, ((STRING, NUMBER, BOOLEAN, NULL),), "to_flag(x): 1 or 0 from a boolean-like value"),
+    _def("fail", fn_fail, ((STRING,),), "fail(reason): reject the record with this reason; guard it: cond && fail('why')"),
     _def("yes_no", fn_yes_no, ((STRING, NUMBER, BOOLEAN, NULL),), "yes_no(x): 'Yes' or 'No' from a boolean-like value"),
     _def("lookup", _unbound(_bind_lookup), ((STRING,), (STRING, NUMBER, BOOLEAN, NULL)),
          "lookup(table, key): the value for key in a table the mapping declares under tables:", bind=_bind_lookup),

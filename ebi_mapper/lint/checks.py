@@ -174,6 +174,14 @@ def _call_problems(facts: _Facts, ctx: "CheckContext") -> Iterator[tuple[int | N
                 yield pos, "function-type", f"{name}() argument {i + 1} is a {given} literal, but takes {' or '.join(accepted)}"
 
 
+def _fails_always(source: str) -> bool:
+    """The expression is a bare ``fail(...)`` call: nothing can skip it."""
+    from ..expressions import parse_expression
+
+    ast = parse_expression(source)
+    return ast.get("type") == "function_expression" and ast.get("value") == "fail"
+
+
 def _lookup_tables(node: dict, source: str) -> Iterator[tuple[str, int]]:
     """Tables named by a literal first argument of ``lookup(...)``, with the literal's offset."""
     if node.get("type") == "function_expression" and node.get("value") == "lookup":
@@ -201,6 +209,9 @@ def check_expressions(ctx: CheckContext) -> Iterator[Finding]:
         for name, pos in facts.calls:
             if name not in ctx.function_names:
                 yield _err(ctx.expr_loc(expr, pos or 0), "unknown-function", f"{label}: unknown function {name}(){_suggest(name, ctx.function_names)}")
+            elif name == "fail" and _fails_always(expr.source):
+                yield _err(ctx.expr_loc(expr, pos or 0), "unconditional-fail",
+                           f"{label}: fail() is the whole expression, so every record reaching it is rejected; guard it: cond && fail('why')")
         for pos, code, message in _call_problems(facts, ctx):
             yield _err(ctx.expr_loc(expr, pos or 0), code, f"{label}: {message}")
         for table, pos in facts.tables:

@@ -33,6 +33,7 @@ EXPECTED_NAMES = {
     "coalesce", "yes_no", "lookup",
     # issue 15: lazy forms, odds, money allocation, flags
     "if", "odds_decimal", "odds_american", "odds_fraction", "allocate", "to_flag",
+    "fail",  # issue #11 item 12b: a mapping's own rejection
 }  # fmt: skip
 
 
@@ -103,6 +104,7 @@ SAMPLE_CALLS: dict[str, list[tuple]] = {
     "to_flag": [("yes",), ("maybe",)],
     "yes_no": [(True,), ("no",), ("maybe",)],
     "lookup": [("t", 1)],
+    "fail": [("the mapping's reason",)],
 }
 
 
@@ -237,7 +239,7 @@ _USABLE_REST = {  # a usable value for each argument after the first
 NULL_CALLS = [
     (d, args)
     for d in VALUE_FUNCTIONS
-    if d.name not in ("coalesce", "concat")  # their null handling is their point, tested by example
+    if d.name not in ("coalesce", "concat", "fail")  # their null handling is their point (fail always raises), tested by example
     for args in [(None, *_USABLE_REST.get(d.name, ()))]
     + ([(1, None)] if d.name in ("add", "subtract", "multiply", "divide") else [])
     + ([(None, "Europe/Malta"), (None, None)] if d.name == "to_utc" else [])
