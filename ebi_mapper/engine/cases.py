@@ -2,6 +2,7 @@
 
 Events are compared whole (envelope and context); rejections by the keys the case gives (code,
 field, rule, event, and ``message`` as a substring), so cases stay readable; filters by reason.
+Values compare as JSON: numbers by value (``3`` equals ``3.0``), booleans never equal numbers.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from ..mapping.model import MappingTest
 from ..outcomes import RecordResult
 from .mapper import Mapper
 
-__all__ = ["CaseResult", "run_case", "run_cases", "actual_of"]
+__all__ = ["CaseResult", "run_case", "run_cases", "actual_of", "same_json"]
 
 # A fixed clock for cases that do not set `now`, so the future-skew guard gives the same answer
 # on every machine and every day: far enough ahead that example payloads are never "future".
@@ -45,23 +46,36 @@ def actual_of(result: RecordResult) -> dict[str, Any]:
     }
 
 
+def same_json(a: Any, b: Any) -> bool:
+    """JSON equality: numbers by value (``3`` equals ``3.0``), but ``true`` is not ``1`` (Python's == says it is)."""
+    if type(a) is bool or type(b) is bool:
+        return type(a) is type(b) and a == b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_json(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b))
+    return type(a) is type(b) and a == b
+
+
 def _rejection_matches(expected: dict, actual: dict) -> bool:
     for key, want in expected.items():
         got = actual.get(key)
         if key == "message":
             if not isinstance(got, str) or str(want) not in got:
                 return False
-        elif got != want:
+        elif not same_json(got, want):
             return False
     return True
 
 
 def _compare(expect: dict[str, Any], actual: dict[str, Any]) -> bool:
-    if actual["events"] != expect.get("events", []):
+    if not same_json(actual["events"], expect.get("events", [])):
         return False
     if actual["filtered"] != expect.get("filtered", []):
         return False
-    if actual["bespoke"] != [{k: v for k, v in b.items() if k != "rule"} for b in expect.get("bespoke", [])]:
+    if not same_json(actual["bespoke"], [{k: v for k, v in b.items() if k != "rule"} for b in expect.get("bespoke", [])]):
         return False
     want = expect.get("rejections", [])
     got = actual["rejections"]
@@ -70,8 +84,19 @@ def _compare(expect: dict[str, Any], actual: dict[str, Any]) -> bool:
     return all(_rejection_matches(w, g) for w, g in zip(want, got))
 
 
+def _by_value(value: Any) -> Any:
+    """Integral floats as ints, so equal numbers render alike and the diff shows only real differences."""
+    if type(value) is float and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _by_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_by_value(v) for v in value]
+    return value
+
+
 def _render(data: dict[str, Any]) -> list[str]:
-    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str).splitlines()
+    return json.dumps(_by_value(data), indent=2, sort_keys=True, ensure_ascii=False, default=str).splitlines()
 
 
 def run_case(mapper: Mapper, case: MappingTest) -> CaseResult:
