@@ -67,9 +67,11 @@ class Rejection:
     expression: str = ""  # the JMESPath expression that produced the field
     value: Any = None  # the offending value (truncated)
     source: str = ""  # where the record came from, e.g. 'input.jsonl:17'
+    item: int | None = None  # with `each`: the index of the element this is about
+    item_key: str = ""  # ... and its primary-key values as mapped ('ootb_order_id=1001, ...'), where known
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "code": self.code,
             "message": self.message,
             "rule": self.rule,
@@ -79,6 +81,10 @@ class Rejection:
             "value": truncate_value(self.value),
             "source": self.source,
         }
+        if self.item is not None:  # only fan-out rejections carry it: other output is unchanged
+            out["item"] = self.item
+            out["item_key"] = self.item_key
+        return out
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,11 @@ from .report import echo_json
 __all__ = ["command"]
 
 
+def _item_label(index: int, key: str) -> str:
+    """``item 2 (ootb_order_id=1001, ...)``: an `each` element, as headers and rejections name it."""
+    return f"item {index}" + (f" ({key})" if key else "")
+
+
 def _short(value) -> str:
     text = json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= 80 else text[:77] + "..."
@@ -56,6 +61,8 @@ def command(mapping: str, payload: str, now: str | None, fmt: str) -> int:
             for step in trace.for_rule(rule):
                 if step.kind == "when":
                     click.echo(f"  when      {step.expression}  →  {_short(step.value)}")
+                elif step.kind == "item":
+                    click.secho(f"  {_item_label(step.value['index'], step.value['key'])}", bold=True)
                 elif step.kind == "field":
                     shown = step.state if step.state != "value" else _short(step.value)
                     click.echo(f"  {step.name:<34} {step.expression}  →  {shown}")
@@ -69,7 +76,8 @@ def command(mapping: str, payload: str, now: str | None, fmt: str) -> int:
             click.secho("event", fg="green", bold=True)
             click.echo(json.dumps(event.to_dict(), indent=2, ensure_ascii=False))
         for rej in result.rejections:
-            click.secho(f"rejected [{rej.code}] {rej.rule} {rej.field}: {rej.message}", fg="red")
+            where = f" {_item_label(rej.item, rej.item_key)}" if rej.item is not None else ""
+            click.secho(f"rejected [{rej.code}] {rej.rule}{where} {rej.field}: {rej.message}", fg="red")
             if rej.expression:
                 click.echo(f"  expression: {rej.expression}   value: {_short(rej.value)}")
         for item in result.filtered:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .items import tag_item
+
 __all__ = ["CONTEXT_FROM_ENVELOPE", "emit_each_loop"]
 
 # timestamps.context_from_envelope, inline (one call fewer per event); tested equal to format_context.
@@ -36,7 +38,15 @@ def emit_each_loop(gen: Any, w: Any) -> None:
     w.emit("for _index, _item in enumerate(_items):")
     with w.indent():
         w.emit("data = {'item': _item, 'root': payload, 'index': _index}")
-        gen.produce(w)
+        # Rejections name their element (mapper.tag_item, as the reference path does); `finally`
+        # because a rejected element leaves the body by `continue`.
+        w.emit("_n0 = len(result.rejections)")
+        w.emit("try:")
+        with w.indent():
+            gen.produce(w)
+        w.emit("finally:")
+        with w.indent():
+            w.emit(f"if len(result.rejections) > _n0: {gen.const(tag_item)}(result.rejections, _n0, {gen.const(gen.crule)}, data)")
     w.emit("return True")
 
 

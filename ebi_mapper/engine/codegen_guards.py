@@ -40,18 +40,20 @@ def emit_guards(gen: Any, w: Any) -> None:
         body.depth = w.depth + 1
         _EMITTERS[kind](gen, body, settings)
         if body.lines:  # else nothing this guard could say for this rule
-            bodies.append(body)
-    filters = any(_FILTERED in line for body in bodies for line in body.lines)
+            bodies.append((kind, body))
+    filters = any(_FILTERED in line for _, body in bodies for line in body.lines)
     if filters:
         w.emit("_filtered = False")
-    for body in bodies:
+    for kind, body in bodies:
         # As the reference does for every guard: an exception becomes a guard_failed rejection
-        # (each body records its outcomes only on its last line, so a failure leaves none behind).
+        # naming the guard (each body records its outcomes only on its last line, so a failure
+        # leaves none behind).
         w.emit("try:")
         w.lines.extend(body.lines)
         w.emit("except Exception as _e:")
         with w.indent():
-            w.emit(f"_rej.append(_Rejection('guard_failed', f'guard raised {{type(_e).__name__}}: {{_e}}', {gen.rule.name!r}, {gen.event.key!r}, '', '', None, source))")
+            prefix = gen.const(f"guard {kind!r} raised ")
+            w.emit(f"_rej.append(_Rejection('guard_failed', {prefix} + f'{{type(_e).__name__}}: {{_e}}', {gen.rule.name!r}, {gen.event.key!r}, '', '', None, source))")
     if filters:
         w.emit("if _filtered:")
         with w.indent():

@@ -30,6 +30,7 @@ from .codegen import make_rule_runner
 from .codegen_parts import plain_dataclass
 from .dispatch import decides_when, make_dispatcher
 from .fields import MISSING, NULL, CompiledField, compile_field
+from .items import item_key, tag_item
 from .timestamps import format_context, format_envelope, parse_timestamp
 from .profiles import delta_settings
 from .trace import Trace
@@ -69,6 +70,7 @@ class _CompiledRule:
     guards: list[Callable]
     enrichers: list[tuple[str, Callable]]
     monetary_keys: frozenset[str]
+    guard_names: tuple[str, ...] = ()  # each guard's registered name (go_live, currency, ...), as the docs say
     run: Callable[[Any, RecordResult, str, datetime], bool] | None = None  # generated runner
     run_dispatched: Callable[[Any, RecordResult, str, datetime], bool] | None = None  # `when` proven
     python_source: str = ""  # the runner's generated code, for debugging
@@ -244,7 +246,14 @@ class Mapper:
 
     def _run_rule(self, crule: _CompiledRule, payload: Any, result: RecordResult, source: str, now: datetime, trace: Trace | None) -> None:
         for scope in self._scopes(crule.each, crule.rule.each, payload, crule.rule.name, crule.event.key, result, source):
+            if crule.each is None:
+                self._produce(crule, scope, payload, result, source, now, trace)
+                continue
+            if trace is not None:
+                trace.item(crule.rule.name, scope["index"], item_key(crule, scope))
+            start = len(result.rejections)
             self._produce(crule, scope, payload, result, source, now, trace)
+            tag_item(result.rejections, start, crule, scope)
 
     def _produce(self, crule: _CompiledRule, data: Any, payload: Any, result: RecordResult, source: str, now: datetime, trace: Trace | None) -> None:
         rule, event = crule.rule, crule.event
@@ -329,11 +338,12 @@ class Mapper:
                 if trace is not None:
                     trace.step(rule.name, f"enricher {name}", updates)
             filtered = False
-            for guard in crule.guards:
+            for i, guard in enumerate(crule.guards):
+                gname = crule.guard_names[i] if i < len(crule.guard_names) else getattr(guard, "__name__", str(guard))
                 try:
                     outcomes = list(guard(ootb, ctx) or ())
                 except Exception as exc:
-                    outcomes = [Rejection("guard_failed", f"guard raised {type(exc).__name__}: {exc}", rule.name, event.key)]
+                    outcomes = [Rejection("guard_failed", f"guard {gname!r} raised {type(exc).__name__}: {exc}", rule.name, event.key)]
                 for item in outcomes:
                     if isinstance(item, Filtered):
                         filtered = True
@@ -341,7 +351,7 @@ class Mapper:
                     else:
                         rejections.append(item if item.source else _with_source(item, source))
                 if trace is not None:
-                    trace.step(rule.name, f"guard {getattr(guard, '__name__', guard)}", [o.to_dict() for o in outcomes] or "passed")
+                    trace.step(rule.name, f"guard {gname}", [o.to_dict() for o in outcomes] or "passed")
             if filtered:  # a pre-go-live event is never sent, so its other problems do not matter
                 return
             if rejections:
@@ -506,15 +516,17 @@ def _functions_for(mapping: Mapping, registry: Registry) -> dict[str, Callable]:
     return out
 
 
-def _guards_for(mapping: Mapping, registry: Registry) -> list[Callable]:
-    guards = []
+def _guards_for(mapping: Mapping, registry: Registry) -> tuple[list[Callable], tuple[str, ...]]:
+    """The enabled guards, and their registered names (for traces and guard_failed rejections)."""
+    guards, names = [], []
     for name, gdef in registry.guards.items():
         setting = mapping.guards.get(name, gdef.default_on)
         if setting is False or (setting is None):
             continue
         options = setting if isinstance(setting, dict) else {}
         guards.append(gdef.factory(options, mapping))
-    return guards
+        names.append(name)
+    return guards, tuple(names)
 
 
 def _fused_guards(crule: _CompiledRule) -> list | None:
@@ -574,7 +586,7 @@ def compile_mapping(
         registry = make_registry(local_modules=mapping.plugins, base_dir=Path(mapping.path).parent if mapping.path else None)
     functions = _functions_for(mapping, registry)
     channels = set(mapping.channels)
-    guards = _guards_for(mapping, registry)
+    guards, guard_names = _guards_for(mapping, registry)
     enrichers = [(name, registry.enricher(name).factory(options, mapping)) for name, options in mapping.enrichers]
     tz = ZoneInfo(mapping.source_timezone)
 
@@ -615,6 +627,7 @@ def compile_mapping(
                 context=context,
                 unmapped_required=unmapped,
                 guards=guards,
+                guard_names=guard_names,
                 enrichers=enrichers,
                 monetary_keys=frozenset(k for k in rule.context if event.params[k].monetary),
                 version=make_version_reader(compile_field("version", FieldSpec(rule.version), functions), rule=rule.name,

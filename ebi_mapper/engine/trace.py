@@ -11,7 +11,7 @@ __all__ = ["Trace", "TraceStep"]
 @dataclass(frozen=True)
 class TraceStep:
     rule: str
-    kind: str  # when | field | coerced | guard/enricher step
+    kind: str  # when | item | field | coerced | step (guard/enricher)
     name: str
     expression: str = ""
     state: str = ""
@@ -35,6 +35,10 @@ class Trace:
 
     def step(self, rule: str, name: str, value: Any) -> None:
         self.steps.append(TraceStep(rule, "step", name, "", "", value))
+
+    def item(self, rule: str, index: int, key: str) -> None:
+        """The `each` element whose steps follow (explain prints a header per element)."""
+        self.steps.append(TraceStep(rule, "item", f"item {index}", "", "", {"index": index, "key": key}))
 
     def for_rule(self, rule: str) -> list[TraceStep]:
         return [s for s in self.steps if s.rule == rule]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
 from ebi_mapper import make_registry
 
 from .conftest import DEPOSIT_RULE, NOW, deposit_payload
@@ -165,3 +167,35 @@ def register_enrichers(register):
     mapper = make_mapper(DEPOSIT_RULE, extra=extra)
     assert mapper.registry.provided_by[("enrichers", "channel_from_platform")].startswith("local:")
     assert mapper.map_record(deposit_payload(platform="ios"), now=NOW).events[0].context["ootb_channel"] == "mobile"
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "reference"])
+def test_a_guard_that_raises_is_named_as_registered(make_mapper, tmp_path, fast):
+    """guard_failed names the guard as the docs and the mapping do (`buggy`), not its Python function."""
+    (tmp_path / "buggy_plugin.py").write_text(
+        '''
+from ebi_mapper import GuardDef, hookimpl
+
+def buggy(options, mapping):
+    def check(event, ctx):
+        raise KeyError("oops")
+    return check
+
+@hookimpl
+def register_guards(register):
+    register(GuardDef("buggy", buggy))
+'''
+    )
+    mapper = make_mapper(DEPOSIT_RULE, extra="plugins: [buggy_plugin.py]\n")
+    mapper.fast = fast
+    [rej] = mapper.map_record(deposit_payload(), now=NOW).rejections
+    assert rej.code == "guard_failed" and rej.message.startswith("guard 'buggy' raised KeyError")
+
+
+def test_a_trace_names_guards_as_the_docs_do(make_mapper):
+    from ebi_mapper.engine import Trace
+
+    trace = Trace()
+    make_mapper(DEPOSIT_RULE).map_record(deposit_payload(), now=NOW, trace=trace)
+    guards = [s.name for s in trace.steps if s.name.startswith("guard ")]
+    assert guards == ["guard go_live", "guard currency", "guard string_length", "guard future_skew"]
