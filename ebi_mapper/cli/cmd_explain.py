@@ -9,6 +9,7 @@ import click
 from ..engine import Trace, compile_mapping
 from ..engine.cases import DEFAULT_CASE_NOW
 from ..engine.decode import decode_line
+from ..engine.timestamps import DST_LOG
 from ..mapping import load_mapping
 from ..mapping.loader import parse_utc_timestamp
 from .exits import EXIT_FINDINGS, EXIT_OK
@@ -43,7 +44,9 @@ def command(mapping: str, payload: str, now: str | None, fmt: str) -> int:
         raise click.BadParameter(f"{refused.message} [{refused.code}]", param_hint="PAYLOAD")
     clock = parse_utc_timestamp(now) if now else None
     trace = Trace()
+    DST_LOG.recent.clear()
     result = mapper.map_record(data, source=payload, now=clock, trace=trace)
+    dst_decisions = list(DST_LOG.recent)
     if fmt == "json":
         echo_json(
             {
@@ -52,6 +55,7 @@ def command(mapping: str, payload: str, now: str | None, fmt: str) -> int:
                 "rejections": [r.to_dict() for r in result.rejections],
                 "filtered": [f.to_dict() for f in result.filtered],
                 "bespoke": [b.to_dict() for b in result.bespoke],
+                "dst": dst_decisions,
             }
         )
     else:
@@ -72,6 +76,8 @@ def command(mapping: str, payload: str, now: str | None, fmt: str) -> int:
                     click.echo(f"  {step.name:<34} {_short(step.value)}")
         if not rules:
             click.echo("no rule has a `when` that matches this payload")
+        for decision in dict.fromkeys(dst_decisions):  # a time read by several fields is one decision
+            click.secho(f"dst {decision}", fg="yellow")
         for event in result.events:
             click.secho("event", fg="green", bold=True)
             click.echo(json.dumps(event.to_dict(), indent=2, ensure_ascii=False))

@@ -44,6 +44,9 @@ def render_counts(counts: dict[str, Any], *, title: str = "summary", extra: dict
         lines.append(f"  bespoke rows {counts['bespoke_rows']:>7,}")
     if counts.get("nulls_dropped"):
         lines.append(f"  nulls dropped {counts['nulls_dropped']:>6,}")
+    dst = counts.get("dst_resolved") or {}
+    if any(dst.values()):  # local times in a DST gap or overlap, settled by the mapping's dst policy
+        lines.append(f"  dst resolved  {dst.get('gap', 0):,} gap, {dst.get('overlap', 0):,} overlap (local times settled by the dst policy)")
     for key, value in (extra or {}).items():
         lines.append(f"  {key:<10}{value}")
     return "\n".join(lines)

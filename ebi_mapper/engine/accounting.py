@@ -29,6 +29,7 @@ class MapCounts:
     bespoke_rows: int = 0
     nulls_dropped: int = 0
     partial_profiles: int = 0  # profile updates sent without channel params nothing earlier knew (profiles.py)
+    dst: Counter = field(default_factory=Counter)  # DST decisions by kind: gap | overlap (timestamps.DST_LOG)
 
     def add(self, result: RecordResult) -> str:
         """Count one record's result; return its outcome."""
@@ -61,6 +62,7 @@ class MapCounts:
         self.bespoke_rows += other.bespoke_rows
         self.nulls_dropped += other.nulls_dropped
         self.partial_profiles += other.partial_profiles
+        self.dst.update(other.dst)
 
     @property
     def balanced(self) -> bool:
@@ -79,5 +81,6 @@ class MapCounts:
             "bespoke_rows": self.bespoke_rows,
             "nulls_dropped": self.nulls_dropped,
             "partial_profiles": self.partial_profiles,
+            "dst_resolved": {"gap": self.dst["gap"], "overlap": self.dst["overlap"]},
             "balanced": self.balanced,
         }

@@ -25,6 +25,7 @@ import orjson
 from ..outcomes import Rejection
 from .accounting import MapCounts
 from .decode import MAX_DEPTH, MAX_LINE_BYTES, decode_line
+from .timestamps import DST_LOG
 from .lines import KEEP_BYTES, LineBatch, Oversized
 
 __all__ = ["AUTO_MIN_BYTES", "BATCH_LINES", "GROUP_LINES", "MappedBytes", "auto_workers", "map_lines", "map_in_workers", "resolve_workers"]
@@ -111,6 +112,7 @@ def map_lines(mapper: Any, lines: LineBatch, name: str, counts: MapCounts, fixed
                 bad.append(_dump({"source": where, "rejections": [r.to_dict() for r in result.rejections], "payload": payload}))
             if result.bespoke and bespoke:
                 rows.extend(_dump(row.to_dict()) for row in result.bespoke)
+    counts.dst.update(DST_LOG.take())  # the batch's DST decisions (this process's log)
     return b"".join(out), b"".join(bad), b"".join(rows)
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import deque
 from datetime import datetime, timedelta, timezone, tzinfo
 from decimal import ROUND_FLOOR, Context, Decimal, localcontext
 from functools import lru_cache
@@ -37,6 +38,7 @@ __all__ = [
     "EPOCH_UNITS",
     "load_zone",
     "localise",
+    "DST_LOG",
     "parse_timestamp",
     "parse_epoch",
     "parse_formatted",
@@ -107,6 +109,33 @@ def _offset_text(offset: timedelta) -> str:
     return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
+class DstLog:
+    """The DST decisions :func:`localise` took (a gap or overlap settled by ``earlier``/``later``).
+
+    A policy applied silently is a hidden guess about the data, so it is counted: ``map`` adds the
+    counts to its summary after each batch (:meth:`take`), and ``explain`` shows each decision
+    (:attr:`recent`). One per process (``map --workers`` takes each worker's counts with its batch).
+    """
+
+    def __init__(self) -> None:
+        self.counts = {"gap": 0, "overlap": 0}
+        self.recent: deque[str] = deque(maxlen=20)
+
+    def note(self, naive: datetime, zone: tzinfo, off0: Any, off1: Any, offset: Any, dst: str) -> None:
+        kind = "overlap" if off0 > off1 else "gap"
+        self.counts[kind] += 1
+        how = "occurs twice" if kind == "overlap" else "does not exist (the clocks skip it)"
+        self.recent.append(f"{kind}: local time {naive.isoformat(' ')} in {_zone_name(zone)} {how}; read as {_offset_text(offset)} (dst: {dst})")
+
+    def take(self) -> dict[str, int]:
+        """The counts since the last take, and start again from zero."""
+        counts, self.counts = self.counts, {"gap": 0, "overlap": 0}
+        return counts
+
+
+DST_LOG = DstLog()
+
+
 def localise(naive: datetime, zone: tzinfo, dst: str = "earlier") -> datetime:
     """Read a naive local time in ``zone`` and return the aware UTC instant.
 
@@ -124,10 +153,11 @@ def localise(naive: datetime, zone: tzinfo, dst: str = "earlier") -> datetime:
     fields = (naive.year, naive.month, naive.day, naive.hour, naive.minute, naive.second, naive.microsecond)
     off0 = zone.utcoffset(datetime(*fields) if naive.fold else naive)
     off1 = zone.utcoffset(datetime(*fields, fold=1))
-    if off0 == off1 or dst == "earlier":
+    if off0 == off1:
         offset = off0
-    elif dst == "later":
-        offset = off1
+    elif dst == "earlier" or dst == "later":
+        offset = off0 if dst == "earlier" else off1
+        DST_LOG.note(naive, zone, off0, off1, offset, dst)
     elif off0 > off1:
         raise CoercionError(
             f"ambiguous local time {naive.isoformat(' ')} in {_zone_name(zone)}: it occurs twice "

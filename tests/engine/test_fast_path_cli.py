@@ -21,6 +21,7 @@ from ebi_mapper.engine import iter_jsonl
 from ebi_mapper.engine.accounting import MapCounts
 from ebi_mapper.engine.decode import MAX_LINE_BYTES, decode_line
 from ebi_mapper.engine.lines import Oversized, iter_line_batches
+from ebi_mapper.engine.timestamps import DST_LOG
 from ebi_mapper.mapping.loader import parse_utc_timestamp
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,6 +96,7 @@ def _reference_run(path: Path, data: bytes):
     mapper = compile_mapping(load_mapping(path), fast=False)
     now = parse_utc_timestamp(RUN_NOW)
     counts, events, rejects = MapCounts(), [], []
+    DST_LOG.take()  # count this run's DST decisions only
     for line in iter_jsonl(io.BytesIO(data), name="in.jsonl"):
         if line.rejection is not None:
             counts.add_undecodable(line.rejection)
@@ -105,6 +107,7 @@ def _reference_run(path: Path, data: bytes):
         events += [dumps_line(e.to_dict()) for e in result.events]
         if result.rejections:
             rejects.append(dumps_line({"source": f"in.jsonl:{line.line}", "rejections": [r.to_dict() for r in result.rejections], "payload": line.payload}))
+    counts.dst.update(DST_LOG.take())
     return b"".join(events), b"".join(rejects), counts.to_dict()
 
 
