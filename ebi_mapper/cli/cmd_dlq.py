@@ -37,7 +37,7 @@ def command() -> None:
 
 
 @command.command(name="list")
-@click.option("--state-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), required=True)
+@click.option("--state-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), required=True, envvar="EBI_MAPPER_STATE_DIR")
 @click.option("--all", "include_replayed", is_flag=True, help="Include dead letters already replayed.")
 @click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
@@ -60,7 +60,7 @@ def list_cmd(state_dir: Path, include_replayed: bool, limit: int, fmt: str) -> i
 
 @command.command(name="show")
 @click.argument("dlq_id", type=int)
-@click.option("--state-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), required=True)
+@click.option("--state-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), required=True, envvar="EBI_MAPPER_STATE_DIR")
 def show_cmd(dlq_id: int, state_dir: Path) -> int:
     """Show one dead letter: reasons, original payload, and the refused event if any (JSON)."""
     from ..delivery.state import open_state

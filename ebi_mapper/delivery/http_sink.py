@@ -31,7 +31,7 @@ import orjson
 from ..errors import DeliveryError
 from ..extensions import SendResult
 
-__all__ = ["DEFAULT_AUTH_HEADER", "HttpJsonSink", "parse_retry_after", "result_from_response", "read_token"]
+__all__ = ["DEFAULT_AUTH_HEADER", "HttpJsonSink", "parse_retry_after", "result_from_response", "read_token", "safe_url"]
 
 log = logging.getLogger("ebi_mapper.delivery.http")
 
@@ -61,6 +61,20 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
         when = when.replace(tzinfo=timezone.utc)
     now = now or datetime.now(timezone.utc)
     return max(0.0, (when - now).total_seconds())
+
+
+def safe_url(url: str) -> str:
+    """``url`` as messages show it: without user:password and query (either may hold a credential,
+    e.g. a URL taken from ``${OPTIMOVE_URL}``); the scheme, host, port and path stay for diagnosis."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "<unparseable URL>"
+    if not parts.scheme or not host:
+        return "<not an http(s) URL>" if ("@" in url or "?" in url) else url
+    return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
 def read_token(sink: str, env_var: str) -> str:
@@ -110,7 +124,7 @@ def result_from_response(response: httpx.Response, *, batch_size: int, sink: str
     if status in (404, 405) or 300 <= status < 400:
         where = response.headers.get("Location", "")
         hint = f" (redirects to {where})" if where else ""
-        raise DeliveryError(f"sink {sink!r}: {reason}{hint}; check the endpoint URL {str(response.request.url)!r}")
+        raise DeliveryError(f"sink {sink!r}: {reason}{hint}; check the endpoint URL {safe_url(str(response.request.url))!r}")
     if index is not None and not 0 <= index < batch_size:
         index = None  # a server index outside the batch cannot be trusted to isolate anything
     return SendResult("rejected", reason=reason, http_status=status, rejected_index=index)
@@ -128,7 +142,7 @@ class HttpJsonSink:
                  transport: httpx.BaseTransport | None = None) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise DeliveryError(f"sink {name!r}: url must be an http(s) URL, got {url!r}")
+            raise DeliveryError(f"sink {name!r}: url must be an http(s) URL, got {safe_url(url)!r}")
         if timeout <= 0:
             raise DeliveryError(f"sink {name!r}: timeout must be positive, got {timeout!r}")
         self.name = name
@@ -148,7 +162,7 @@ class HttpJsonSink:
         self._closed = False
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}(name={self.name!r}, url={self.url!r}, auth_header={self.auth_header!r}, "
+        return (f"{type(self).__name__}(name={self.name!r}, url={safe_url(self.url)!r}, auth_header={self.auth_header!r}, "
                 f"token_env={self.token_env!r}, timeout={self.timeout!r})")
 
     def _scrub(self, text: str) -> str:

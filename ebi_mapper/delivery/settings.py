@@ -15,10 +15,18 @@ The section is free-form in the mapping file; these are the keys ``run`` and ``d
       retry_max_ms: 60000
       state_dir: .ebi-state/acme     # where state.sqlite lives (``--state-dir`` wins)
       retention: {dedup: 7d, dead_letters: 30d, runs: 90d}   # see retention.py; none keeps for ever
+
+Any string in the section may read the environment: ``${VAR}``, or ``${VAR:-default}`` (the default
+when VAR is unset or empty), ``$${`` for a literal ``${`` (docs/delivery.md). A missing variable
+with no default is a :class:`DeliveryError` naming it; a value read from the environment is never
+echoed in an error (it may be a secret). ``EBI_MAPPER_SINK``, ``EBI_MAPPER_SINK_URL`` and
+``EBI_MAPPER_STATE_DIR`` override the section; command-line values win over all.
 """
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -30,7 +38,12 @@ from .retention import Retention, parse_duration
 from .retry import RetryPolicy
 
 __all__ = ["DeliverySettings", "LoadedMapping", "load_for_delivery", "read_delivery_settings", "parse_key_values",
-           "make_sinks", "KNOWN_KEYS"]
+           "make_sinks", "interpolate_env", "KNOWN_KEYS", "ENV_SINK", "ENV_SINK_URL", "ENV_STATE_DIR"]
+
+# The EBI_MAPPER_* variables (documented in docs/delivery.md): between the mapping and the command line.
+ENV_SINK = "EBI_MAPPER_SINK"
+ENV_SINK_URL = "EBI_MAPPER_SINK_URL"
+ENV_STATE_DIR = "EBI_MAPPER_STATE_DIR"
 
 KNOWN_KEYS = frozenset({
     "sink", "sink_options", "bespoke_options", "limits", "batch_size", "bespoke_batch_size", "linger_ms",
@@ -65,12 +78,49 @@ def parse_key_values(pairs: tuple[str, ...] | list[str], what: str) -> dict[str,
     return out
 
 
-def _number(delivery: Mapping[str, Any], key: str, default: float, cast: type = float) -> Any:
+_REFERENCE = re.compile(r"\$\$\{|\$\{(?:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\})?")
+
+
+def interpolate_env(value: Any, environ: Mapping[str, str], where: str, used: dict[str, str]) -> Any:
+    """``value`` with every ``${VAR}`` / ``${VAR:-default}`` in its strings replaced from ``environ``.
+
+    Dicts and lists are walked (``where`` names the place, e.g. ``delivery.sink_options.url``);
+    ``used`` collects ``{place: source text}`` of the strings that read a variable, so errors can
+    name the variable instead of showing its value.
+    """
+    if isinstance(value, dict):
+        return {k: interpolate_env(v, environ, f"{where}.{k}", used) for k, v in value.items()}
+    if isinstance(value, list):
+        return [interpolate_env(v, environ, f"{where}[{i}]", used) for i, v in enumerate(value)]
+    if not isinstance(value, str) or "${" not in value:
+        return value
+
+    def replace_one(match: re.Match) -> str:
+        if match.group(0) == "$${":
+            return "${"
+        name, default = match.group(1), match.group(2)
+        if name is None:
+            raise DeliveryError(f"{where}: '${{' must start ${{NAME}} or ${{NAME:-default}} (write $${{ for a literal ${{)")
+        got = environ.get(name)
+        if got:
+            return got
+        if default is not None:
+            return default
+        raise DeliveryError(f"{where}: environment variable {name} is not set (write ${{{name}:-default}} to give a default)")
+
+    used[where] = value
+    return _REFERENCE.sub(replace_one, value)
+
+
+def _number(delivery: Mapping[str, Any], key: str, default: float, cast: type = float, from_env: Mapping[str, str] | None = None) -> Any:
     value = delivery.get(key, default)
     try:
         return cast(value)
     except (TypeError, ValueError) as exc:
-        raise DeliveryError(f"delivery.{key} must be a number, got {value!r}") from exc
+        # A value read from the environment may be a secret: name where it came from instead.
+        source = (from_env or {}).get(f"delivery.{key}")
+        shown = f"the value of {source}" if source else repr(value)
+        raise DeliveryError(f"delivery.{key} must be a number, got {shown}") from exc
 
 
 def _retention(section: Any) -> Retention:
@@ -97,17 +147,24 @@ def read_delivery_settings(
     state_dir: str | Path | None = None,
     max_records: int | None = None,
     overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> DeliverySettings:
-    """Merge the mapping's ``delivery:`` section with command-line values (which win).
+    """Merge the mapping's ``delivery:`` section (``${VAR}`` read from ``environ``, default
+    ``os.environ``), the EBI_MAPPER_* variables, and command-line values (which win).
 
-    :raises DeliveryError: an unknown key, a value of the wrong type, an unknown rate class.
+    :raises DeliveryError: an unknown key, a value of the wrong type, an unknown rate class, a
+        missing environment variable.
     """
-    delivery = {**dict(mapping.delivery or {}), **{k: v for k, v in dict(overrides or {}).items() if v is not None}}
+    env = os.environ if environ is None else environ
+    from_env: dict[str, str] = {}
+    section = interpolate_env(dict(mapping.delivery or {}), env, "delivery", from_env)
+    delivery = {**section, **{k: v for k, v in dict(overrides or {}).items() if v is not None}}
     unknown = sorted(set(delivery) - KNOWN_KEYS)
     if unknown:
         raise DeliveryError(f"unknown key(s) in delivery: {', '.join(unknown)} (known: {', '.join(sorted(KNOWN_KEYS))})")
     context = {"client": mapping.client, "tenant": mapping.tenant, "vertical": mapping.vertical}
-    opts = {**context, **dict(delivery.get("sink_options") or {}), **dict(sink_options or {})}
+    env_url = {"url": env[ENV_SINK_URL]} if env.get(ENV_SINK_URL) else {}
+    opts = {**context, **dict(delivery.get("sink_options") or {}), **env_url, **dict(sink_options or {})}
     bespoke = getattr(mapping, "bespoke", None)
     route = bespoke.route if bespoke is not None and bespoke.rules else None
     if route == "drop":
@@ -115,26 +172,28 @@ def read_delivery_settings(
     bespoke_opts = {"client": mapping.client, **dict(delivery.get("bespoke_options") or {}), **dict(bespoke_options or {})}
     plan = make_rate_plan(catalog, delivery=delivery, overrides=limits)
     policy = RetryPolicy(
-        max_attempts=_number(delivery, "max_attempts", 8, int),
-        max_throttled=_number(delivery, "max_throttled", 100, int),
-        base_delay=_number(delivery, "retry_base_ms", 500) / 1000.0,
-        max_delay=_number(delivery, "retry_max_ms", 60_000) / 1000.0,
+        max_attempts=_number(delivery, "max_attempts", 8, int, from_env=from_env),
+        max_throttled=_number(delivery, "max_throttled", 100, int, from_env=from_env),
+        base_delay=_number(delivery, "retry_base_ms", 500, from_env=from_env) / 1000.0,
+        max_delay=_number(delivery, "retry_max_ms", 60_000, from_env=from_env) / 1000.0,
     )
     options = DeliveryOptions(
-        chunk_size=_number(delivery, "chunk_size", 500, int),
-        linger=_number(delivery, "linger_ms", 1000) / 1000.0,
-        concurrency=_number(delivery, "concurrency", 4, int),
-        max_backlog_batches=_number(delivery, "max_backlog_batches", 5000, int),
+        chunk_size=_number(delivery, "chunk_size", 500, int, from_env=from_env),
+        linger=_number(delivery, "linger_ms", 1000, from_env=from_env) / 1000.0,
+        concurrency=_number(delivery, "concurrency", 4, int, from_env=from_env),
+        max_backlog_batches=_number(delivery, "max_backlog_batches", 5000, int, from_env=from_env),
         max_records=max_records,
         retry=policy,
         retention=_retention(delivery.get("retention")),
     )
     base = Path(mapping.path).parent if getattr(mapping, "path", "") else Path.cwd()
+    state_dir = state_dir or env.get(ENV_STATE_DIR) or None  # given (or from the environment): relative to the cwd
     chosen = state_dir or delivery.get("state_dir")
     directory = Path(chosen) if chosen else Path(".ebi-state") / (mapping.client or "default")
     if chosen and not Path(chosen).is_absolute() and not state_dir:
         directory = base / directory  # a path in the mapping file is relative to the mapping
-    return DeliverySettings(sink or delivery.get("sink") or "optimove", opts, route, bespoke_opts, plan, options, directory)
+    events_sink = sink or env.get(ENV_SINK) or delivery.get("sink") or "optimove"
+    return DeliverySettings(events_sink, opts, route, bespoke_opts, plan, options, directory)
 
 
 def make_sinks(registry: Any, settings: DeliverySettings) -> tuple[Any, Any]:
