@@ -7,30 +7,20 @@ import pytest
 from ebi_mapper import compile_mapping, load_mapping
 from ebi_mapper.engine.cases import run_cases, same_json
 
-from .conftest import BASE
+from .conftest import BASE, DEPOSIT_RULE
 
-CASE = """
-rules:
-  - name: deposit
-    when: "type == 'wallet.deposit'"
-    event: ootb_deposit
-    customer: data.player_id
-    timestamp: data.processed_at
-    currency: data.currency
-    context:
-      ootb_transaction_id: data.tx_id
-      ootb_deposit_timestamp: data.processed_at
-      ootb_deposit_amount: data.amount
+CASE = "rules:\n" + DEPOSIT_RULE + """
 tests:
   - name: amounts
-    payload: {type: wallet.deposit, data: {player_id: 42, processed_at: "2026-12-10T10:00:00Z", currency: EUR, tx_id: t1, amount: SENT}}
+    payload: {type: wallet.deposit, data: {player_id: 42, processed_at: "2026-12-10T10:00:00Z", currency: EUR, tx_id: t1, amount: SENT, method: card}}
     expect:
       events:
         - tenant: 567
           event: ootb_deposit
           customer: "42"
           timestamp: "2026-12-10 10:00:00.000000 UTC"
-          context: {ootb_transaction_id: t1, ootb_deposit_timestamp: "2026-12-10T10:00:00.000000Z", ootb_deposit_amount: WANT}
+          context: {ootb_transaction_id: t1, ootb_deposit_timestamp: "2026-12-10T10:00:00.000000Z", ootb_deposit_amount: WANT,
+                    ootb_deposit_method: card, ootb_deposit_status: completed}
 """
 
 

@@ -15,32 +15,13 @@ from .conftest import BASE, DEPOSIT_RULE, NOW, deposit_payload
 from ebi_mapper.cli import main
 from ebi_mapper.engine import Trace
 
-BOOM_RULE = """
-  - name: boom
-    when: "type == 'wallet.deposit' && merge(data, data.extra || `{}`) != null"
-    event: ootb_deposit
-    customer: data.player_id
-    timestamp: data.processed_at
-    currency: data.currency
-    context:
-      ootb_transaction_id: data.tx_id
-      ootb_deposit_timestamp: data.processed_at
-      ootb_deposit_amount: data.amount
-"""
-
-FIELD_BOOM_RULE = """
-  - name: field-boom
-    when: "type == 'wallet.deposit'"
-    event: ootb_deposit
-    customer: data.player_id
-    timestamp: data.processed_at
-    currency: data.currency
-    context:
-      ootb_transaction_id: data.tx_id
-      ootb_deposit_timestamp: data.processed_at
-      ootb_deposit_amount: data.amount
-      ootb_deposit_method: to_string(merge(data, data.extra || `{}`))
-"""
+# The deposit rule twice more: once failing in `when`, once in a context field.
+BOOM_RULE = DEPOSIT_RULE.replace("name: deposit", "name: boom").replace(
+    "when: \"type == 'wallet.deposit'\"", "when: \"type == 'wallet.deposit' && merge(data, data.extra || `{}`) != null\""
+)
+FIELD_BOOM_RULE = DEPOSIT_RULE.replace("name: deposit", "name: field-boom").replace(
+    "ootb_deposit_method: data.method", "ootb_deposit_method: to_string(merge(data, data.extra || `{}`))"
+)
 
 
 @pytest.mark.parametrize("rules", [BOOM_RULE, FIELD_BOOM_RULE], ids=["when", "field"])
