@@ -47,6 +47,7 @@ def command(mapping: str, payload: str, now: str | None, fmt: str) -> int:
     DST_LOG.recent.clear()
     result = mapper.map_record(data, source=payload, now=clock, trace=trace)
     dst_decisions = list(DST_LOG.recent)
+    DST_LOG.take()
     if fmt == "json":
         echo_json(
             {

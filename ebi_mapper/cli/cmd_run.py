@@ -96,6 +96,8 @@ def render_summary(summary: Any, *, dead_letters: int) -> str:
         f"mapping rejections: {t.get('rejections', 0):,}; dead letters waiting: {dead_letters:,}"
         + ("  (see `ebi-mapper dlq list`)" if dead_letters else ""),
     ]
+    if t.get("dst_gap") or t.get("dst_overlap"):
+        lines.append(f"dst:      {t.get('dst_gap', 0):,} gap, {t.get('dst_overlap', 0):,} overlap (local times settled by the dst policy)")
     if summary.backlog:
         lines.append(f"backlog:  {summary.backlog:,} events still in the outbox (run again to deliver them)")
     if not summary.adds_up:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Iterator, Protocol
 
+from ..engine.timestamps import DST_LOG
 from ..outcomes import RecordResult, Rejection
 from .batcher import Batch, Batcher
 from .rateplan import BESPOKE_CLASS, RatePlan
@@ -97,6 +98,7 @@ class Ingestor:
         are a small constant and the outcome is the same as record by record.
         """
         now = self.wall()
+        DST_LOG.take()  # counts left by anything else in this process are not this batch's
         records = list(records)
         good = [rec for rec in records if rec.error is None]
         results = iter(self._map_all(good, now_dt))
@@ -125,6 +127,9 @@ class Ingestor:
         for pending_id, queued in zip(self.state.add_pending_many(pending_rows), to_queue):
             for rate_class, item in queued:
                 self.batcher.add(rate_class, OutboxItem(item.pk_hash, item.content_hash, pending_id, item.body))
+        for kind, n in DST_LOG.take().items():  # local times the dst policy settled (as map's summary counts them)
+            if n:
+                counts[f"dst_{kind}"] += n
 
     def _map_all(self, records: list[InputRecord], now_dt: datetime) -> list[RecordResult]:
         many = getattr(self.mapper, "map_many", None)

@@ -66,6 +66,7 @@ def map_lines(mapper: Any, lines: LineBatch, name: str, counts: MapCounts, fixed
     out: list[bytes] = []
     bad: list[bytes] = []
     rows: list[bytes] = []
+    DST_LOG.take()  # counts left by anything else in this process are not this batch's
     for start in range(0, len(lines), BATCH_LINES):
         part = lines[start : start + BATCH_LINES]
         if fixed_now is None:  # the skew guard needs seconds, not microseconds: once per batch

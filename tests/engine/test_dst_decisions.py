@@ -60,3 +60,12 @@ def test_explain_shows_nothing_for_an_ordinary_time(tmp_path, capsys, files):
     payload.write_text(json.dumps(deposit_payload(processed_at=PLAIN)))
     main(["explain", str(mapping), str(payload), "--now", "2026-12-15T12:00:00Z"])
     assert "dst " not in capsys.readouterr().out
+
+
+def test_run_counts_dst_decisions_in_its_summary(files, tmp_path, capsys, monkeypatch):
+    mapping, src = files
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(mapping), "--input", str(src), "--state-dir", str(tmp_path / "st"), "--sink", "jsonl",
+                 "--sink-option", f"path={tmp_path / 'sent.jsonl'}", "--linger-ms", "1", "--no-progress", "--format", "json"]) == 0
+    totals = json.loads(capsys.readouterr().out)["totals"]
+    assert (totals["dst_gap"], totals["dst_overlap"]) == (2, 1)
