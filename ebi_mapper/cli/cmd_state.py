@@ -62,7 +62,7 @@ def command() -> None:
 
 
 @command.command(name="stats")
-@click.option("--state-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), required=True)
+@click.option("--state-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), required=True, envvar="EBI_MAPPER_STATE_DIR")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def stats_cmd(state_dir: Path, fmt: str) -> int:
     """File size, rows per table, the retention windows, oldest and newest entries."""
@@ -76,7 +76,7 @@ def stats_cmd(state_dir: Path, fmt: str) -> int:
 
 
 @command.command(name="compact")
-@click.option("--state-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), required=True)
+@click.option("--state-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), required=True, envvar="EBI_MAPPER_STATE_DIR")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def compact_cmd(state_dir: Path, fmt: str) -> int:
     """Expire everything past the retention windows, then rewrite the file to its live size (VACUUM)."""
