@@ -31,7 +31,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Protocol
 
-from ..catalog.model import Catalog, EventDef
+from ..catalog.model import Catalog
 from ..outcomes import OotbEvent, Rejection
 from .versioning import compare_versions
 
@@ -44,9 +44,9 @@ _TIME = "@timestamp"  # the envelope's time, merged like a field
 class ProfileStore(Protocol):
     """Where the last known profile of each customer lives (``key`` identifies the customer)."""
 
-    def get(self, key: Any) -> dict[str, list] | None: ...
+    def get(self, key: Any) -> dict[str, Any] | None: ...
 
-    def put(self, key: Any, fields: dict[str, list]) -> None: ...
+    def put(self, key: Any, fields: dict[str, Any]) -> None: ...
 
 
 class MemoryProfiles:
@@ -115,21 +115,34 @@ class ProfileMerger:
     def merge(self, event: OotbEvent, source: str = "") -> Merged:
         """Merge ``event`` into its customer's known profile; the store is updated unless it is rejected."""
         key = self.key(event)
-        known = self.store.get(key)
-        fields = {k: list(v) for k, v in (known or {}).items()}
-        version = event.version
+        known = self.store.get(key) or {}
+        version, writer = event.version, event.event
+        updates: dict[str, list] = {}
         changed = False
         for name, value in ((_TIME, event.timestamp), *event.context.items()):
-            old = fields.get(name)
-            if old is not None and version is not None and old[1] is not None and compare_versions(version, old[1]) == -1:
+            old = known.get(name)
+            if old is None:
+                changed = True
+            elif version is not None and old[1] is not None and compare_versions(version, old[1]) == -1:
                 continue  # a newer version wrote this field (versions of other kinds: arrival order)
-            changed = changed or old is None or old[0] != value or old[2:] != [event.event]
-            fields[name] = [value, version, event.event]
-        highest = _highest(known) if known else None
-        if not changed and version is not None and highest is not None and compare_versions(version, highest) == -1:
-            return Merged("stale", None)  # older than what is known, and brings nothing new
-        types = self._types.get(event.event, {})
-        context = {p: v[0] for p, v in fields.items() if p in types and self._fits(event.event, p, v)}
+            else:
+                same_writer = len(old) > 2 and old[2] == writer
+                if old[0] == value and old[1] == version and same_writer:
+                    continue  # known exactly so
+                changed = changed or old[0] != value or not same_writer
+            # A tuple: once its items are plain values the cyclic GC stops tracking it, so a big
+            # store of profiles (map keeps up to a million) costs collections nothing.
+            updates[name] = (value, version, writer)
+        if not changed and version is not None and known:
+            highest = _highest(known)
+            if highest is not None and compare_versions(version, highest) == -1:
+                return Merged("stale", None)  # older than what is known, and brings nothing new
+        fields = {**known, **updates} if updates else known
+        types = self._types.get(writer, {})
+        context = {}
+        for p, v in fields.items():
+            if p in types and (v[2] == writer or self._fits(writer, p, v)):
+                context[p] = v[0]
         missing = tuple(p for p in self._required.get(event.event, ()) if p not in context)
         if missing and self.policy == "reject":
             message = (f"{', '.join(missing)} required by {event.event} (channels) but this update does not carry "
@@ -137,7 +150,8 @@ class ProfileMerger:
                        f"(cold start); partial_profiles: reject")
             return Merged("rejected", None, Rejection("profile_unknown", message, event.rule, event.event,
                                                      f"$.context.{missing[0]}", "", None, source), missing)
-        self.store.put(key, fields)
+        if fields is not known:
+            self.store.put(key, fields)
         out = OotbEvent(event.tenant, event.event, event.customer, fields[_TIME][0], context, event.rule, event.pk,
                         _highest(fields))
         return Merged("partial" if missing else "merged", out, None, missing)
@@ -163,29 +177,41 @@ class EventLines:
     """
 
     def __init__(self, mapper: Any) -> None:
+        import re
+
         self.merger = ProfileMerger(mapper.catalog, channels=tuple(mapper.mapping.channels), policy="send", store=MemoryProfiles())
-        names = {r.event for r in mapper.mapping.rules} & self.merger.events
-        self.needles = tuple(b'"event":"' + n.encode() + b'"' for n in sorted(names))
+        names = sorted({r.event for r in mapper.mapping.rules} & self.merger.events)
+        # The writer's lines are compact JSON: `"event":"<name>"` marks a profile event's line (a
+        # quote inside a JSON string is escaped, so it cannot occur in a value).
+        self.pattern = re.compile(b'"event":"(?:' + b"|".join(re.escape(n.encode()) for n in names) + b')"') if names else None
         self.partial = 0
 
     def __bool__(self) -> bool:
-        return bool(self.needles)
+        return self.pattern is not None
 
     def __call__(self, blob: bytes) -> bytes:
-        if not any(n in blob for n in self.needles):
+        """``blob`` (whole JSON lines) with each profile event's line replaced by its merged form; only those lines are touched."""
+        out, pos = [], 0
+        for match in self.pattern.finditer(blob):
+            start = blob.rfind(b"\n", 0, match.start()) + 1
+            if start < pos:
+                continue
+            end = blob.find(b"\n", match.end())
+            end = len(blob) if end < 0 else end + 1
+            out.append(blob[pos:start])
+            out.append(self._merged(blob[start:end]))
+            pos = end
+        if not out:
             return blob
+        out.append(blob[pos:])
+        return b"".join(out)
+
+    def _merged(self, line: bytes) -> bytes:
         import orjson
 
-        out = []
-        for line in blob.splitlines(keepends=True):
-            if not any(n in line for n in self.needles):
-                out.append(line)
-                continue
-            d = orjson.loads(line)
-            event = OotbEvent(d["tenant"], d["event"], d["customer"], d["timestamp"], d["context"])
-            merged = self.merger.merge(event)
-            self.partial += merged.status == "partial"
-            m = merged.event
-            out.append(orjson.dumps({"tenant": m.tenant, "event": m.event, "customer": m.customer, "timestamp": m.timestamp,
-                                     "context": m.context}, option=orjson.OPT_APPEND_NEWLINE))
-        return b"".join(out)
+        d = orjson.loads(line)
+        merged = self.merger.merge(OotbEvent(d["tenant"], d["event"], d["customer"], d["timestamp"], d["context"]))
+        self.partial += merged.status == "partial"
+        m = merged.event
+        return orjson.dumps({"tenant": m.tenant, "event": m.event, "customer": m.customer, "timestamp": m.timestamp,
+                             "context": m.context}, option=orjson.OPT_APPEND_NEWLINE)

@@ -37,3 +37,18 @@ def catalog():
     return load_catalog()
 
 
+
+
+@pytest.fixture
+def sandbox():
+    """The bundled sandbox on a loopback port (multi_sport_casino, tenant 567, the catalog's limits)."""
+    from ebi_mapper.sandbox import start_sandbox
+
+    with start_sandbox(vertical="multi_sport_casino", tenant=567) as sb:
+        yield sb
+
+
+@pytest.fixture
+def optimove_token(monkeypatch):
+    """The token the `optimove` sink reads from the environment, as the sandbox expects it."""
+    monkeypatch.setenv("OPTIMOVE_TOKEN", "sandbox-token")

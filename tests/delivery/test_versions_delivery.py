@@ -13,7 +13,6 @@ from ebi_mapper.delivery.retry import RetryPolicy
 from ebi_mapper.delivery.source import make_source
 from ebi_mapper.delivery.state import open_state
 
-TOKEN = "sandbox-token"
 AT = "2025-03-01T12:00:00Z"
 
 MAPPING = """
@@ -60,17 +59,7 @@ rules:
 """
 
 
-@pytest.fixture
-def sandbox():
-    from ebi_mapper.sandbox import start_sandbox
-
-    with start_sandbox(vertical="multi_sport_casino", tenant=567) as sb:
-        yield sb
-
-
-@pytest.fixture(autouse=True)
-def token(monkeypatch):
-    monkeypatch.setenv("OPTIMOVE_TOKEN", TOKEN)
+pytestmark = pytest.mark.usefixtures("optimove_token")  # sandbox and token: conftest.py
 
 
 def make_mapper(tmp_path, *, extra="", version=""):
