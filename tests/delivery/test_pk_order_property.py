@@ -82,6 +82,7 @@ class Receiver:
         self.acked: dict[tuple, int] = {}  # highest order acknowledged per PK
         self.violations: list[str] = []
         self.lock = threading.Lock()
+        self.once: dict[int, str] = {}  # amount -> the answer its next store gets (fail_after or die), once
 
     @staticmethod
     def key(event):
@@ -103,6 +104,9 @@ class Receiver:
                 if order < self.acked.get(k, -1):
                     self.violations.append(f"{k}: stored order {order} after order {self.acked[k]} was acknowledged")
                 self.store[k] = event
+        with self.lock:
+            for event in batch:
+                answer = self.once.pop(event["context"]["ootb_deposit_amount"], answer)
         if answer == "fail_after":
             return SendResult("retry", reason="500 after storing", http_status=500)
         if answer == "die":
@@ -172,3 +176,17 @@ def test_the_receiver_ends_with_the_last_version_of_every_pk(versioned, records,
     assert not receiver.violations, receiver.violations
     final = {k: e["context"]["ootb_deposit_amount"] for k, e in receiver.store.items()}
     assert final == expected
+
+
+@pytest.mark.parametrize("answer", ["fail_after", "die"])
+def test_a_version_stored_without_an_acknowledgement_is_not_taken_for_the_newer(tmp_path, answer):
+    """Pass 2 of A, B: A is stored again but not acknowledged (a 500, or the process dies and restarts): B must still go."""
+    lines = [{"type": "deposit", "player": 1, "tx": "t", "at": AT, "currency": "EUR", "seq": 0, "amount": a} for a in (1000, 2000)]
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(b"".join(orjson.dumps(x) + b"\n" for x in lines))
+    receiver = Receiver(["ok"])
+    deliver(tmp_path, src, receiver, versioned=False)
+    assert receiver.store[("1", "t")]["context"]["ootb_deposit_amount"] == 2000
+    receiver.once = {1000: answer}
+    deliver(tmp_path, src, receiver, versioned=False)
+    assert receiver.store[("1", "t")]["context"]["ootb_deposit_amount"] == 2000

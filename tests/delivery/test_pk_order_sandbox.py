@@ -72,11 +72,15 @@ def stored_amount(sandbox):
     return events[0]["data"]["context"]["ootb_deposit_amount"]
 
 
-def test_rerun_of_two_versions_leaves_the_newer_at_a_slow_receiver(sandbox, tmp_path, mapper, catalog):
+@pytest.mark.parametrize("faults", [
+    {"reply_delay": 1.0},  # answers a second after storing
+    {"reply_delay": 0.3, "500_after_store": 0.5, "seed": 3},  # and half the time fails after storing
+], ids=["slow", "slow-and-500-after-store"])
+def test_rerun_of_two_versions_leaves_the_newer_at_a_slow_receiver(sandbox, tmp_path, mapper, catalog, faults):
     lines = [deposit(10.0), deposit(20.0)]
     first = run_pass(sandbox, tmp_path, mapper, catalog, lines)
     assert first.adds_up and stored_amount(sandbox) == 20.0
-    sandbox.set_faults({"reply_delay": 1.0})  # answers a second after storing
+    sandbox.set_faults(faults)
     second = run_pass(sandbox, tmp_path, mapper, catalog, lines)
     assert second.adds_up, second.to_dict()
     assert stored_amount(sandbox) == 20.0, second.to_dict()
