@@ -27,6 +27,26 @@ FIELD = {
     ],
 }
 NAME = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"}
+CONTEXT = {"type": "object", "additionalProperties": FIELD}
+# Named values: read as vars.<name>, so a name is a JMESPath identifier.
+LET = {
+    "type": "object",
+    "description": "named values, computed once per record or `each` item in this order (each may use the earlier ones), read as vars.<name>",
+    "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]{0,63}$"},
+    "additionalProperties": EXPR,
+}
+EACH = {
+    "description": "fan-out: an expression giving an array (scope item/root/index), or {outer, inner} for two levels (item/outer/index/outer_index/root)",
+    "oneOf": [
+        EXPR,
+        {
+            "type": "object",
+            "required": ["outer", "inner"],
+            "additionalProperties": False,
+            "properties": {"outer": EXPR, "inner": {**EXPR, "description": "the inner array, read from each outer element as item (index: the outer index)"}},
+        },
+    ],
+}
 
 SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -68,6 +88,16 @@ SCHEMA = {
             "description": "lookup tables for lookup(table, key)",
             "additionalProperties": {"type": "object"},
         },
+        "fields": {
+            "type": "object",
+            "description": "reusable field sets: name -> {let, context}, merged into the rules that list the name under extends:",
+            "propertyNames": NAME,
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {"let": LET, "context": CONTEXT},
+            },
+        },
         "plugins": {"type": "array", "items": {"type": "string", "minLength": 1}},
         "delivery": {"type": "object", "description": "sink and limit options read by `ebi-mapper run`"},
         "rules": {
@@ -79,14 +109,16 @@ SCHEMA = {
                 "properties": {
                     "name": NAME,
                     "when": EXPR,
-                    "each": EXPR,
+                    "each": EACH,
+                    "let": LET,
+                    "extends": {"type": "array", "items": NAME, "uniqueItems": True, "description": "field sets (top-level fields:) merged into this rule; its own entries override theirs"},
                     "event": {"type": "string", "minLength": 1},
                     "customer": FIELD,
                     "timestamp": FIELD,
                     "currency": EXPR,
                     "version": {**EXPR, "description": "the source's order of the versions of one PK (a sequence number, a version, an update time): the highest wins whatever the arrival order"},
                     "nulls": NULLS,
-                    "context": {"type": "object", "additionalProperties": FIELD},
+                    "context": CONTEXT,
                 },
             },
         },
@@ -104,7 +136,7 @@ SCHEMA = {
                         "properties": {
                             "name": NAME,
                             "when": EXPR,
-                            "each": EXPR,
+                            "each": EACH,
                             "customer": FIELD,
                             "timestamp": FIELD,
                             "attributes": {"type": "object", "minProperties": 1, "additionalProperties": FIELD},

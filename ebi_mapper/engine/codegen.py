@@ -42,7 +42,7 @@ from jmespath.exceptions import JMESPathError
 
 from ..expressions import error_message, presence
 from ..outcomes import Filtered, OotbEvent, Rejection
-from .codegen_each import CONTEXT_FROM_ENVELOPE, emit_each_loop
+from .codegen_each import CONTEXT_FROM_ENVELOPE, RUNTIME as EACH_RUNTIME, emit_each_loop, emit_lets
 from .codegen_guards import emit_guards
 from .codegen_proof import make_proof
 from .codegen_parts import SLOW, Slot, Writer, detach, generic, inline_coercion, odd, plain_dataclass, truthy
@@ -78,6 +78,7 @@ class _RuleCodegen:
             "_truthy": truthy,
             "_presence": presence,
             "_msg": error_message,
+            **EACH_RUNTIME,
             "_JMESPathError": JMESPathError,
             "_CoercionError": CoercionError,
             "_Rejection": Rejection,
@@ -265,6 +266,7 @@ class _RuleCodegen:
             emit_each_loop(self, w)
         else:
             w.emit("data = payload")
+            emit_lets(self, w, fresh=False)
             self.produce(w)
             w.emit("return True")
         text = "\n".join(lines + w.lines) + "\n"

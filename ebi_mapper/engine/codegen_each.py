@@ -11,8 +11,19 @@ from __future__ import annotations
 from typing import Any
 
 from .items import tag_item
+from .scopes import LetError, each_error, each_problem, item_scope, let_rejection, with_values
 
-__all__ = ["CONTEXT_FROM_ENVELOPE", "emit_each_loop"]
+__all__ = ["CONTEXT_FROM_ENVELOPE", "RUNTIME", "emit_each_loop", "emit_lets"]
+
+# What the code written here calls: the one definition both engine paths use (scopes.py).
+RUNTIME = {
+    "_item_scope": item_scope,
+    "_each_problem": each_problem,
+    "_each_error": each_error,
+    "_with_values": with_values,
+    "_LetError": LetError,
+    "_let_rejection": let_rejection,
+}
 
 # timestamps.context_from_envelope, inline (one call fewer per event); tested equal to format_context.
 CONTEXT_FROM_ENVELOPE = "%s[:-4].replace(' ', 'T') + 'Z'"
@@ -35,19 +46,68 @@ def emit_each_loop(gen: Any, w: Any) -> None:
         w.emit(f"result.filtered.append(_Filtered('empty_each', {rule.name!r}, {event.key!r}, {detail}))")
         w.emit("return True")
     _emit_hoist(gen, w)
+    if gen.crule.each_inner is not None:
+        _emit_nested_loop(gen, w)
+        w.emit("return True")
+        return
     w.emit("for _index, _item in enumerate(_items):")
     with w.indent():
         w.emit("data = {'item': _item, 'root': payload, 'index': _index}")
-        # Rejections name their element (mapper.tag_item, as the reference path does); `finally`
-        # because a rejected element leaves the body by `continue`.
-        w.emit("_n0 = len(result.rejections)")
+        _emit_element(gen, w)
+    w.emit("return True")
+
+
+def _emit_nested_loop(gen: Any, w: Any) -> None:
+    """A two-level `each`: per outer element, its inner array (checked as scopes.each_problem says), then one scope per inner element."""
+    rule, event = gen.rule, gen.event
+    src = rule.each_inner.source
+    inner = gen.const(gen.crule.each_inner.search)
+    w.emit("for _oindex, _outer in enumerate(_items):")
+    with w.indent():
         w.emit("try:")
         with w.indent():
-            gen.produce(w)
-        w.emit("finally:")
+            w.emit(f"_inner = {inner}(_item_scope(_outer, payload, _oindex))")
+        w.emit("except _JMESPathError as _e:")
         with w.indent():
-            w.emit(f"if len(result.rejections) > _n0: {gen.const(tag_item)}(result.rejections, _n0, {gen.const(gen.crule)}, data)")
-    w.emit("return True")
+            w.emit(f"result.rejections.append(_each_error(_e, {src!r}, {rule.name!r}, {event.key!r}, source, _oindex))")
+            w.emit("continue")
+        w.emit("if type(_inner) is not list or not _inner:")
+        with w.indent():
+            w.emit(f"_eachp = _each_problem(_inner, {src!r}, {rule.name!r}, {event.key!r}, source, _oindex)")
+            w.emit("(result.filtered if type(_eachp) is _Filtered else result.rejections).append(_eachp)")
+            w.emit("continue")
+        w.emit("for _index, _item in enumerate(_inner):")
+        with w.indent():
+            w.emit("data = {'item': _item, 'outer': _outer, 'index': _index, 'outer_index': _oindex, 'root': payload}")
+            _emit_element(gen, w)
+
+
+def _emit_element(gen: Any, w: Any) -> None:
+    """One element's named values and event; its rejections name it (items.tag_item, as the reference path does).
+
+    ``finally``, because a rejected element leaves the body by ``continue``.
+    """
+    w.emit("_n0 = len(result.rejections)")
+    w.emit("try:")
+    with w.indent():
+        emit_lets(gen, w, fresh=True)
+        gen.produce(w)
+    w.emit("finally:")
+    with w.indent():
+        w.emit(f"if len(result.rejections) > _n0: {gen.const(tag_item)}(result.rejections, _n0, {gen.const(gen.crule)}, data)")
+
+
+def emit_lets(gen: Any, w: Any, *, fresh: bool) -> None:
+    """The rule's `let:` values into ``data['vars']`` (scopes.with_values); an error rejects this scope."""
+    if not gen.crule.lets:
+        return
+    w.emit("try:")
+    with w.indent():
+        w.emit(f"data = _with_values(data, {gen.const(gen.crule.lets)}, {fresh})")
+    w.emit("except _LetError as _e:")
+    with w.indent():
+        w.emit(f"result.rejections.append(_let_rejection(_e, {gen.rule.name!r}, {gen.event.key!r}, source))")
+        w.emit(gen.exit)
 
 
 def _emit_hoist(gen: Any, w: Any) -> None:

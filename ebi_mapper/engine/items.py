@@ -18,7 +18,8 @@ __all__ = ["item_key", "tag_item"]
 def item_key(crule: Any, scope: dict) -> str:
     """The element's primary-key values as the rule maps them (``ootb_order_id=1001, ...``), for diagnostics."""
     keys = crule.event.primary_key
-    parts = []
+    # A two-level `each`: the element's index is its inner index, so name the outer one here.
+    parts = [f"outer_index={scope['outer_index']}"] if "outer_index" in scope else []
     for cf in crule.context:
         if cf.field.name not in keys:
             continue

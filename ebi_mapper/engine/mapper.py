@@ -12,7 +12,7 @@ import gc
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 from zoneinfo import ZoneInfo
 
 from jmespath.exceptions import JMESPathError
@@ -31,6 +31,7 @@ from .codegen_parts import plain_dataclass
 from .dispatch import decides_when, make_dispatcher
 from .fields import MISSING, NULL, CompiledField, compile_field
 from .items import item_key, tag_item
+from .scopes import LetError, each_error, each_problem, item_scope, let_rejection, nested_scope, with_values
 from .timestamps import format_context, format_envelope, parse_timestamp
 from .profiles import delta_settings
 from .trace import Trace
@@ -75,6 +76,8 @@ class _CompiledRule:
     run_dispatched: Callable[[Any, RecordResult, str, datetime], bool] | None = None  # `when` proven
     python_source: str = ""  # the runner's generated code, for debugging
     version: Callable[..., Any] | None = None  # versioning.make_version_reader, if the rule has `version:`
+    lets: list[CompiledField] = field(default_factory=list)  # `let:` values, in order (scopes.with_values)
+    each_inner: Callable[[Any], Any] | None = None  # a two-level `each`: the inner array
 
 
 @dataclass
@@ -85,6 +88,7 @@ class _CompiledBespoke:
     customer: CompiledField
     timestamp: CompiledField
     attributes: list[tuple[str, CompiledField]]
+    each_inner: Callable[[Any], Any] | None = None
 
 
 @dataclass
@@ -225,35 +229,57 @@ class Mapper:
         return matched
 
     # -- rules ------------------------------------------------------------------------------
-    def _scopes(self, each: Callable | None, expr: Expr | None, payload: Any, rule_name: str, event: str, result: RecordResult, source: str):
-        """The data each field is evaluated against: the payload, or one scope per `each` item."""
+    def _scopes(self, each: Callable | None, expr: Expr | None, payload: Any, rule_name: str, event: str, result: RecordResult, source: str,
+                inner: Callable | None = None, inner_expr: Expr | None = None) -> Iterator[Any]:
+        """The data each field is evaluated against: the payload, or one scope per `each` item (per inner item for two levels)."""
         if each is None:
-            return [payload]
+            yield payload
+            return
+        items = self._each_items(each, expr, payload, rule_name, event, result, source, None)
+        for i, item in enumerate(items):
+            if inner is None:
+                yield item_scope(item, payload, i)
+                continue
+            for j, element in enumerate(self._each_items(inner, inner_expr, item_scope(item, payload, i), rule_name, event, result, source, i)):
+                yield nested_scope(element, item, j, i, payload)
+
+    @staticmethod
+    def _each_items(each: Callable, expr: Expr, data: Any, rule_name: str, event: str, result: RecordResult, source: str, outer_index: int | None) -> list:
+        """The array `each` yields, or [] after recording why there is nothing to fan out."""
         try:
-            items = each(payload)
+            items = each(data)
         except JMESPathError as exc:
-            result.rejections.append(self._expr_rejection(rule_name, event, "each", expr, payload, exc, source))
+            result.rejections.append(each_error(exc, expr.source, rule_name, event, source, outer_index))
             return []
-        if not isinstance(items, list):
-            what = "nothing (missing or null)" if items is None else f"a {type(items).__name__}"
-            result.rejections.append(
-                Rejection("each_not_array", f"each: {expr.source!r} produced {what}, expected an array", rule_name, event, "each", expr.source, items, source)
-            )
+        problem = each_problem(items, expr.source, rule_name, event, source, outer_index)
+        if problem is not None:
+            (result.filtered if isinstance(problem, Filtered) else result.rejections).append(problem)
             return []
-        if not items:
-            result.filtered.append(Filtered("empty_each", rule_name, event, f"each: {expr.source!r} produced an empty array"))
-        return [{"item": item, "root": payload, "index": i} for i, item in enumerate(items)]
+        return items
 
     def _run_rule(self, crule: _CompiledRule, payload: Any, result: RecordResult, source: str, now: datetime, trace: Trace | None) -> None:
-        for scope in self._scopes(crule.each, crule.rule.each, payload, crule.rule.name, crule.event.key, result, source):
-            if crule.each is None:
-                self._produce(crule, scope, payload, result, source, now, trace)
-                continue
-            if trace is not None:
-                trace.item(crule.rule.name, scope["index"], item_key(crule, scope))
+        rule = crule.rule
+        fanned = crule.each is not None
+        for scope in self._scopes(crule.each, rule.each, payload, rule.name, crule.event.key, result, source, crule.each_inner, rule.each_inner):
             start = len(result.rejections)
+            if fanned and trace is not None:
+                trace.item(rule.name, scope["index"], item_key(crule, scope))
+            if crule.lets:
+                try:
+                    scope = with_values(scope, crule.lets, fresh=fanned)
+                except LetError as exc:
+                    result.rejections.append(let_rejection(exc, rule.name, crule.event.key, source))
+                    if fanned:
+                        tag_item(result.rejections, start, crule, scope)
+                    continue
+                if trace is not None:
+                    values = scope["vars"]
+                    for f in crule.lets:
+                        state = MISSING if f.name not in values else NULL if values[f.name] is None else "value"
+                        trace.field(rule.name, f"let.{f.name}", f.expr.source, state, values.get(f.name))
             self._produce(crule, scope, payload, result, source, now, trace)
-            tag_item(result.rejections, start, crule, scope)
+            if fanned:
+                tag_item(result.rejections, start, crule, scope)
 
     def _produce(self, crule: _CompiledRule, data: Any, payload: Any, result: RecordResult, source: str, now: datetime, trace: Trace | None) -> None:
         rule, event = crule.rule, crule.event
@@ -423,7 +449,7 @@ class Mapper:
 
     # -- bespoke ----------------------------------------------------------------------------
     def _run_bespoke(self, cb: _CompiledBespoke, payload: Any, result: RecordResult, source: str, trace: Trace | None) -> None:
-        for data in self._scopes(cb.each, cb.rule.each, payload, cb.rule.name, "", result, source):
+        for data in self._scopes(cb.each, cb.rule.each, payload, cb.rule.name, "", result, source, cb.each_inner, cb.rule.each_inner):
             rejections: list[Rejection] = []
 
             def reject(code, message, path, expr, value, _r=rejections):
@@ -632,6 +658,8 @@ def compile_mapping(
                 monetary_keys=frozenset(k for k in rule.context if event.params[k].monetary),
                 version=make_version_reader(compile_field("version", FieldSpec(rule.version), functions), rule=rule.name,
                                             event=event.key, tz=tz, dst=mapping.dst) if rule.version else None,
+                lets=[compile_field(name, spec, functions) for name, spec in rule.lets.items()],
+                each_inner=compile_expression(rule.each_inner.source, functions) if rule.each_inner else None,
             )
         )
     bespoke = []
@@ -645,6 +673,7 @@ def compile_mapping(
                     customer=compile_field("customer", brule.customer, functions),
                     timestamp=compile_field("timestamp", brule.timestamp, functions),
                     attributes=[(k, compile_field(k, s, functions)) for k, s in brule.attributes.items()],
+                    each_inner=compile_expression(brule.each_inner.source, functions) if brule.each_inner else None,
                 )
             )
     mapper = Mapper(

@@ -21,6 +21,7 @@ from ..expressions import BUILTIN_FUNCTIONS
 from ..mapping.model import Expr, Loc, Mapping, Rule
 from .currencies import ISO_4217
 from .findings import Finding
+from .named_values import check_named_values
 
 __all__ = ["CheckContext", "CHECKS", "run_checks"]
 
@@ -80,16 +81,18 @@ def _suggest(name: str, candidates, hint_if_none: str = "", cutoff: float = 0.6)
 def _all_exprs(mapping: Mapping) -> Iterator[tuple[str, Expr]]:
     """Every expression in the mapping with a label saying where it sits."""
     for rule in mapping.rules:
-        for label, expr in (("when", rule.when), ("each", rule.each), ("currency", rule.currency), ("version", rule.version)):
+        for label, expr in (("when", rule.when), ("each", rule.each), ("each.inner", rule.each_inner), ("currency", rule.currency), ("version", rule.version)):
             if expr is not None:
                 yield f"rule {rule.name!r} {label}", expr
+        for name, spec in rule.lets.items():
+            yield f"rule {rule.name!r} let.{name}", spec.expr
         yield f"rule {rule.name!r} customer", rule.customer.expr
         yield f"rule {rule.name!r} timestamp", rule.timestamp.expr
         for key, spec in rule.context.items():
             yield f"rule {rule.name!r} context.{key}", spec.expr
     if mapping.bespoke:
         for rule in mapping.bespoke.rules:
-            for label, expr in (("when", rule.when), ("each", rule.each)):
+            for label, expr in (("when", rule.when), ("each", rule.each), ("each.inner", rule.each_inner)):
                 if expr is not None:
                     yield f"bespoke {rule.name!r} {label}", expr
             yield f"bespoke {rule.name!r} customer", rule.customer.expr
@@ -533,6 +536,7 @@ CHECKS: tuple[Callable[[CheckContext], Iterator[Finding]], ...] = (
     check_units,
     check_literals,
     check_settings,
+    check_named_values,
 )
 
 

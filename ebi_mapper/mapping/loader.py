@@ -20,7 +20,7 @@ import jsonschema_rs
 
 from ..errors import MappingError
 from ..lint.findings import Finding, has_errors
-from .model import Bespoke, BespokeRule, Expr, FieldSpec, Loc, Mapping, MappingTest, Rule
+from .model import Bespoke, BespokeRule, Expr, FieldSet, FieldSpec, Loc, Mapping, MappingTest, Rule
 from .yaml_source import MAX_FILE_BYTES, LocatedDocument, paused_gc, read_yaml
 
 __all__ = ["LoadResult", "read_mapping", "load_mapping", "mapping_schema", "parse_utc_timestamp", "literal_expression"]
@@ -88,6 +88,11 @@ def _schema_findings(doc: LocatedDocument) -> list[Finding]:
         if error.validator == "required":
             findings.append(Finding(doc.loc(path), "error", "missing-key", f"{where}: {error.message}"))
             continue
+        if error.validator == "oneOf" and error.context and path and path[-1] == "each":
+            findings.append(
+                Finding(doc.loc(path), "error", "schema", f"{where}: expected an expression string or {{outer: ..., inner: ...}} (two expressions), got {json.dumps(error.instance, default=str)[:80]}")
+            )
+            continue
         if error.validator == "oneOf" and error.context:
             # A field spec: say what forms are accepted rather than every branch's complaint.
             findings.append(
@@ -124,6 +129,67 @@ class _ModelBuilder:
     def __init__(self, doc: LocatedDocument):
         self.doc = doc
         self.file = doc.file
+        self.field_sets: dict[str, FieldSet] = {}
+        self.findings: list[Finding] = []
+
+    def each(self, path: tuple, data: dict) -> tuple[Expr | None, Expr | None]:
+        """``each:`` as (outer, inner): an expression, or ``{outer: ..., inner: ...}`` for two levels."""
+        spec = data.get("each")
+        if spec is None:
+            return None, None
+        if isinstance(spec, str):
+            return self.expr(path + ("each",), spec), None
+        return self.expr(path + ("each", "outer"), spec["outer"]), self.expr(path + ("each", "inner"), spec["inner"])
+
+    def lets(self, path: tuple, data: dict) -> tuple[dict[str, FieldSpec], dict[str, Loc]]:
+        written = data.get("let") or {}
+        specs = {k: FieldSpec(self.expr(path + ("let", k), v), loc=self.doc.loc(path + ("let", k))) for k, v in written.items()}
+        return specs, {k: self.doc.key_loc(path + ("let", k)) for k in written}
+
+    def field_set(self, name: str, data: dict) -> FieldSet:
+        path = ("fields", name)
+        lets, let_locs = self.lets(path, data)
+        context = data.get("context") or {}
+        return FieldSet(
+            name=name,
+            lets=lets,
+            context={k: self.field(path + ("context", k), v) for k, v in context.items()},
+            loc=self.doc.key_loc(path),
+            let_locs=let_locs,
+            context_locs={k: self.doc.key_loc(path + ("context", k)) for k in context},
+        )
+
+    def merged(self, path: tuple, data: dict) -> dict[str, Any]:
+        """The rule's lets and context with those of the field sets it extends (its own override theirs)."""
+        lets: dict[str, FieldSpec] = {}
+        let_locs: dict[str, Loc] = {}
+        context: dict[str, FieldSpec] = {}
+        context_locs: dict[str, Loc] = {}
+        origins: dict[str, str] = {}
+        extends = tuple(data.get("extends") or ())
+        for j, name in enumerate(extends):
+            fset = self.field_sets.get(name)
+            if fset is None:
+                near = difflib.get_close_matches(name, list(self.field_sets), n=1)
+                hint = f"; did you mean {near[0]!r}?" if near else f" (declared: {', '.join(self.field_sets) or 'none'})"
+                self.findings.append(Finding(self.doc.loc(path + ("extends", j)), "error", "unknown-field-set", f"rule {data['name']!r} extends {name!r}, which is not a field set under fields:{hint}"))
+                continue
+            for key, spec in fset.lets.items():
+                lets.pop(key, None)  # a later definition takes the later place: it may use the earlier ones
+                lets[key], let_locs[key], origins[f"let.{key}"] = spec, fset.let_locs[key], name
+            for key, spec in fset.context.items():
+                context[key], context_locs[key], origins[f"context.{key}"] = spec, fset.context_locs[key], name
+        own_lets, own_let_locs = self.lets(path, data)
+        for key, spec in own_lets.items():
+            lets.pop(key, None)
+            lets[key], let_locs[key] = spec, own_let_locs[key]
+            origins.pop(f"let.{key}", None)
+        for key, value in (data.get("context") or {}).items():
+            context[key] = self.field(path + ("context", key), value)
+            context_locs[key] = self.doc.key_loc(path + ("context", key))
+            origins.pop(f"context.{key}", None)
+        extends_locs = tuple(self.doc.loc(path + ("extends", j)) for j in range(len(extends)))
+        return dict(lets=lets, let_locs=let_locs, context=context, context_locs=context_locs, origins=origins, extends=extends, extends_locs=extends_locs)
 
     def expr(self, path: tuple, text: str) -> Expr:
         return Expr(text, self.doc.text_loc(path))
@@ -148,27 +214,28 @@ class _ModelBuilder:
 
     def rule(self, i: int, data: dict) -> Rule:
         path = ("rules", i)
-        context = data.get("context") or {}
+        outer, inner = self.each(path, data)
         return Rule(
             name=data["name"],
             event=data["event"],
             customer=self.field(path + ("customer",), data["customer"]),
             timestamp=self.field(path + ("timestamp",), data["timestamp"]),
-            context={k: self.field(path + ("context", k), v) for k, v in context.items()},
             loc=self.doc.loc(path),
             when=self.opt_expr(path, data, "when"),
-            each=self.opt_expr(path, data, "each"),
+            each=outer,
+            each_inner=inner,
             currency=self.opt_expr(path, data, "currency"),
             version=self.opt_expr(path, data, "version"),
             nulls=data.get("nulls"),
             event_loc=self.doc.loc(path + ("event",)),
-            context_locs={k: self.doc.key_loc(path + ("context", k)) for k in context},
+            **self.merged(path, data),
         )
 
     def bespoke(self, data: dict) -> Bespoke:
         rules = []
         for i, r in enumerate(data.get("rules") or []):
             path = ("bespoke", "rules", i)
+            outer, inner = self.each(path, r)
             rules.append(
                 BespokeRule(
                     name=r.get("name", f"bespoke-{i + 1}"),
@@ -177,7 +244,8 @@ class _ModelBuilder:
                     attributes={k: self.field(path + ("attributes", k), v) for k, v in r["attributes"].items()},
                     loc=self.doc.loc(path),
                     when=self.opt_expr(path, r, "when"),
-                    each=self.opt_expr(path, r, "each"),
+                    each=outer,
+                    each_inner=inner,
                 )
             )
         return Bespoke(route=data.get("route", "data_studio"), rules=tuple(rules), loc=self.doc.loc(("bespoke",)))
@@ -210,6 +278,7 @@ class _ModelBuilder:
                 findings.append(
                     Finding(self.doc.loc(("guards", "future_skew", "seconds")), "error", "schema", f"guards.future_skew.seconds: expected a number of seconds >= 0, got {seconds!r}")
                 )
+        self.field_sets = {name: self.field_set(name, spec) for name, spec in (data.get("fields") or {}).items()}
         mapping = Mapping(
             path=path,
             client=data["client"],
@@ -226,6 +295,7 @@ class _ModelBuilder:
             future_skew_seconds=skew_seconds,
             bespoke=self.bespoke(data["bespoke"]) if data.get("bespoke") else None,
             tables=dict(data.get("tables") or {}),
+            field_sets=self.field_sets,
             plugins=tuple(data.get("plugins") or ()),
             tests=tuple(self.tests(data.get("tests"), ("tests",))),
             delivery=dict(data.get("delivery") or {}),
@@ -235,7 +305,7 @@ class _ModelBuilder:
             locs={k: self.doc.key_loc((k,)) for k in data},
             raw=data,
         )
-        return mapping, findings
+        return mapping, findings + self.findings
 
 
 def _sibling_tests(path: Path, builder: _ModelBuilder) -> tuple[list[MappingTest], list[Finding]]:

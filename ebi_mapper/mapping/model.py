@@ -20,6 +20,7 @@ __all__ = [
     "BespokeRule",
     "Bespoke",
     "MappingTest",
+    "FieldSet",
     "Mapping",
     "NullPolicy",
     "NULL_POLICIES",
@@ -72,10 +73,31 @@ class Rule:
     when: Expr | None = None
     each: Expr | None = None
     currency: Expr | None = None
+    # Named values (`let:`), computed per record or `each` item in this order, read as vars.<name>;
+    # those of the field sets the rule extends come first (the rule's own replace a set's).
+    lets: dict[str, FieldSpec] = field(default_factory=dict)
+    let_locs: dict[str, Loc] = field(default_factory=dict)  # where each name is defined
+    each_inner: Expr | None = None  # a two-level `each`: the inner array, read from each outer item
+    extends: tuple[str, ...] = ()  # the field sets (top-level `fields:`) merged into this rule
+    extends_locs: tuple[Loc, ...] = ()
+    origins: dict[str, str] = field(default_factory=dict)  # "context.<key>"/"let.<name>" -> the field set it came from
     version: Expr | None = None  # orders the versions of one PK (a sequence number, a version, an update time)
     nulls: NullPolicy | None = None  # rule-wide override of the mapping's policy
     event_loc: Loc | None = None
     context_locs: dict[str, Loc] = field(default_factory=dict)  # where each context *key* is written
+
+
+@dataclass(frozen=True)
+class FieldSet:
+    """A reusable set of named values and context fields (top-level ``fields:``), merged into every
+    rule that lists it under ``extends:``; the rule's own entries override the set's."""
+
+    name: str
+    lets: dict[str, FieldSpec]
+    context: dict[str, FieldSpec]
+    loc: Loc
+    let_locs: dict[str, Loc] = field(default_factory=dict)
+    context_locs: dict[str, Loc] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -89,6 +111,7 @@ class BespokeRule:
     name: str = ""
     when: Expr | None = None
     each: Expr | None = None
+    each_inner: Expr | None = None
 
 
 @dataclass(frozen=True)
@@ -133,6 +156,7 @@ class Mapping:
     future_skew_seconds: float = 300.0
     bespoke: Bespoke | None = None
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)  # for lookup(table, key)
+    field_sets: dict[str, FieldSet] = field(default_factory=dict)  # top-level `fields:`, for `extends:`
     plugins: tuple[str, ...] = ()  # local plugin modules (paths relative to the mapping, or module names)
     tests: tuple[MappingTest, ...] = ()
     delivery: dict[str, Any] = field(default_factory=dict)  # sink/limits config, read by `run`

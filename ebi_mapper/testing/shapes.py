@@ -426,18 +426,21 @@ class RuleShape:
         return tuple(p for f in self.fields.values() for p in f.paths)
 
 
-def _to_payload(path: Path, each_path: Path | None) -> Path | None:
-    """A path read in a rule's scope, in payload coordinates (inside `each`: item/root/index)."""
+def _to_payload(path: Path, each_path: Path | None, inner_path: Path | None = None) -> Path | None:
+    """A path read in a rule's scope, in payload coordinates (inside `each`: item/root/index; two
+    levels: item is the inner element, outer the outer one)."""
     if each_path is None:
         return path
     if not path:
         return None
     head = path[0]
     if head == "item":
+        return (inner_path if inner_path is not None else each_path) + (ELEMENTS,) + path[1:]
+    if head == "outer" and inner_path is not None:
         return each_path + (ELEMENTS,) + path[1:]
     if head == "root":
         return path[1:]
-    return None  # `index`, or a name the scope does not have
+    return None  # `index`, `outer_index`, or a name the scope does not have
 
 
 def _array_path(source: str) -> Path:
@@ -461,12 +464,22 @@ def _rule_shape(rule: Rule | BespokeRule, mapping: Mapping, catalog: Catalog) ->
     fields: dict[str, FieldReads] = {}
     fragile: list[Path] = []
     each_path = _array_path(rule.each.source) if rule.each is not None else None
+    inner_path = None  # a two-level `each`: where the inner arrays are, in payload coordinates
+    if each_path is not None and getattr(rule, "each_inner", None) is not None:
+        inner_path = _to_payload(_array_path(rule.each_inner.source), each_path)
+    let_paths: dict[str, tuple[Path, ...]] = {}  # named value -> the payload paths it reads
 
-    def add(label: str, source: str, hint: Kind, *, required: bool, null_rejects: bool = False, scoped: bool = True) -> None:
+    def add(label: str, source: str, hint: Kind, *, required: bool, null_rejects: bool = False, scoped: bool | str = True) -> None:
         nonlocal tree
         paths = []
         for path, kind in _reads(source, hint, tables):
-            payload_path = _to_payload(path, each_path if scoped else None)
+            if path[:1] == ("vars",) and let_paths:  # a named value: what it reads is what this reads
+                paths.extend(let_paths.get(path[1], ()) if len(path) > 1 else [p for ps in let_paths.values() for p in ps])
+                continue
+            if scoped == "outer":  # the inner `each`, read in the outer element's scope
+                payload_path = _to_payload(path, each_path)
+            else:
+                payload_path = _to_payload(path, each_path if scoped else None, inner_path)
             if payload_path is None:
                 continue
             tree = _insert(tree, payload_path, Leaf(kind))
@@ -484,6 +497,22 @@ def _rule_shape(rule: Rule | BespokeRule, mapping: Mapping, catalog: Catalog) ->
     if rule.each is not None:
         tree = _insert(tree, each_path + (ELEMENTS,), Leaf(Kind("object")))
         add("each", rule.each.source, ANY, required=True, scoped=False)
+        if inner_path is not None:
+            tree = _insert(tree, inner_path + (ELEMENTS,), Leaf(Kind("object")))
+            add("each.inner", rule.each_inner.source, ANY, required=True, scoped="outer")
+    # Named values first, so the fields reading vars.<name> read what the value reads; a value
+    # gets the most telling kind its uses ask for (odds_american(vars.dec): a decimal price).
+    lets = getattr(rule, "lets", None) or {}
+    hints: dict[str, Kind] = {}
+    uses = [(_expr(spec), param_kind(event.params[key]) if event and key in event.params else ANY) for key, spec in ({} if bespoke else rule.context).items()]
+    uses += [(_expr(spec), ANY) for spec in lets.values()]
+    for source, hint in uses if lets else ():
+        for path, kind in _reads(source, hint, tables):
+            if len(path) >= 2 and path[0] == "vars":
+                hints[path[1]] = _better(hints[path[1]], kind) if path[1] in hints else kind
+    for name, spec in lets.items():
+        add(f"let.{name}", _expr(spec), hints.get(name, ANY), required=False)
+        let_paths[name] = fields[f"let.{name}"].paths
     add("$.customer", _expr(rule.customer), Kind("id"), required=True)
     add("$.timestamp", _expr(rule.timestamp), _TIME, required=True)
     if bespoke:

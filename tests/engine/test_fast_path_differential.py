@@ -149,6 +149,25 @@ SMALL["null_defaults"] = (
     .replace("ootb_deposit_method: data.method", "ootb_deposit_method: {expr: data.method, default: null}"),
 )
 
+# Issue 15: named values (`let:`, read as vars.<name>) and a field set (`fields:` + `extends:`) on a
+# plain rule, and a two-level `each` (sessions x rounds, with outer/outer_index) with a value per
+# element; the lazy forms (if, coalesce) and the new functions run inside them.
+SMALL["named_values"] = (
+    "fields:\n  money:\n    let:\n      amount: \"coalesce(data.amount, minor_to_major(data.amount_minor, `2`))\"\n"
+    "    context:\n      ootb_deposit_amount: vars.amount\n",
+    DEPOSIT_RULE.replace("    customer: data.player_id\n", "    extends: [money]\n    let:\n      method: \"if(data.card, 'card', data.method)\"\n"
+                         "      label: \"vars.method && concat(vars.method, '-', to_string(vars.amount))\"\n    customer: data.player_id\n")
+    .replace("      ootb_deposit_amount: data.amount\n", "").replace("ootb_deposit_method: data.method", "ootb_deposit_method: vars.label"),
+)
+SMALL["nested_each"] = (
+    "",
+    SESSION_RULE.replace('    each: "data.rounds"\n', "    each: {outer: data.sessions, inner: item.rounds}\n    let:\n"
+                         "      stake: \"allocate(outer.stake, length(outer.rounds), index)\"\n      live: to_flag(item.live)\n")
+    .replace("to_string(index)]", "to_string(outer_index), to_string(index)]").replace("ootb_stakes: item.stake", "ootb_stakes: vars.stake")
+    .replace("ootb_number_of_bets: item.bets", "ootb_number_of_bets: \"coalesce(vars.live, outer.bets)\"")
+    .replace("ootb_game_code: item.game", "ootb_game_code: outer.game"),
+)
+
 # Rules lint refuses (a monetary rule with no currency, a mandatory param left unmapped): a
 # mapping loaded with lint=False must still behave the same on both paths.
 UNLINTED = {
@@ -260,6 +279,8 @@ GOOD = {
 }
 CUSTOMERS = ["p-42", 42, "x" * 255, "x" * 256, " p", "test-1", "skip-1", "boom-1", 4.0]
 CURRENCIES = ["EUR", " eur ", "USD", "usd", "", None, 5]
+FLAGS = [True, False, "yes", "N", 1, 0, None, "maybe"]  # what named values read (issue 15)
+AMOUNTS = [1, 2.5, "3.25", 0, "70", 70.01, None, "x"]
 
 
 def _eq_tests(node, out):
@@ -295,6 +316,7 @@ def _shape(mapping):
     for rule in rules:
         tests = _eq_tests(parse_expression(rule.when.source), []) if rule.when else []
         each = simple_path(rule.each.source) if rule.each else None
+        inner = simple_path(rule.each_inner.source)[1:] if getattr(rule, "each_inner", None) else None  # item.<path>
         event = catalog.events.get(getattr(rule, "event", ""))
         reads = [(rule.customer, CUSTOMERS), (rule.timestamp, VALID_TIMES)]
         for key, spec in {**getattr(rule, "context", {}), **getattr(rule, "attributes", {})}.items():
@@ -303,17 +325,22 @@ def _shape(mapping):
             reads.append((rule.currency, CURRENCIES))
         if getattr(rule, "version", None) is not None:
             reads.append((rule.version, VERSIONS))
-        root_paths, item_paths = [], []
+        reads += [(spec, FLAGS if "to_flag" in spec.expr.source else AMOUNTS) for spec in getattr(rule, "lets", {}).values()]
+        root_paths, item_paths, outer_paths = [], [], []
         for spec, good in reads:
             source = spec.source if hasattr(spec, "source") else spec.expr.source
             for path in field_paths(source):
-                if each is not None and path[:1] == ("item",):
+                if path[:1] == ("vars",) or (inner is not None and path[:1] == ("item",) and path[1:] == inner):
+                    continue  # named values are computed, not read; the inner array is built below
+                if inner is not None and path[:1] == ("outer",):
+                    outer_paths.append((path[1:], good))
+                elif each is not None and path[:1] == ("item",):
                     item_paths.append((path[1:], good))
                 elif each is not None and path[:1] == ("root",):
                     root_paths.append((path[1:], good))
                 else:
                     root_paths.append((path, good))
-        shapes.append((tests, each, root_paths, item_paths))
+        shapes.append((tests, each, root_paths, item_paths, inner, outer_paths))
     return shapes
 
 
@@ -360,7 +387,7 @@ def _leaf(draw, good):
 
 @st.composite
 def shaped_payload(draw, shapes):
-    tests, each, root_paths, item_paths = draw(st.sampled_from(shapes))
+    tests, each, root_paths, item_paths, inner, outer_paths = draw(st.sampled_from(shapes))
     payload: dict = {}
     by_path: dict = {}
     for path, literal in tests:
@@ -373,6 +400,18 @@ def shaped_payload(draw, shapes):
         else:
             items = [{} for _ in range(draw(st.integers(0, 3)))]
             _set(payload, each, items)
+            if inner is not None:  # a two-level `each`: the outer elements hold the inner arrays
+                outers, items = items, []
+                for outer in outers:
+                    for path, good in outer_paths:
+                        if draw(st.integers(0, 9)):
+                            _set(outer, path, _leaf(draw, good))
+                    if draw(st.integers(0, 9)) == 0:
+                        _set(outer, inner, _leaf(draw, [[], None, {}, "x"]))
+                    else:
+                        elements = [{} for _ in range(draw(st.integers(0, 3)))]
+                        _set(outer, inner, elements)
+                        items += elements
             for item in items:
                 for path, good in item_paths:
                     if draw(st.integers(0, 9)):

@@ -1,0 +1,94 @@
+"""What a rule's fields are evaluated against: the payload, each `each` item, and named values.
+
+One definition for both engine paths (the reference interpreter in :mod:`.mapper` and the
+generated runners of :mod:`.codegen`/:mod:`.codegen_each`):
+
+* ``each`` makes one scope per array element, ``{item, root, index}``. A two-level ``each``
+  (``{outer: ..., inner: ...}``) reads the inner array from each outer element's scope
+  ``{item: <outer element>, root, index: <outer index>}`` and makes one scope per inner element,
+  ``{item, outer, index, outer_index, root}``; a problem with one outer element's inner array
+  (not an array, empty, an expression error) names that outer index and the other elements go on;
+* a rule's ``let:`` values are computed once per scope, in definition order, each seeing the
+  earlier ones, and put under the scope's ``vars`` key (in a rule with ``let:`` a payload's own
+  top-level ``vars`` key is hidden). A value that produced nothing is left out of ``vars`` (so a
+  field reading it is *missing*); an explicit null stays null, as for any field.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from jmespath.exceptions import JMESPathError
+
+from ..expressions import error_message
+from ..outcomes import Filtered, Rejection
+from .fields import NULL, VALUE, CompiledField
+
+__all__ = ["LetError", "each_error", "each_problem", "let_rejection", "item_scope", "nested_scope", "with_values"]
+
+
+class LetError(Exception):
+    """A named value's expression raised: the value's compiled ``field`` and the JMESPathError as ``error``."""
+
+    def __init__(self, field: CompiledField, error: JMESPathError):
+        super().__init__(f"let.{field.name}: {error_message(error)}")
+        self.field = field
+        self.error = error
+
+
+def item_scope(item: Any, payload: Any, index: int) -> dict:
+    """The scope of one element of a one-level `each` (and what an inner `each` is read from)."""
+    return {"item": item, "root": payload, "index": index}
+
+
+def nested_scope(item: Any, outer: Any, index: int, outer_index: int, payload: Any) -> dict:
+    """The scope of one inner element of a two-level `each`."""
+    return {"item": item, "outer": outer, "index": index, "outer_index": outer_index, "root": payload}
+
+
+def with_values(data: Any, lets: Sequence[CompiledField], fresh: bool) -> dict:
+    """``data`` with the rule's named values under ``vars``; raises :class:`LetError`.
+
+    ``fresh``: ``data`` is a scope built for this element (an `each` scope), which may take the
+    key itself; else it is the payload, copied so the record itself is never changed.
+    """
+    values: dict[str, Any] = {}
+    scope = data if fresh else (dict(data) if type(data) is dict else {})
+    scope["vars"] = values
+    for f in lets:
+        try:
+            state, value = f.evaluate(scope)
+        except JMESPathError as exc:
+            raise LetError(f, exc) from None
+        if state == VALUE:
+            values[f.name] = value
+        elif state == NULL:
+            values[f.name] = None
+    return scope
+
+
+def let_rejection(exc: LetError, rule: str, event: str, source: str) -> Rejection:
+    """The record's rejection for a named value that could not be computed (its fields cannot be either)."""
+    f = exc.field
+    return Rejection("expression_error", str(exc), rule, event, f"let.{f.name}", f.expr.source, getattr(exc.error, "value", None), source)
+
+
+def _label(outer_index: int | None) -> tuple[str, str]:
+    return ("each", "") if outer_index is None else ("each.inner", f" at outer index {outer_index}")
+
+
+def each_problem(items: Any, src: str, rule: str, event: str, source: str, outer_index: int | None = None) -> Rejection | Filtered | None:
+    """An `each` array that is not one (a rejection) or is empty (a filter); None when it has elements."""
+    label, where = _label(outer_index)
+    if not isinstance(items, list):
+        what = "nothing (missing or null)" if items is None else f"a {type(items).__name__}"
+        return Rejection("each_not_array", f"{label}: {src!r} produced {what}{where}, expected an array", rule, event, label, src, items, source)
+    if not items:
+        return Filtered("empty_each", rule, event, f"{label}: {src!r} produced an empty array{where}")
+    return None
+
+
+def each_error(exc: JMESPathError, src: str, rule: str, event: str, source: str, outer_index: int | None = None) -> Rejection:
+    """An `each` expression that raised."""
+    label, where = _label(outer_index)
+    return Rejection("expression_error", f"{label}: {error_message(exc)}{where}", rule, event, label, src, None, source)
