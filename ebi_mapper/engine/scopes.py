@@ -28,12 +28,23 @@ __all__ = ["LetError", "each_error", "each_problem", "let_rejection", "item_scop
 
 
 class LetError(Exception):
-    """A named value's expression raised: the value's compiled ``field`` and the JMESPathError as ``error``."""
+    """A named value's expression raised: the value's compiled ``field`` and the JMESPathError as ``error``.
 
-    def __init__(self, field: CompiledField, error: JMESPathError):
-        super().__init__(f"let.{field.name}: {error_message(error)}")
+    The message names the `each` element it was computed for (both indexes for two levels).
+    """
+
+    def __init__(self, field: CompiledField, error: JMESPathError, scope: Any = None):
+        super().__init__(f"let.{field.name}: {error_message(error)}{_where(scope)}")
         self.field = field
         self.error = error
+
+
+def _where(scope: Any) -> str:
+    if type(scope) is not dict or "index" not in scope or "root" not in scope:
+        return ""  # the payload itself, not an `each` scope
+    if "outer_index" in scope:
+        return f" (outer index {scope['outer_index']}, index {scope['index']})"
+    return f" (index {scope['index']})"
 
 
 def item_scope(item: Any, payload: Any, index: int) -> dict:
@@ -59,7 +70,7 @@ def with_values(data: Any, lets: Sequence[CompiledField], fresh: bool) -> dict:
         try:
             state, value = f.evaluate(scope)
         except JMESPathError as exc:
-            raise LetError(f, exc) from None
+            raise LetError(f, exc, scope if fresh else None) from None
         if state == VALUE:
             values[f.name] = value
         elif state == NULL:

@@ -113,7 +113,7 @@ def test_inner_array_problems_name_the_outer_index_and_the_others_go_on(paths):
     codes = [(r.code, r.field, r.message) for r in result.rejections]
     assert codes[0] == ("each_not_array", "each.inner", "each.inner: 'item.legs' produced a str at outer index 2, expected an array")
     # a named value that cannot be computed rejects that element's event, naming the value
-    assert codes[1] == ("expression_error", "let.dec", "let.dec: odds_decimal(): '5/0' has a zero denominator")
+    assert codes[1] == ("expression_error", "let.dec", "let.dec: odds_decimal(): '5/0' has a zero denominator (outer index 3, index 0)")
     assert len(result.events) == 3
 
 
