@@ -64,13 +64,8 @@ def _emit_nested_loop(gen: Any, w: Any) -> None:
     inner = gen.const(gen.crule.each_inner.search)
     w.emit("for _oindex, _outer in enumerate(_items):")
     with w.indent():
-        w.emit("try:")
-        with w.indent():
-            w.emit(f"_inner = {inner}(_item_scope(_outer, payload, _oindex))")
-        w.emit("except _JMESPathError as _e:")
-        with w.indent():
-            w.emit(f"result.rejections.append(_each_error(_e, {src!r}, {rule.name!r}, {event.key!r}, source, _oindex))")
-            w.emit("continue")
+        w.try_except(f"_inner = {inner}(_item_scope(_outer, payload, _oindex))", "_JMESPathError",
+                     f"result.rejections.append(_each_error(_e, {src!r}, {rule.name!r}, {event.key!r}, source, _oindex)); continue")
         w.emit("if type(_inner) is not list or not _inner:")
         with w.indent():
             w.emit(f"_eachp = _each_problem(_inner, {src!r}, {rule.name!r}, {event.key!r}, source, _oindex)")
@@ -101,13 +96,8 @@ def emit_lets(gen: Any, w: Any, *, fresh: bool) -> None:
     """The rule's `let:` values into ``data['vars']`` (scopes.with_values); an error rejects this scope."""
     if not gen.crule.lets:
         return
-    w.emit("try:")
-    with w.indent():
-        w.emit(f"data = _with_values(data, {gen.const(gen.crule.lets)}, {fresh})")
-    w.emit("except _LetError as _e:")
-    with w.indent():
-        w.emit(f"result.rejections.append(_let_rejection(_e, {gen.rule.name!r}, {gen.event.key!r}, source))")
-        w.emit(gen.exit)
+    w.try_except(f"data = _with_values(data, {gen.const(gen.crule.lets)}, {fresh})", "_LetError",
+                 f"result.rejections.append(_let_rejection(_e, {gen.rule.name!r}, {gen.event.key!r}, source)); {gen.exit}")
 
 
 def _emit_hoist(gen: Any, w: Any) -> None:
