@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from ebi_mapper.lint import lint_path
 from ebi_mapper.schemas import schema_rejections
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "mappings" / "examples"
-NAMES = ["multi_sport_casino", "sport", "casino", "sweepstakes", "ecom"]
+NAMES = ["multi_sport_casino", "sport", "casino", "sweepstakes", "ecom", "sportsbook"]  # sportsbook: a second sport feed (issue 15)
 # A fixed run clock after every sample event, so the future-skew guard answers the same every day.
 RUN_NOW = "2027-01-01T00:00:00Z"
 
@@ -36,7 +37,7 @@ def mapper(name):
     return compile_mapping(load_mapping(_mapping(name)))
 
 
-def test_every_vertical_has_one_example():
+def test_every_vertical_has_an_example():
     verticals = {load_mapping(_mapping(n)).vertical for n in NAMES}
     assert verticals == {"multi_sport_casino", "sport", "casino", "sweepstakes", "ecom"}
 
@@ -55,7 +56,7 @@ def test_lint_cli_accepts_the_examples_glob():
     assert any(p.endswith(".tests.yaml") for p in paths)
     result = CliRunner().invoke(cli, ["lint", "--quiet", *paths])
     assert result.exit_code == 0, result.output
-    assert "5 file(s): 0 error(s)" in result.stderr
+    assert f"{len(NAMES)} file(s): 0 error(s)" in result.stderr
 
 
 def test_example_cases_pass(mapper):
@@ -184,3 +185,12 @@ def test_mapping_paths_takes_companions_as_their_mapping(tmp_path, monkeypatch, 
     for name in ("a.yaml", "a.tests.yaml", "b.tests.yaml", "c.yaml"):
         (tmp_path / name).write_text("{}\n", encoding="utf-8")
     assert mapping_paths(given) == expected
+
+
+def test_the_sportsbook_example_passes_generated_payloads():
+    """Issue 15's "done when": the example's generated properties hold (`test --generate 200`;
+    EBI_EXAMPLE_GENERATE=200 runs that size here, the default keeps the suite fast)."""
+    size = os.environ.get("EBI_EXAMPLE_GENERATE", "25")
+    result = CliRunner().invoke(cli, ["test", "--generate", size, "--seed", "15", "--format", "json", str(_mapping("sportsbook"))])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["failed"] == 0
