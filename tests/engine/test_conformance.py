@@ -354,5 +354,5 @@ def test_example_rules_check_only_events_that_missed_the_proof(path):
         # No branch flags every event that takes it: only a value outside the proof (an empty id) does.
         assert not [line for line in source.splitlines() if line.strip() == "_chk = True"], crule.rule.name
         if "_valid(_d)" in source:
-            # at rule level, or inside an `each` loop's try (engine/codegen_each.py)
-            assert re.search(r"^    ( {4}){0,2}if _chk:\n\s+_d = ", source, re.M), crule.rule.name
+            # at rule level, or inside an `each` loop's try (engine/codegen_each.py), one level more in a two-level each
+            assert re.search(r"^    ( {4}){0,3}if _chk:\n\s+_d = ", source, re.M), crule.rule.name
