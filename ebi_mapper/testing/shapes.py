@@ -509,7 +509,7 @@ def _rule_shape(rule: Rule | BespokeRule, mapping: Mapping, catalog: Catalog) ->
     for source, hint in uses if lets else ():
         for path, kind in _reads(source, hint, tables):
             if len(path) >= 2 and path[0] == "vars":
-                hints[path[1]] = _better(hints[path[1]], kind) if path[1] in hints else kind
+                hints[path[1]] = _merge_kind(hints[path[1]], kind) if path[1] in hints else kind
     for name, spec in lets.items():
         add(f"let.{name}", _expr(spec), hints.get(name, ANY), required=False)
         let_paths[name] = fields[f"let.{name}"].paths
