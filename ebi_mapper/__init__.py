@@ -12,7 +12,8 @@ from __future__ import annotations
 from .catalog import load_catalog
 from .catalog.model import Catalog, EventDef, Param, RateClass, Vertical
 from .engine import Mapper, Trace, compile_mapping, iter_jsonl
-from .errors import DeliveryError, EbiMapperError, MappingError, PluginError, StateError, UnknownNameError
+from .errors import (DeliveryError, EbiMapperError, MappingError, PermanentSinkError, PluginError, SinkBugError, StateError,
+                     TransientSinkError, UnknownNameError)
 from .extensions import EnricherDef, FunctionDef, GuardContext, GuardDef, SendResult, Sink, SinkDef
 from .hookspecs import hookimpl
 from .lint import Finding, LintReport, lint_mapping, lint_path
@@ -41,6 +42,7 @@ __all__ = [
     "MappingError",
     "OotbEvent",
     "Param",
+    "PermanentSinkError",
     "PluginError",
     "RateClass",
     "RecordResult",
@@ -48,9 +50,11 @@ __all__ = [
     "Rejection",
     "SendResult",
     "Sink",
+    "SinkBugError",
     "SinkDef",
     "StateError",
     "Trace",
+    "TransientSinkError",
     "UnknownNameError",
     "Vertical",
     "__version__",

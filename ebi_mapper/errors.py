@@ -15,6 +15,9 @@ __all__ = [
     "PluginError",
     "DeliveryError",
     "StateError",
+    "TransientSinkError",
+    "PermanentSinkError",
+    "SinkBugError",
 ]
 
 
@@ -47,3 +50,40 @@ class DeliveryError(EbiMapperError, RuntimeError):
 
 class StateError(EbiMapperError, RuntimeError):
     """The state store is unusable (locked by another run, corrupt, wrong version)."""
+
+
+class TransientSinkError(EbiMapperError, RuntimeError):
+    """Raised by a sink's ``send()``: this batch failed for a passing reason; try it again later.
+
+    Same as answering ``SendResult("retry", reason, retry_after)``: the pipeline backs off (at
+    least ``retry_after`` seconds when given) and dead-letters the batch after ``max_attempts``.
+    """
+
+    def __init__(self, reason: str, *, retry_after: float | None = None):
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class PermanentSinkError(EbiMapperError, ValueError):
+    """Raised by a sink's ``send()``: the receiver refuses this batch for good; retrying cannot help.
+
+    Same as answering ``SendResult("rejected", reason, rejected_index=...)``: the pipeline splits
+    the batch to isolate the bad item (``rejected_index`` names it when known) and dead-letters it.
+    """
+
+    def __init__(self, reason: str, *, rejected_index: int | None = None):
+        super().__init__(reason)
+        self.rejected_index = rejected_index
+
+
+class SinkBugError(PluginError):
+    """A sink's code failed in a way no retry can fix (an unexpected exception, a wrong return value).
+
+    The run stops; the batch stays in the outbox for the next run. ``__cause__`` is the sink's own
+    exception, if any; ``sink`` and ``plugin`` name where the code came from.
+    """
+
+    def __init__(self, message: str, *, sink: str, plugin: str):
+        super().__init__(message)
+        self.sink = sink
+        self.plugin = plugin

@@ -1,8 +1,11 @@
-"""``ebi-mapper dlq list|show ID|replay MAPPING``: inspect and replay dead letters.
+"""``ebi-mapper dlq list|show|replay``: inspect and replay dead letters.
 
-``replay`` feeds each stored original payload through the (fixed) mapping and the same dedup as
-``run``, so events that went out before are duplicates and only what was missing is sent.
-Exit codes: ``list``/``show`` 0 (``show`` of an unknown id: 1); ``replay`` as ``run``.
+Every sub-command finds the state as ``run`` does: from MAPPING (its ``delivery.state_dir``, else
+``.ebi-state/<client>``), with ``--state-dir`` winning; ``list`` and ``show`` need only one of
+the two. ``replay`` feeds each stored original payload through the (fixed) mapping and the same
+dedup as ``run``, so events that went out before are duplicates and only what was missing is sent.
+Exit codes: ``list``/``show`` 0 (``show`` of an unknown id: 1; no MAPPING nor ``--state-dir``: 2;
+a state dir holding no state store: 3, and nothing is created there); ``replay`` as ``run``.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import click
 import orjson
 
 from .exits import EXIT_FINDINGS, EXIT_OK
+from .state_args import MAPPING_PATH, optional_mapping_argument, state_dir_for, state_dir_option
 
 __all__ = ["command"]
 
@@ -37,15 +41,16 @@ def command() -> None:
 
 
 @command.command(name="list")
-@click.option("--state-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), required=True, envvar="EBI_MAPPER_STATE_DIR")
+@optional_mapping_argument()
+@state_dir_option()
 @click.option("--all", "include_replayed", is_flag=True, help="Include dead letters already replayed.")
 @click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-def list_cmd(state_dir: Path, include_replayed: bool, limit: int, fmt: str) -> int:
-    """List dead letters, oldest first."""
+def list_cmd(mapping: Path | None, state_dir: Path | None, include_replayed: bool, limit: int, fmt: str) -> int:
+    """List dead letters, oldest first (of MAPPING's state, or of --state-dir)."""
     from ..delivery.state import open_state
 
-    with open_state(state_dir, create=False) as state:
+    with open_state(state_dir_for(mapping, state_dir), create=False) as state:
         letters = state.dead_letters(include_replayed=include_replayed, limit=limit)
         total = state.dead_letter_count(include_replayed=include_replayed)
     if fmt == "json":
@@ -58,14 +63,31 @@ def list_cmd(state_dir: Path, include_replayed: bool, limit: int, fmt: str) -> i
     return EXIT_OK
 
 
+def _show_args(args: tuple[str, ...]) -> tuple[Path | None, int]:
+    """``ID``, ``ID MAPPING`` or ``MAPPING ID`` → (mapping, id)."""
+    if len(args) == 1:
+        mapping, ident = None, args[0]
+    elif len(args) == 2:
+        first_is_id = args[0].isdigit() and not Path(args[0]).is_file()
+        ident, mapping = (args[0], args[1]) if first_is_id else (args[1], args[0])
+    else:
+        raise click.UsageError(f"dlq show takes ID and at most one MAPPING, got {len(args)} arguments")
+    if not ident.isdigit():
+        raise click.BadParameter(f"{ident!r} is not a dead letter id (a number)", param_hint="ID")
+    if mapping is not None and not Path(mapping).is_file():
+        raise click.BadParameter(f"{mapping} is not a mapping file", param_hint="MAPPING")
+    return (None if mapping is None else Path(mapping)), int(ident)
+
+
 @command.command(name="show")
-@click.argument("dlq_id", type=int)
-@click.option("--state-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), required=True, envvar="EBI_MAPPER_STATE_DIR")
-def show_cmd(dlq_id: int, state_dir: Path) -> int:
+@click.argument("args", nargs=-1, required=True, metavar="[MAPPING] ID")
+@state_dir_option()
+def show_cmd(args: tuple[str, ...], state_dir: Path | None) -> int:
     """Show one dead letter: reasons, original payload, and the refused event if any (JSON)."""
     from ..delivery.state import open_state
 
-    with open_state(state_dir, create=False) as state:
+    mapping, dlq_id = _show_args(args)
+    with open_state(state_dir_for(mapping, state_dir), create=False) as state:
         d = state.dead_letter(dlq_id)
     if d is None:
         click.echo(f"no dead letter {dlq_id}", err=True)
@@ -75,9 +97,8 @@ def show_cmd(dlq_id: int, state_dir: Path) -> int:
 
 
 @command.command(name="replay")
-@click.argument("mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Default: delivery.state_dir of the mapping, else .ebi-state/<client>.")
+@click.argument("mapping", type=MAPPING_PATH)
+@state_dir_option("Default: delivery.state_dir of the mapping, else .ebi-state/<client>.")
 @click.option("--sink", default=None)
 @click.option("--sink-option", "sink_options", multiple=True, metavar="KEY=VALUE")
 @click.option("--limit", "limits", multiple=True, metavar="CLASS=N/Ws")

@@ -1,6 +1,9 @@
 """``ebi-mapper plan MAPPING --volumes FILE``: will the expected volumes fit Optimove's limits?
 
-Exit codes: 0 when every rate class (and the global limit) fits, 1 when one does not.
+Exit codes: 0 when every rate class (and the global limit) fits; 1 when one does not, when the
+volumes name an event that is not an OOTB event (an error, with "did you mean"), or, with
+``--strict``, when they name an event the mapping never produces (otherwise a warning); 3 when
+the mapping or the volumes file cannot be used.
 """
 
 from __future__ import annotations
@@ -40,8 +43,13 @@ def render_plan(report) -> str:  # noqa: ANN001 - CapacityReport
                          f"one is delivered {_duration(c.lag_after_peak_seconds)} late")
         if c.events and c.name != "global":
             lines.append(f"         events: {', '.join(c.events)}")
-    if report.unknown_events:
-        lines.append(f"unknown events (not in the catalog, counted in the default class): {', '.join(report.unknown_events)}")
+    for f in report.findings:
+        if f.severity != "note":
+            extra = " (counted in the catch-all class)" if f.severity == "error" else ""
+            lines.append(f"{f.severity}: volumes: {f.message}{extra}")
+    unplanned = [f.event for f in report.findings if f.severity == "note"]
+    if unplanned:
+        lines.append(f"note: no volume given for {', '.join(unplanned)} (planned as 0 events/s)")
     lines.append("all classes fit" if report.fits else "some classes do not fit: agree higher limits with Optimove "
                  "(then set delivery.limits) or expect the backlog above")
     return "\n".join(lines)
@@ -54,8 +62,9 @@ def render_plan(report) -> str:  # noqa: ANN001 - CapacityReport
 @click.option("--peak-minutes", type=click.FloatRange(min=0), default=60.0, show_default=True,
               help="How long the peak lasts, for the backlog and lag it leaves.")
 @click.option("--limit", "limits", multiple=True, metavar="CLASS=N/Ws", help="Override a rate limit.")
+@click.option("--strict", is_flag=True, help="Fail (exit 1) on warnings too: volumes of events the mapping never produces.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-def command(mapping: Path, volumes: Path, peak_minutes: float, limits: tuple[str, ...], fmt: str) -> int:
+def command(mapping: Path, volumes: Path, peak_minutes: float, limits: tuple[str, ...], strict: bool, fmt: str) -> int:
     """Check expected events/s per event against the rate classes of MAPPING's delivery limits."""
     from ..catalog import load_catalog
     from ..delivery.capacity import load_volumes, plan_capacity
@@ -67,9 +76,10 @@ def command(mapping: Path, volumes: Path, peak_minutes: float, limits: tuple[str
     catalog = load_catalog()
     plan = make_rate_plan(catalog, delivery=loaded.delivery, overrides=parse_key_values(limits, "--limit"))
     report = plan_capacity(plan, load_volumes(volumes), peak_seconds=peak_minutes * 60.0,
-                           known_events=tuple(catalog.events))
+                           known_events=tuple(catalog.events), produced_events={r.event for r in loaded.rules})
     if fmt == "json":
         click.echo(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2).decode())
     else:
         click.echo(render_plan(report))
-    return EXIT_OK if report.fits else EXIT_FINDINGS
+    failed = not report.fits or report.has("error") or (strict and report.has("warning"))
+    return EXIT_FINDINGS if failed else EXIT_OK

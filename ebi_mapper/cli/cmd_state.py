@@ -1,8 +1,11 @@
-"""``ebi-mapper state stats|compact --state-dir DIR``: how big the delivery state is, and shrinking it.
+"""``ebi-mapper state stats|compact [MAPPING] [--state-dir DIR]``: how big the delivery state is, and shrinking it.
+
+The state is found as ``dlq list`` finds it (MAPPING implies its state dir, ``--state-dir`` wins).
 
 ``stats`` shows the file's size, the rows per table, the retention windows the last run used and
 the oldest and newest entries; ``compact`` applies those windows in full and gives the freed space
-back to the file system (``VACUUM``). Exit codes: 0; 3 when the state dir is in use or unusable.
+back to the file system (``VACUUM``). Exit codes: 0; 2 without MAPPING or ``--state-dir``; 3 when
+the state dir is in use or unusable.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import click
 import orjson
 
 from .exits import EXIT_OK
+from .state_args import optional_mapping_argument, state_dir_for, state_dir_option
 
 __all__ = ["command", "render_stats"]
 
@@ -62,29 +66,32 @@ def command() -> None:
 
 
 @command.command(name="stats")
-@click.option("--state-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), required=True, envvar="EBI_MAPPER_STATE_DIR")
+@optional_mapping_argument()
+@state_dir_option()
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-def stats_cmd(state_dir: Path, fmt: str) -> int:
+def stats_cmd(mapping: Path | None, state_dir: Path | None, fmt: str) -> int:
     """File size, rows per table, the retention windows, oldest and newest entries."""
     from ..delivery.retention import state_stats
     from ..delivery.state import open_state
 
-    with open_state(state_dir, create=False) as state:
+    with open_state(state_dir_for(mapping, state_dir), create=False) as state:
         stats = state_stats(state)
     click.echo(orjson.dumps(stats, option=orjson.OPT_INDENT_2).decode() if fmt == "json" else render_stats(stats))
     return EXIT_OK
 
 
 @command.command(name="compact")
-@click.option("--state-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), required=True, envvar="EBI_MAPPER_STATE_DIR")
+@optional_mapping_argument()
+@state_dir_option()
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-def compact_cmd(state_dir: Path, fmt: str) -> int:
+def compact_cmd(mapping: Path | None, state_dir: Path | None, fmt: str) -> int:
     """Expire everything past the retention windows, then rewrite the file to its live size (VACUUM)."""
     import time
 
     from ..delivery.retention import compact, expire_dedup, expire_history, file_bytes, load_retention
     from ..delivery.state import open_state
 
+    state_dir = state_dir_for(mapping, state_dir)
     before = file_bytes(state_dir)
     with open_state(state_dir, create=False) as state:
         retention = load_retention(state)

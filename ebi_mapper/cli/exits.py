@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..errors import EbiMapperError
+from ..errors import EbiMapperError, SinkBugError
 
 __all__ = ["EXIT_OK", "EXIT_FINDINGS", "EXIT_USAGE", "EXIT_CONFIG", "EXIT_INTERNAL", "describe_os_error", "run_guarded"]
 
@@ -12,7 +12,7 @@ EXIT_OK = 0
 EXIT_FINDINGS = 1  # lint errors, failed tests, rejected records, undelivered events
 EXIT_USAGE = 2  # bad command line (click's own convention)
 EXIT_CONFIG = 3  # a mapping that cannot load, a sink that cannot start, a locked state store, an unusable path
-EXIT_INTERNAL = 4  # a bug in ebi-mapper: the traceback is printed
+EXIT_INTERNAL = 4  # a bug in ebi-mapper or in a plugin's code: the traceback is printed
 
 
 def run_guarded(cli: click.Command, argv: list[str] | None) -> int:
@@ -25,6 +25,13 @@ def run_guarded(cli: click.Command, argv: list[str] | None) -> int:
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
+    except SinkBugError as exc:  # a plugin's bug: its own traceback is for its author
+        import traceback
+
+        if exc.__cause__ is not None:
+            traceback.print_exception(exc.__cause__)
+        click.echo(f"ebi-mapper: error: {exc}", err=True)
+        return EXIT_INTERNAL
     except EbiMapperError as exc:
         click.echo(f"ebi-mapper: error: {exc}", err=True)
         for finding in getattr(exc, "findings", ()):

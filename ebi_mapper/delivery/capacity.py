@@ -12,15 +12,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import orjson
 import yaml
 
+from ..catalog.names import nearest_names
 from ..errors import DeliveryError
 from .rateplan import BESPOKE_CLASS, RatePlan
 
-__all__ = ["ClassLoad", "CapacityReport", "plan_capacity", "load_volumes"]
+__all__ = ["ClassLoad", "CapacityReport", "VolumeFinding", "plan_capacity", "load_volumes"]
 
 
 @dataclass(frozen=True)
@@ -44,20 +45,59 @@ class ClassLoad:
 
 
 @dataclass(frozen=True)
+class VolumeFinding:
+    """Something wrong (or worth knowing) about one event of the volumes file.
+
+    ``error``: not an OOTB event (a misspelling: counted in the catch-all class, so the plan is
+    likely wrong); ``warning``: an OOTB event no rule of the mapping produces; ``note``: an event
+    the mapping produces that has no volume (planned as 0 events/s).
+    """
+
+    severity: str  # error | warning | note
+    event: str
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"severity": self.severity, "event": self.event, "message": self.message}
+
+
+@dataclass(frozen=True)
 class CapacityReport:
     """Every class and the global limit; ``fits`` when all do."""
 
     classes: tuple[ClassLoad, ...]
     peak_seconds: float
     unknown_events: tuple[str, ...] = ()
+    findings: tuple[VolumeFinding, ...] = ()
 
     @property
     def fits(self) -> bool:
         return all(c.fits for c in self.classes)
 
+    def has(self, severity: str) -> bool:
+        """Whether any finding of the volumes file has ``severity``."""
+        return any(f.severity == severity for f in self.findings)
+
     def to_dict(self) -> dict[str, Any]:
         return {"fits": self.fits, "peak_seconds": self.peak_seconds, "classes": [c.to_dict() for c in self.classes],
-                "unknown_events": list(self.unknown_events)}
+                "unknown_events": list(self.unknown_events), "findings": [f.to_dict() for f in self.findings]}
+
+
+def _volume_findings(volumes: Mapping[str, float], known: tuple[str, ...] | None,
+                     produced: frozenset[str] | None) -> tuple[VolumeFinding, ...]:
+    out = []
+    for event in volumes:
+        if known is not None and event not in known:
+            near = nearest_names(event, known, 1)
+            hint = f"; did you mean {near[0]!r}?" if near else f" (OOTB events: {', '.join(sorted(known))})"
+            out.append(VolumeFinding("error", event, f"{event} is not an OOTB event{hint}"))
+        elif produced is not None and event not in produced:
+            out.append(VolumeFinding("warning", event, f"{event} is an OOTB event no rule of the mapping produces "
+                                                       f"(it produces {', '.join(sorted(produced)) or 'none'})"))
+    if produced is not None:
+        for event in sorted(produced - set(volumes)):
+            out.append(VolumeFinding("note", event, f"no volume given for {event} (planned as 0 events/s)"))
+    return tuple(out)
 
 
 def load_volumes(path: str | Path) -> dict[str, float]:
@@ -93,8 +133,12 @@ def _load(name: str, events: tuple[str, ...], eps: float, rps: float, batch: flo
 
 
 def plan_capacity(plan: RatePlan, volumes: Mapping[str, float], *, peak_seconds: float = 3600.0,
-                  known_events: tuple[str, ...] | None = None) -> CapacityReport:
-    """Check ``volumes`` (events/s per event) against ``plan``'s limits for a peak of ``peak_seconds``."""
+                  known_events: tuple[str, ...] | None = None, produced_events: Iterable[str] | None = None) -> CapacityReport:
+    """Check ``volumes`` (events/s per event) against ``plan``'s limits for a peak of ``peak_seconds``.
+
+    With ``known_events`` (the catalog's) and ``produced_events`` (the mapping's), the report also
+    says which volumes name no OOTB event and which name events the mapping never produces.
+    """
     per_class: dict[str, list[str]] = {}
     for event in volumes:
         per_class.setdefault(plan.class_of(event), []).append(event)
@@ -113,4 +157,5 @@ def plan_capacity(plan: RatePlan, volumes: Mapping[str, float], *, peak_seconds:
         batch = total_eps / total_rps if total_rps else 10.0  # average events per request over all classes
         loads.append(_load("global", tuple(sorted(volumes)), total_eps, total_rps, batch, plan.global_limit.per_second, peak_seconds))
     unknown = tuple(sorted(e for e in volumes if known_events is not None and e not in known_events))
-    return CapacityReport(tuple(loads), peak_seconds, unknown)
+    produced = None if produced_events is None else frozenset(produced_events)
+    return CapacityReport(tuple(loads), peak_seconds, unknown, _volume_findings(volumes, known_events, produced))

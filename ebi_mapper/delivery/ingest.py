@@ -211,7 +211,8 @@ class Ingestor:
         rejected = bool(result.rejections)
         if rejected:
             self.state.add_dead_letter(input_id=input_id, source=rec.source, kind="mapping",
-                                       reasons=[r.to_dict() for r in result.rejections], payload=rec.payload, now=now)
+                                       reasons=[r.to_dict() for r in result.rejections], payload=rec.payload, now=now,
+                                       replaces=rec.ref)
             counts["records_rejected"] += 1
         if not queued and not rejected:
             counts["records_stale" if stale else "records_duplicate" if duplicates else "records_filtered"] += 1

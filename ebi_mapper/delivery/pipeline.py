@@ -30,7 +30,6 @@ from typing import Any, Callable, Iterator
 
 import orjson
 
-from ..errors import DeliveryError
 from ..extensions import SendResult, Sink
 from .batcher import Batch, Batcher
 from .inflight import PkGate, forget_acknowledged, forget_acknowledged_of_outbox
@@ -38,6 +37,7 @@ from .ingest import COUNTER_NAMES, Ingestor, MapperLike
 from .ratelimit import DEFAULT_SAFETY, RateLimiter, make_rate_limiter
 from .rateplan import BESPOKE_CLASS, RatePlan
 from .retry import RetryPolicy, decide
+from .sink_calls import result_of_send
 from .readers import DirectReader, ThreadedReader
 from .retention import Retention, compact, expire_dedup, expire_history, save_retention
 from .source import InputRecord, InputSource
@@ -402,7 +402,7 @@ class DeliveryLoop:
         fut: Future = Future()
         try:
             fut.set_result(sink.send(bodies))
-        except Exception as exc:  # noqa: BLE001 - judged by _result_of, as a worker's exception is
+        except Exception as exc:  # noqa: BLE001 - judged by result_of_send, as a worker's exception is
             fut.set_exception(exc)
         return fut
 
@@ -452,21 +452,9 @@ class DeliveryLoop:
             for fut in done:
                 row = self._inflight.pop(fut)
                 self._gate.leave(row)
-                self._settle(row, self._result_of(fut), counts)
+                self._settle(row, result_of_send(self._sink_for(row), fut), counts)
             self._bump(counts)
         return True
-
-    @staticmethod
-    def _result_of(fut: Future) -> SendResult:
-        exc = fut.exception()
-        if exc is None:
-            result = fut.result()
-            if isinstance(result, SendResult):
-                return result
-            return SendResult("retry", reason=f"sink returned {type(result).__name__}, not a SendResult")
-        if isinstance(exc, DeliveryError):
-            raise exc  # misconfiguration: retrying cannot fix it
-        return SendResult("retry", reason=f"{type(exc).__name__}: {exc}")
 
     def _settle(self, row: OutboxRow, result: SendResult, counts: dict[str, Counter]) -> None:
         throttled = row.throttled + (1 if result.status == "retry" and result.http_status == 429 else 0)

@@ -38,7 +38,7 @@ from .retention import Retention, parse_duration
 from .retry import RetryPolicy
 
 __all__ = ["DeliverySettings", "LoadedMapping", "load_for_delivery", "read_delivery_settings", "parse_key_values",
-           "make_sinks", "interpolate_env", "KNOWN_KEYS", "ENV_SINK", "ENV_SINK_URL", "ENV_STATE_DIR"]
+           "make_sinks", "interpolate_env", "state_dir_of", "KNOWN_KEYS", "ENV_SINK", "ENV_SINK_URL", "ENV_STATE_DIR"]
 
 # The EBI_MAPPER_* variables (documented in docs/delivery.md): between the mapping and the command line.
 ENV_SINK = "EBI_MAPPER_SINK"
@@ -186,14 +186,25 @@ def read_delivery_settings(
         retry=policy,
         retention=_retention(delivery.get("retention")),
     )
+    directory = state_dir_of(mapping, state_dir, delivery=delivery, environ=env)
+    events_sink = sink or env.get(ENV_SINK) or delivery.get("sink") or "optimove"
+    return DeliverySettings(events_sink, opts, route, bespoke_opts, plan, options, directory)
+
+
+def state_dir_of(mapping: Any, state_dir: str | Path | None = None, *, delivery: Mapping[str, Any] | None = None,
+                 environ: Mapping[str, str] | None = None) -> Path:
+    """The state dir of ``mapping``: ``state_dir`` (the command line) if given, else ``EBI_MAPPER_STATE_DIR``,
+    else ``delivery.state_dir`` (relative to the mapping file), else ``.ebi-state/<client>``."""
+    env = os.environ if environ is None else environ
+    if delivery is None:
+        delivery = interpolate_env(dict(mapping.delivery or {}), env, "delivery", {})
     base = Path(mapping.path).parent if getattr(mapping, "path", "") else Path.cwd()
     state_dir = state_dir or env.get(ENV_STATE_DIR) or None  # given (or from the environment): relative to the cwd
     chosen = state_dir or delivery.get("state_dir")
     directory = Path(chosen) if chosen else Path(".ebi-state") / (mapping.client or "default")
     if chosen and not Path(chosen).is_absolute() and not state_dir:
         directory = base / directory  # a path in the mapping file is relative to the mapping
-    events_sink = sink or env.get(ENV_SINK) or delivery.get("sink") or "optimove"
-    return DeliverySettings(events_sink, opts, route, bespoke_opts, plan, options, directory)
+    return directory
 
 
 def make_sinks(registry: Any, settings: DeliverySettings) -> tuple[Any, Any]:
@@ -202,10 +213,17 @@ def make_sinks(registry: Any, settings: DeliverySettings) -> tuple[Any, Any]:
     :raises UnknownNameError: a sink nobody registered. :raises DeliveryError: a sink of the
         wrong kind, or one whose options are wrong.
     """
+    from .sink_calls import LabelledSink
+
+    def build(name: str, options: Mapping[str, Any]) -> LabelledSink:
+        # Labelled so that a fault in the sink's code names the sink and the plugin that gave it.
+        sink = registry.sink(name).factory(dict(options))
+        return LabelledSink(sink, name=name, plugin=registry.provided_by.get(("sinks", name), "?"))
+
     sdef = registry.sink(settings.sink)
     if sdef.kind != "events":
         raise DeliveryError(f"sink {settings.sink!r} takes {sdef.kind} rows, not OOTB events")
-    event_sink = sdef.factory(dict(settings.sink_options))
+    event_sink = build(settings.sink, settings.sink_options)
     bespoke_sink = None
     if settings.bespoke_route is not None:
         bdef = registry.sink(settings.bespoke_route)
@@ -214,7 +232,7 @@ def make_sinks(registry: Any, settings: DeliverySettings) -> tuple[Any, Any]:
             raise DeliveryError(f"bespoke.route {settings.bespoke_route!r} is a sink of {bdef.kind}, not bespoke rows: "
                                 "bespoke attributes never go to the OOTB events sink")
         try:
-            bespoke_sink = bdef.factory(dict(settings.bespoke_options))
+            bespoke_sink = build(settings.bespoke_route, settings.bespoke_options)
         except BaseException:
             event_sink.close()
             raise

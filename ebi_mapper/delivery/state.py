@@ -597,9 +597,16 @@ class StateStore:
 
     # -- dead letters ------------------------------------------------------------------------
     def add_dead_letter(self, *, input_id: str, source: str, kind: str, reasons: list[Any], payload: Any, event: Any = None, now: float,
-                        raw: bytes | None = None) -> int:
-        """Store a dead letter; ``raw`` stores undecodable input as-is instead of ``payload``."""
+                        raw: bytes | None = None, replaces: int | None = None) -> int:
+        """Store a dead letter; ``raw`` stores undecodable input as-is instead of ``payload``.
+
+        ``replaces``: the dead letter being replayed that failed again. It is marked replayed first,
+        so the failure is stored as a new letter (with the new reasons) instead of being merged
+        into the one about to be marked replayed, which would leave nothing visible.
+        """
         self._require_txn()
+        if replaces is not None:
+            self.mark_replayed(replaces, now)
         blob = raw if raw is not None else (None if payload is None else orjson.dumps(payload))
         event_blob = None if event is None else orjson.dumps(event)
         # A second pass over the same input (or a replay that fails the same way) must not pile up

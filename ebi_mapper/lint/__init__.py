@@ -38,8 +38,10 @@ def lint_mapping(result, *, registry=None, catalog=None) -> LintReport:
     from .checks import CheckContext, run_checks
 
     report = LintReport(result.path, list(result.findings))
-    mapping = result.mapping
-    if mapping is None or has_errors(report.findings):
+    # Every independent finding in one pass: a file with format errors is still checked, on the
+    # parts that loaded (``partial``); checks that depend on a broken part skip (``broken``).
+    mapping = result.mapping if result.mapping is not None else getattr(result, "partial", None)
+    if mapping is None:
         report.findings.sort(key=_file_order(report.path))
         return report
     if registry is None:
@@ -60,6 +62,7 @@ def lint_mapping(result, *, registry=None, catalog=None) -> LintReport:
         sink_names=[name for name, sink in registry.sinks.items() if sink.kind == "bespoke"],
         doc=getattr(result, "doc", None),
         functions=registry.functions,
+        broken=getattr(result, "broken", frozenset()),
     )
     from ..mapping.yaml_source import paused_gc
 

@@ -6,7 +6,6 @@ model only, never payloads, so lint is static and fast (2,000 rules well under a
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections import defaultdict
 from dataclasses import replace
@@ -17,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from jmespath.functions import Functions
 
 from ..catalog.model import Catalog, EventDef, Param
+from ..catalog.names import nearest_names
 from ..expressions import BUILTIN_FUNCTIONS
 from ..mapping.model import Expr, Loc, Mapping, Rule
 from .currencies import ISO_4217
@@ -32,9 +32,11 @@ _JMESPATH_TABLE = Functions.FUNCTION_TABLE  # jmespath's own signatures, for ari
 class CheckContext:
     """What the checks share: the mapping, the catalog, the registered names, and where things are written."""
 
-    def __init__(self, mapping: Mapping, catalog: Catalog, function_names: frozenset[str], guard_names=(), enricher_names=(), sink_names=(), doc=None, functions=None):
+    def __init__(self, mapping: Mapping, catalog: Catalog, function_names: frozenset[str], guard_names=(), enricher_names=(), sink_names=(), doc=None, functions=None,
+                 broken: frozenset[str] = frozenset()):
         self.mapping = mapping
         self.functions = dict(functions or {})  # name -> FunctionDef of the registered extras: arity and types
+        self.broken = broken  # top-level parts of the file that did not load (format errors)
         self.doc = doc  # the LocatedDocument the mapping was read from, for exact locations (optional)
         self.catalog = catalog
         self.function_names = function_names | _JMESPATH_BUILTINS
@@ -42,6 +44,10 @@ class CheckContext:
         self.enricher_names = frozenset(enricher_names)
         self.sink_names = frozenset(sink_names)
         self.bad_exprs: set[int] = set()  # ids of Expr objects that failed to parse
+
+    def loaded(self, part: str) -> bool:
+        """Whether the top-level part ``part`` loaded whole (a check that depends on it skips if not)."""
+        return part not in self.broken
 
     def rule_event(self, rule: Rule) -> EventDef | None:
         return self.catalog.events.get(rule.event)
@@ -74,7 +80,7 @@ def _warn(loc: Loc, code: str, message: str) -> Finding:
 
 
 def _suggest(name: str, candidates, hint_if_none: str = "", cutoff: float = 0.6) -> str:
-    near = difflib.get_close_matches(name, list(candidates), n=1, cutoff=cutoff)
+    near = nearest_names(name, candidates, 1, cutoff=cutoff)
     return f"; did you mean {near[0]!r}?" if near else hint_if_none
 
 
@@ -210,7 +216,7 @@ def check_expressions(ctx: CheckContext) -> Iterator[Finding]:
             yield _err(ctx.expr_loc(expr, pos), "jmespath-syntax", f"{label}: {error.message} in {expr.source!r} at character {pos + 1}")
             continue
         for name, pos in facts.calls:
-            if name not in ctx.function_names:
+            if name not in ctx.function_names and ctx.loaded("plugins"):  # broken plugins: names unknown
                 yield _err(ctx.expr_loc(expr, pos or 0), "unknown-function", f"{label}: unknown function {name}(){_suggest(name, ctx.function_names)}")
             elif name == "fail" and _fails_always(expr.source):
                 yield _err(ctx.expr_loc(expr, pos or 0), "unconditional-fail",
@@ -218,7 +224,7 @@ def check_expressions(ctx: CheckContext) -> Iterator[Finding]:
         for pos, code, message in _call_problems(facts, ctx):
             yield _err(ctx.expr_loc(expr, pos or 0), code, f"{label}: {message}")
         for table, pos in facts.tables:
-            if table not in ctx.mapping.tables:
+            if table not in ctx.mapping.tables and ctx.loaded("tables"):
                 yield _err(
                     ctx.expr_loc(expr, pos),
                     "unknown-table",
@@ -304,6 +310,8 @@ def check_required_params(ctx: CheckContext) -> Iterator[Finding]:
 
 def check_enrichment_coverage(ctx: CheckContext) -> Iterator[Finding]:
     """One warning per event whose enrichment params are not all mapped, with the coverage."""
+    if not ctx.loaded("rules"):  # a rule left out might map what looks unmapped
+        return
     by_event: dict[str, list[Rule]] = defaultdict(list)
     for rule in ctx.mapping.rules:
         if ctx.rule_event(rule) is not None:
@@ -324,7 +332,7 @@ def check_enrichment_coverage(ctx: CheckContext) -> Iterator[Finding]:
 def check_vertical_coverage(ctx: CheckContext) -> Iterator[Finding]:
     """Events the vertical expects that no rule produces (a warning: the client may add them later)."""
     vertical = ctx.catalog.verticals.get(ctx.mapping.vertical)
-    if vertical is None:
+    if vertical is None or not ctx.loaded("rules"):  # a rule left out might produce what looks missing
         return
     produced = {r.event for r in ctx.mapping.rules}
     missing = [e for e in vertical.events if e not in produced]
@@ -342,7 +350,7 @@ def check_currency(ctx: CheckContext) -> Iterator[Finding]:
         money = [k for k in rule.context if k in event.params and event.params[k].monetary]
         if money:
             # there is no currency: line to point at, so point at the first amount that needs one
-            yield _err(rule.context_locs.get(money[0], rule.loc), "monetary-without-currency", f"rule {rule.name!r} maps monetary param(s) {', '.join(money)} but has no currency: expression (EBI does not convert; the guard must check the source currency is {ctx.mapping.site_currency})")
+            yield _err(rule.context_locs.get(money[0], rule.loc), "monetary-without-currency", f"rule {rule.name!r} maps monetary param(s) {', '.join(money)} but has no currency: expression (EBI does not convert; the guard must check the source currency is {ctx.mapping.site_currency or 'the site currency'})")
 
 
 # Words of a key name (snake_case or camelCase) that say an amount is in minor units
@@ -495,12 +503,23 @@ def check_settings(ctx: CheckContext) -> Iterator[Finding]:
             ZoneInfo(m.source_timezone)
         except (ZoneInfoNotFoundError, ValueError):
             yield _err(ctx.value_loc(("source_timezone",)), "timezone", f"source_timezone {m.source_timezone!r} is not an IANA time zone{_suggest(m.source_timezone, _zones())}")
-    if m.site_currency not in ISO_4217:
+    if ctx.loaded("site_currency") and m.site_currency not in ISO_4217:
         yield _err(ctx.value_loc(("site_currency",)), "currency-code", f"site_currency {m.site_currency!r} is not an ISO 4217 currency code{_suggest(m.site_currency.upper(), ISO_4217)}")
     known_channels = {c for e in ctx.catalog.events.values() for p in e.params.values() for c in p.channels}
     for i, channel in enumerate(m.channels):
         if known_channels and channel not in known_channels:
             yield _err(ctx.value_loc(("channels", i)), "unknown-channel", f"channel {channel!r} is not one the catalog knows ({', '.join(sorted(known_channels))}){_suggest(channel, known_channels)}")
+    if m.bespoke is not None:
+        for i, rule in enumerate(m.bespoke.rules):
+            for key in rule.attributes:
+                if key.startswith("ootb_"):
+                    yield _err(
+                        ctx.key_loc(("bespoke", "rules", i, "attributes", key), rule.loc),
+                        "ootb-in-bespoke",
+                        f"bespoke {rule.name!r}: {key!r} looks like an OOTB param; map it in an OOTB rule instead",
+                    )
+    if not ctx.loaded("plugins"):
+        return  # guards, enrichers and routes may come from the plugins that did not load
     for name in m.guards:
         if ctx.guard_names and name not in ctx.guard_names:
             yield _err(ctx.key_loc(("guards", name)), "unknown-guard", f"guard {name!r} is not registered{_suggest(name, ctx.guard_names)}")
@@ -513,15 +532,6 @@ def check_settings(ctx: CheckContext) -> Iterator[Finding]:
             "unknown-route",
             f"bespoke route {m.bespoke.route!r} is not a registered bespoke sink ({', '.join(sorted(ctx.sink_names))}, or drop){_suggest(m.bespoke.route, ctx.sink_names)}",
         )
-    if m.bespoke is not None:
-        for i, rule in enumerate(m.bespoke.rules):
-            for key in rule.attributes:
-                if key.startswith("ootb_"):
-                    yield _err(
-                        ctx.key_loc(("bespoke", "rules", i, "attributes", key), rule.loc),
-                        "ootb-in-bespoke",
-                        f"bespoke {rule.name!r}: {key!r} looks like an OOTB param; map it in an OOTB rule instead",
-                    )
 
 
 CHECKS: tuple[Callable[[CheckContext], Iterator[Finding]], ...] = (

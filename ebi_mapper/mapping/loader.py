@@ -34,6 +34,10 @@ class LoadResult:
     mapping: Mapping | None
     findings: list[Finding] = field(default_factory=list)
     doc: LocatedDocument | None = None
+    # For a file with format errors: a model of the parts that loaded, so that lint can report
+    # every independent finding in one pass. Never used to map (``mapping`` stays None).
+    partial: Mapping | None = None
+    broken: frozenset[str] = frozenset()  # top-level parts left out of ``partial`` ("rules": some rules)
 
     @property
     def ok(self) -> bool:
@@ -66,15 +70,18 @@ def _path_text(path) -> str:
     return out or "(top level)"
 
 
-def _schema_findings(doc: LocatedDocument) -> list[Finding]:
+def _schema_findings(doc: LocatedDocument) -> tuple[list[Finding], list[tuple]]:
+    """The format's findings, and the paths (into the document) of the parts they are about."""
     findings: list[Finding] = []
+    broken: list[tuple] = []
     try:
         if _fast_is_valid()(doc.data):
-            return findings
+            return findings, broken
     except (ValueError, TypeError, OverflowError):  # a value the compiled validator cannot take (e.g. NaN)
         pass
     for error in sorted(_schema_validator().iter_errors(doc.data), key=lambda e: list(map(str, e.absolute_path))):
         path = tuple(error.absolute_path)
+        broken.append(path)
         where = _path_text(path)
         if error.validator == "additionalProperties" and isinstance(error.instance, dict):
             allowed = list(error.schema.get("properties", {}))
@@ -106,7 +113,7 @@ def _schema_findings(doc: LocatedDocument) -> list[Finding]:
             continue
         findings.append(Finding(doc.loc(path), "error", "schema", f"{where}: {error.message}"))
     findings.sort(key=lambda f: (f.loc.line, f.loc.col))
-    return findings
+    return findings, broken
 
 
 def parse_utc_timestamp(text: str) -> datetime | None:
@@ -231,9 +238,11 @@ class _ModelBuilder:
             **self.merged(path, data),
         )
 
-    def bespoke(self, data: dict) -> Bespoke:
+    def bespoke(self, data: dict, skip: frozenset = frozenset()) -> Bespoke:
         rules = []
         for i, r in enumerate(data.get("rules") or []):
+            if i in skip:
+                continue
             path = ("bespoke", "rules", i)
             outer, inner = self.each(path, r)
             rules.append(
@@ -257,8 +266,11 @@ class _ModelBuilder:
             for i, t in enumerate(items or [])
         ]
 
-    def mapping(self, path: str) -> tuple[Mapping | None, list[Finding]]:
-        data = self.doc.data
+    def mapping(self, path: str, *, data: dict | None = None, skip_rules: frozenset = frozenset(),
+                skip_bespoke_rules: frozenset = frozenset()) -> tuple[Mapping | None, list[Finding]]:
+        """Build the model from the document (or from ``data``, its salvaged parts, leaving out the
+        rules at the ``skip_*`` indexes; the others keep their index, hence their locations)."""
+        data = self.doc.data if data is None else data
         findings: list[Finding] = []
         go_live = None
         if "go_live" in data:
@@ -285,7 +297,7 @@ class _ModelBuilder:
             vertical=data["vertical"],
             tenant=data["tenant"],
             site_currency=data["site_currency"],
-            rules=tuple(self.rule(i, r) for i, r in enumerate(data["rules"])),
+            rules=tuple(self.rule(i, r) for i, r in enumerate(data["rules"]) if i not in skip_rules),
             go_live=go_live,
             source_timezone=data.get("source_timezone", "UTC"),
             channels=tuple(data.get("channels") or ()),
@@ -293,7 +305,7 @@ class _ModelBuilder:
             dst=data.get("dst", "earlier"),
             partial_profiles=data.get("partial_profiles"),
             future_skew_seconds=skew_seconds,
-            bespoke=self.bespoke(data["bespoke"]) if data.get("bespoke") else None,
+            bespoke=self.bespoke(data["bespoke"], skip_bespoke_rules) if data.get("bespoke") else None,
             tables=dict(data.get("tables") or {}),
             field_sets=self.field_sets,
             plugins=tuple(data.get("plugins") or ()),
@@ -306,6 +318,43 @@ class _ModelBuilder:
             raw=data,
         )
         return mapping, findings + self.findings
+
+
+# Placeholders for required top-level values that did not load; the checks that read them skip
+# (``CheckContext.loaded``), so a placeholder never produces a finding of its own.
+_PLACEHOLDERS = {"ebi_mapping": 1, "client": "", "vertical": None, "tenant": 0, "site_currency": None, "rules": []}
+
+
+def _salvage(doc: LocatedDocument, file: str, broken: list[tuple]) -> tuple[Mapping | None, frozenset[str]]:
+    """The parts of a file with format errors that are whole: every top-level key but the broken
+    ones, every rule but those with an error inside. For lint only."""
+    data = dict(doc.data)
+    skip_rules: set[int] = set()
+    skip_bespoke: set[int] = set()
+    parts: set[str] = set()
+    for path in broken:
+        if not path:
+            continue  # a missing or unknown top-level key: the placeholders below, or not in the model
+        top = path[0]
+        if top == "rules" and len(path) > 1 and isinstance(path[1], int):
+            skip_rules.add(path[1])
+            parts.add("rules")
+        elif top == "bespoke" and len(path) > 2 and path[1] == "rules" and isinstance(path[2], int):
+            skip_bespoke.add(path[2])
+            parts.add("bespoke")
+        elif isinstance(top, str):
+            data.pop(top, None)
+            parts.add(top)
+    for key, placeholder in _PLACEHOLDERS.items():
+        if key not in data:
+            data[key] = placeholder
+            parts.add(key)
+    try:
+        mapping, _ = _ModelBuilder(doc).mapping(file, data=data, skip_rules=frozenset(skip_rules),
+                                                skip_bespoke_rules=frozenset(skip_bespoke))
+    except (KeyError, TypeError, AttributeError, ValueError):  # a shape the schema refused in a way not foreseen here
+        return None, frozenset(parts)
+    return mapping, frozenset(parts)
 
 
 def _sibling_tests(path: Path, builder: _ModelBuilder) -> tuple[list[MappingTest], list[Finding]]:
@@ -350,9 +399,10 @@ def _read_mapping(source: str | Path, text: str | bytes | None, max_bytes: int) 
     if not isinstance(doc.data, dict):
         result.findings.append(Finding(doc.loc(()), "error", "schema", "a mapping file is a YAML mapping (key: value) at the top level"))
         return result
-    schema_findings = _schema_findings(doc)
+    schema_findings, broken = _schema_findings(doc)
     result.findings.extend(schema_findings)
     if schema_findings:
+        result.partial, result.broken = _salvage(doc, file, broken)
         return result
     builder = _ModelBuilder(doc)
     mapping, findings = builder.mapping(file)

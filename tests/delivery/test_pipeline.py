@@ -164,6 +164,20 @@ def test_give_up_dead_letters_then_replay_delivers_once(tmp_path, mapper, catalo
         assert state.dead_letter_count() == 0 and state.dead_letter_count(include_replayed=True) == 30
 
 
+def test_a_replay_the_sink_refuses_again_leaves_each_record_a_waiting_dead_letter(tmp_path, mapper, catalog):
+    src = tmp_path / "in.jsonl"
+    write_mixed(src, 12, seed=5, kinds={"deposit": 1})
+    down = ScriptedSink(lambda b, n: SendResult("retry", reason="connection refused"))
+    assert run(tmp_path, mapper, catalog, src, down).records["rejected"] == 12
+    still_down = ScriptedSink(lambda b, n: SendResult("retry", reason="connection refused"))
+    r = run(tmp_path, mapper, catalog, src, still_down, replay=True)
+    assert r.records["rejected"] == 12 and r.events["dead_lettered"] == 12
+    with open_state(tmp_path / "state") as state:
+        waiting = state.dead_letters()
+        assert len(waiting) == 12 and {d.kind for d in waiting} == {"sink"}
+        assert state.dead_letter_count(include_replayed=True) == 24
+
+
 def test_replay_after_a_mapping_fix_sends_only_what_was_missing(tmp_path, mapper, catalog, mapping):
     from dataclasses import replace
 

@@ -10,7 +10,7 @@ import pytest
 import ebi_mapper.delivery as delivery
 
 MODULES = ["state", "ratelimit", "batcher", "retry", "pipeline", "ingest", "rateplan", "source", "readers", "summary",
-           "settings", "capacity"]
+           "settings", "capacity", "sink_calls"]
 
 
 def test_package_all_lists_what_it_exports():
