@@ -7,6 +7,16 @@ module keeps the send times of the last N requests instead and admits a new one 
 oldest of them has left the window. That makes the guarantee exact: **no half-open interval of
 length W ever contains more than N admitted requests**.
 
+Exact at the limiter is not yet exact at the server: a request admitted at ``s`` arrives at some
+moment between ``s`` and the moment its answer came back, ``d``. The delivery loop therefore
+holds a request's place from admission (:meth:`SlidingWindowLimiter.admit`) until its answer
+(:meth:`SlidingWindowLimiter.complete`), and counts it in the window from ``d``: a new request may
+go only when fewer than N requests are in flight or ended less than W ago. Whatever the latency or
+the scheduling of send threads, the server then sees no window with more than N arrivals (proof in
+docs/delivery.md; tested in tests/delivery/test_ratelimit.py with random latencies). A request
+that is counted at one moment (:meth:`SlidingWindowLimiter.try_acquire`) is the special case
+``s == d``.
+
 The limiters are driven by an injectable monotonic clock (tests pass a fake one). They are not
 thread-safe: the delivery loop calls them from its one coordinating thread.
 """
@@ -42,6 +52,9 @@ Clock = Callable[[], float]
 # 10 s window at the sandbox, the send threads having been scheduled late.
 DEFAULT_SAFETY = 0.05
 MIN_MARGIN = 0.1
+# How long to wait before asking again when every place of a window is held by a request still in
+# flight: its answer, not the clock, opens the next place.
+INFLIGHT_POLL = 0.005
 
 
 @dataclass(frozen=True)
@@ -94,16 +107,24 @@ class SlidingWindowLimiter:
         margin = max(limit.per_seconds * safety, MIN_MARGIN) if limit and safety > 0 else 0.0
         self.window = limit.per_seconds + margin if limit else 0.0
         self._clock = clock
+        # End times (answers, or instants of requests counted at one moment), oldest first.
         self._times: deque[float] = deque(maxlen=limit.requests if limit else 1)
+        self._inflight = 0  # admitted, answer not yet in: each holds a place until complete()
         self._paused_until = float("-inf")
 
     def wait_time(self, now: float | None = None) -> float:
         """Seconds until one more request may be admitted (0.0 when it may be now)."""
         now = self._clock() if now is None else now
         wait = self._paused_until - now
-        if self.limit is not None and len(self._times) == self.limit.requests:
-            # The oldest of the last N must be a full window old before an (N+1)-th may go.
-            oldest = self._times[0]
+        if self.limit is None:
+            return max(0.0, wait)
+        free = self.limit.requests - self._inflight  # places not held by a request in flight
+        if free <= 0:
+            return max(wait, INFLIGHT_POLL)
+        if len(self._times) >= free:
+            # Of the requests that ended, the free-th most recent must be a full window old before
+            # one more may go (with those in flight, N would then be in one window).
+            oldest = self._times[-free]
             wait = max(wait, oldest + self.window - now)
             if now - self.window < oldest:
                 # Both float spellings of "a window has passed" must agree: with times far apart in
@@ -119,6 +140,23 @@ class SlidingWindowLimiter:
         if self._times and now < self._times[-1]:
             now = self._times[-1]  # a clock that steps back must not open room in the window
         self._times.append(now)
+
+    def admit(self) -> None:
+        """Hold a place for a request about to be sent, until :meth:`complete` (check :meth:`wait_time` first)."""
+        if self.limit is not None:
+            self._inflight += 1
+
+    def complete(self, now: float | None = None) -> None:
+        """The answer of an admitted request came back at ``now``: it counts in the window from then."""
+        if self.limit is None:
+            return
+        self._inflight = max(0, self._inflight - 1)
+        self.record(now)
+
+    @property
+    def in_flight(self) -> int:
+        """Requests admitted whose answer is not in yet."""
+        return self._inflight
 
     def seed(self, times: Iterable[float]) -> None:
         """Count requests an earlier process sent (clock readings of this limiter's clock), oldest first."""
@@ -141,7 +179,7 @@ class SlidingWindowLimiter:
     def sent_in_window(self) -> int:
         """How many of the remembered requests are still inside the current window."""
         now = self._clock()
-        return sum(1 for t in self._times if t > now - self.window)
+        return self._inflight + sum(1 for t in self._times if t > now - self.window)
 
 
 class RateLimiter:
@@ -179,6 +217,22 @@ class RateLimiter:
             for lim in limiters:
                 lim.record(now)
         return wait
+
+    def try_admit(self, rate_class: str) -> float:
+        """Like :meth:`try_acquire`, but the request holds its places until :meth:`complete` is called."""
+        now = self._clock()
+        limiters = list(self._limiters(rate_class))
+        wait = max((lim.wait_time(now) for lim in limiters), default=0.0)
+        if wait == 0.0:
+            for lim in limiters:
+                lim.admit()
+        return wait
+
+    def complete(self, rate_class: str) -> None:
+        """The answer of a request admitted by :meth:`try_admit` came back (whatever it said)."""
+        now = self._clock()
+        for lim in self._limiters(rate_class):
+            lim.complete(now)
 
     def acquire(self, rate_class: str, *, sleep: Callable[[float], None] = time.sleep) -> None:
         """Block (with ``sleep``) until a request of ``rate_class`` is admitted."""

@@ -144,3 +144,80 @@ def test_parse_limit(text, expected):
 def test_parse_limit_refuses_nonsense(bad):
     with pytest.raises(DeliveryError):
         parse_limit(bad)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    n=st.integers(1, 6),
+    window=st.sampled_from([0.5, 1.0, 10.0]),
+    requests=st.lists(
+        st.tuples(st.floats(0.0, 2.0, allow_nan=False),  # how long the sender waits before trying
+                  st.floats(0.0, 3.0, allow_nan=False),  # the request's latency (admission to answer)
+                  st.floats(0.0, 1.0, allow_nan=False)),  # where in that span the server receives it
+        min_size=1, max_size=80),
+)
+def test_no_window_at_the_server_exceeds_the_limit_whatever_the_latency(n, window, requests):
+    """Counted from the answer, a request late on the wire cannot share a server window with N others.
+
+    Counted from the send time (what ``try_acquire`` does), a request that sat in a send thread or on
+    the wire could arrive in the same server window as the next N: this is what once put 11 requests
+    into a 10-per-second window at the sandbox on a loaded machine.
+    """
+    clock = FakeClock()
+    lim = SlidingWindowLimiter(Limit(n, window), clock=clock, safety=0.0)
+    in_flight: list[float] = []  # answer times of admitted requests
+    arrivals: list[float] = []
+    for pause, latency, where in requests:
+        clock.t += pause
+        while True:
+            # Answers due by now come back first, in time order.
+            for done in sorted(d for d in in_flight if d <= clock.t):
+                in_flight.remove(done)
+                saved, clock.t = clock.t, done
+                lim.complete()
+                clock.t = saved
+            wait = lim.wait_time()
+            if wait == 0.0:
+                break
+            pending = [d for d in in_flight if d > clock.t]
+            clock.t = min([clock.t + wait] + pending)
+        lim.admit()
+        arrivals.append(clock.t + latency * where)
+        in_flight.append(clock.t + latency)
+    arrivals.sort()
+    assert max_in_window(arrivals, window) <= n
+
+
+def test_counting_from_the_send_time_would_not_hold_at_the_server():
+    """The case above fails without the hold: one slow request and N quick ones share a window."""
+    clock = FakeClock()
+    lim = SlidingWindowLimiter(Limit(1, 1.0), clock=clock, safety=0.0)
+    assert lim.try_acquire() == 0.0  # counted at 0.0, but (say) reaches the server at 0.9
+    clock.t = 1.0
+    assert lim.wait_time() == 0.0  # counted from the send, the next may go and arrive at 1.0: two in [0.9, 1.9)
+    held = SlidingWindowLimiter(Limit(1, 1.0), clock=clock, safety=0.0)
+    clock.t = 0.0
+    held.admit()
+    clock.t = 1.0
+    assert held.wait_time() > 0.0  # still in flight: its place is held
+    clock.t = 1.1
+    held.complete()  # answered at 1.1
+    assert held.wait_time() == pytest.approx(1.0)
+    clock.t = 2.1
+    assert held.wait_time() == 0.0
+
+
+def test_a_rate_limiter_holds_class_and_global_places_until_the_answer():
+    clock = FakeClock()
+    rl = make_rate_limiter({"profile": Limit(1, 1.0), "default": None}, Limit(2, 1.0), clock=clock, safety=0.0)
+    assert rl.try_admit("profile") == 0.0
+    assert rl.try_admit("profile") > 0.0
+    assert rl.try_admit("default") == 0.0
+    assert rl.try_admit("default") > 0.0  # global: two in flight
+    clock.t = 5.0
+    assert rl.try_admit("default") > 0.0  # time alone opens nothing while both are in flight
+    rl.complete("profile")
+    rl.complete("default")
+    assert rl.wait_time("default") == pytest.approx(1.0)
+    clock.t = 6.0
+    assert rl.try_admit("profile") == 0.0
