@@ -14,9 +14,12 @@ from ebi_mapper.expressions import ExpressionSyntaxError, compile_expression, re
 
 def same(a: Any, b: Any) -> bool:
     """Equal with jmespath's types kept apart: 1, 1.0 and true differ; key order counts."""
-    if type(a) is not type(b):
-        # Expression references are each evaluator's own object; both being one is a match.
+    if type(a).__name__ == "_Expression" or type(b).__name__ == "_Expression":
+        # An expression reference that leaks into a value (a function taking `any` given `&x`) is
+        # each evaluation's own object, of either evaluator's class: both being one is a match.
         return type(a).__name__ == type(b).__name__ == "_Expression"
+    if type(a) is not type(b):
+        return False
     if isinstance(a, dict):
         return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
     if isinstance(a, list):

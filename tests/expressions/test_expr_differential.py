@@ -172,3 +172,8 @@ def test_generator_reaches_every_outcome():
 
     collect()
     assert seen >= {"value", "error"}
+
+
+def test_an_expression_reference_in_a_result_compares_as_one():
+    """Hypothesis found `apply(&{a: {a: @}}, &!(!(a)))`: both evaluators return a reference object."""
+    _check("apply(&{a: {a: @}}, &!(!(a)))", {"a": 1})
