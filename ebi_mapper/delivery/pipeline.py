@@ -9,7 +9,7 @@ happens in a transaction on the coordinating thread:
    open batch of their rate class; batches, dead letters, counters and the checkpoint commit
    together;
 2. *dispatch*: a due, sealed batch whose rate class (and the global limit) admits one more
-   request is handed to a worker; the limiter counts it when it is handed over;
+   request is handed to a worker; it holds its place in the limiter's windows until its answer, and counts from then;
 3. *settle*: the answer decides (``retry.decide``): acknowledge (delete the batch, mark its PKs
    sent, settle its records), reschedule, split, or dead-letter.
 
@@ -377,7 +377,9 @@ class DeliveryLoop:
                 progressed = True
                 if row is None or self._sink_for(row) is None:
                     continue
-                if self.limiter.try_acquire(cls) > 0.0:  # pragma: no cover - checked just above
+                # The request holds its place in the windows until its answer (ratelimit: counted
+                # from the answer, so no latency can crowd a window at the server).
+                if self.limiter.try_admit(cls) > 0.0:  # pragma: no cover - checked just above
                     continue
                 if cls in self._remembered:
                     self.state.record_send(cls, self.wall())
@@ -451,6 +453,7 @@ class DeliveryLoop:
         with self.state.transaction():
             for fut in done:
                 row = self._inflight.pop(fut)
+                self.limiter.complete(row.rate_class)
                 self._gate.leave(row)
                 self._settle(row, result_of_send(self._sink_for(row), fut), counts)
             self._bump(counts)
