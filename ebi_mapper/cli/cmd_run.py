@@ -81,7 +81,9 @@ def render_summary(summary: Any, *, dead_letters: int) -> str:
     t = summary.totals
     lines = [
         f"input:    {summary.input_id}  ({summary.status}, {summary.elapsed:.1f}s this run)",
-        f"records:  {r['read']:,} read = {r['delivered']:,} delivered + {r['rejected']:,} rejected + "
+        f"records:  {r['read']:,} read = {r['delivered']:,} delivered + "
+        + (f"{r['superseded']:,} superseded + " if r["superseded"] else "")
+        + f"{r['rejected']:,} rejected + "
         f"{r['filtered']:,} filtered + {r['duplicate']:,} duplicate" + (f" + {r['stale']:,} stale" if r["stale"] else "")
         + (f" + {r['pending']:,} pending" if r["pending"] else ""),
         f"events:   {e['new'] + e['update']:,} sent-worthy ({e['new']:,} new, {e['update']:,} updates): "

@@ -35,6 +35,7 @@ __all__ = ["MapperLike", "Ingestor", "COUNTER_NAMES", "REQUEST_COUNTERS", "sight
 # Every counter the delivery loop keeps per input (cumulative across resumed runs).
 COUNTER_NAMES = (
     "records_read", "records_delivered", "records_rejected", "records_filtered", "records_duplicate", "records_stale",
+    "records_superseded",
     "events_new", "events_update", "events_duplicate", "events_delivered", "events_dead_lettered", "events_superseded",
     "events_filtered", "events_stale", "events_partial", "rejections",
     "bespoke_new", "bespoke_update", "bespoke_duplicate", "bespoke_dropped", "bespoke_delivered",

@@ -520,10 +520,11 @@ class DeliveryLoop:
         prefix = "bespoke" if kind == "bespoke" else "events"
         tracked = [i for i in items if i.pending_id is not None]
         self._run_counts[f"{prefix}_{outcome}"] += len(items) - len(tracked)
-        for input_id, record in self.state.resolve_pending_many([(i.pending_id, failed) for i in tracked]):
+        delivered = outcome == "delivered"
+        for input_id, record in self.state.resolve_pending_many([(i.pending_id, failed, delivered) for i in tracked]):
             counts[input_id][f"{prefix}_{outcome}"] += 1
             if record is not None and not record.counted:
-                counts[input_id]["records_rejected" if record.failed else "records_delivered"] += 1
+                counts[input_id][record_outcome(record)] += 1
 
     def _bump(self, counts: dict[str, Counter]) -> None:
         for input_id, c in counts.items():
@@ -558,3 +559,12 @@ class DeliveryLoop:
             totals.setdefault(name, 0)
         return RunSummary(input_id, status, totals, dict(self._run_counts), self._backlog_items(),
                           self.state.pending_count(input_id), self.monotonic() - self._started)
+
+
+def record_outcome(record) -> str:
+    """The counter of a record whose last event settled: rejected if one failed, delivered if one
+    reached the receiver, else superseded (every event was replaced by a newer version of its PK,
+    or was already at the receiver), so a record is never "delivered" in a pass that sent none of it."""
+    if record.failed:
+        return "records_rejected"
+    return "records_delivered" if record.delivered else "records_superseded"

@@ -105,7 +105,7 @@ CREATE TABLE IF NOT EXISTS pending (
     source TEXT NOT NULL,
     payload BLOB,
     remaining INTEGER NOT NULL,
-    failed INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0,  -- bits: 1 an event failed, 2 an event reached the receiver
     counted INTEGER NOT NULL DEFAULT 0  -- 1: the record's outcome was already counted (rejected)
 );
 CREATE TABLE IF NOT EXISTS dlq (
@@ -245,6 +245,12 @@ class PendingRecord:
     payload: Any
     failed: bool
     counted: bool
+    delivered: bool = False  # one of its events reached the receiver (else all were superseded or failed)
+
+
+# Bits of ``pending.failed`` (files written before the delivered bit hold 0/1: same meaning for bit 1).
+_FAILED = 1
+_DELIVERED = 2
 
 
 def _loads(blob: bytes | None) -> Any:
@@ -540,17 +546,20 @@ class StateStore:
     def get_pending(self, pending_id: int) -> PendingRecord | None:
         """The record behind an outbox item (for a dead letter's original payload)."""
         r = self._exec("SELECT input_id, source, payload, failed, counted FROM pending WHERE id = ?", (pending_id,)).fetchone()
-        return None if r is None else PendingRecord(r[0], r[1], _loads(r[2]), bool(r[3]), bool(r[4]))
+        return None if r is None else PendingRecord(r[0], r[1], _loads(r[2]), bool(r[3] & _FAILED), bool(r[4]), bool(r[3] & _DELIVERED))
 
-    def resolve_pending(self, pending_id: int, *, failed: bool) -> tuple[str, PendingRecord | None]:
+    def resolve_pending(self, pending_id: int, *, failed: bool, delivered: bool = False) -> tuple[str, PendingRecord | None]:
         """One of the record's events is settled: return its input id, and the record when it was the last.
 
         The last settlement deletes the pending row; an unknown id gives ``("", None)``.
         """
-        return self.resolve_pending_many([(pending_id, failed)])[0]
+        return self.resolve_pending_many([(pending_id, failed, delivered)])[0]
 
-    def resolve_pending_many(self, settled: list[tuple[int, bool]]) -> list[tuple[str, PendingRecord | None]]:
-        """:meth:`resolve_pending` for each ``(pending_id, failed)``, in order, with a constant number of statements.
+    def resolve_pending_many(self, settled: list[tuple[int, bool] | tuple[int, bool, bool]]) -> list[tuple[str, PendingRecord | None]]:
+        """:meth:`resolve_pending` for each ``(pending_id, failed[, delivered])``, in order, with a constant number of statements.
+
+        ``delivered``: the event reached the receiver (not superseded), so the record's outcome
+        can say whether any of its events was delivered.
 
         When several events of one record settle together, the record comes back (as finished)
         with the last of them, exactly as one call per event would give.
@@ -559,11 +568,11 @@ class StateStore:
         if not settled:
             return []
         per_id: dict[int, list[int]] = {}  # id -> [events settled, failed]
-        for pid, failed in settled:
+        for pid, failed, *delivered in settled:
             entry = per_id.setdefault(pid, [0, 0])
             entry[0] += 1
-            entry[1] = max(entry[1], int(failed))
-        self._execmany("UPDATE pending SET remaining = remaining - ?, failed = MAX(failed, ?) WHERE id = ?",
+            entry[1] |= (_FAILED if failed else 0) | (_DELIVERED if delivered and delivered[0] else 0)
+        self._execmany("UPDATE pending SET remaining = remaining - ?, failed = failed | ? WHERE id = ?",
                        [(n, f, pid) for pid, (n, f) in per_id.items()])
         rows: dict[int, tuple] = {}
         ids = list(per_id)
@@ -579,14 +588,15 @@ class StateStore:
         # Replay the settlements in order: the record is "finished" at its last settled event.
         left = {pid: n for pid, (n, _) in per_id.items()}
         out: list[tuple[str, PendingRecord | None]] = []
-        for pid, _ in settled:
+        for pid, *_ in settled:
             r = rows.get(pid)
             if r is None:
                 out.append(("", None))
                 continue
             left[pid] -= 1
             last = r[6] <= 0 and left[pid] == 0
-            out.append((r[1], PendingRecord(r[1], r[2], _loads(r[3]), bool(r[4]), bool(r[5])) if last else None))
+            out.append((r[1], PendingRecord(r[1], r[2], _loads(r[3]), bool(r[4] & _FAILED), bool(r[5]), bool(r[4] & _DELIVERED))
+                            if last else None))
         return out
 
     def pending_count(self, input_id: str | None = None) -> int:

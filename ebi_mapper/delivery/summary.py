@@ -57,8 +57,12 @@ class RunSummary:
 
     @property
     def records(self) -> dict[str, int]:
-        """Records by outcome; ``pending`` are records whose events are not all settled yet."""
-        names = ("delivered", "rejected", "filtered", "duplicate", "stale")
+        """Records by outcome; ``pending`` are records whose events are not all settled yet.
+
+        ``delivered``: one of the record's events reached the receiver; ``superseded``: all its
+        events were, as the event line says, replaced by a newer version or already at the receiver.
+        """
+        names = ("delivered", "superseded", "rejected", "filtered", "duplicate", "stale")
         out = {"read": self.count("records_read"), **{n: self.count(f"records_{n}") for n in names}}
         out["pending"] = self.pending_records
         return out
@@ -71,9 +75,9 @@ class RunSummary:
 
     @property
     def adds_up(self) -> bool:
-        """read == delivered + rejected + filtered + duplicate + stale + pending, and every queued event is settled or queued."""
+        """read == delivered + superseded + rejected + filtered + duplicate + stale + pending, and every queued event is settled or queued."""
         r = self.records
-        records_ok = r["read"] == r["delivered"] + r["rejected"] + r["filtered"] + r["duplicate"] + r["stale"] + r["pending"]
+        records_ok = r["read"] == r["delivered"] + r["superseded"] + r["rejected"] + r["filtered"] + r["duplicate"] + r["stale"] + r["pending"]
         queued = sum(self.count(f"{k}_{d}") for k in ("events", "bespoke") for d in ("new", "update"))
         settled = sum(self.count(f"{k}_{d}") for k in ("events", "bespoke") for d in ("delivered", "dead_lettered", "superseded"))
         return records_ok and (settled == queued if self.backlog == 0 else settled <= queued)

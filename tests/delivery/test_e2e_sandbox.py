@@ -133,7 +133,7 @@ def test_one_poison_event_in_a_batch_of_ten(tmp_path, mapper, catalog):
         stats = sb.stats()
         assert stats["stored"]["events"] == 9 and stats["by_status"].get("400") == 1
     assert s.events["delivered"] == 9 and s.events["dead_lettered"] == 1
-    assert s.records == {"read": 10, "delivered": 9, "rejected": 1, "filtered": 0, "duplicate": 0, "stale": 0, "pending": 0}
+    assert s.records == {"read": 10, "delivered": 9, "rejected": 1, "filtered": 0, "duplicate": 0, "stale": 0, "superseded": 0, "pending": 0}
     with open_state(tmp_path / "state") as state:
         [dl] = state.dead_letters()
     assert dl.event["event"] == "ootb_sports_bet_placed" and dl.payload["tx"] == "poison"

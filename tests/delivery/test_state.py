@@ -127,6 +127,16 @@ def test_pending_record_settles_on_its_last_event(state):
     assert state.pending_count() == 0
 
 
+def test_pending_record_knows_whether_any_event_reached_the_receiver(state):
+    """delivered if one of its events was delivered (the others superseded); not if all were superseded."""
+    with state.transaction():
+        one = state.add_pending(input_id="in", source="f:1", payload=b"{}", remaining=2, counted=False)
+        none = state.add_pending(input_id="in", source="f:2", payload=b"{}", remaining=2, counted=False)
+        settled = state.resolve_pending_many([(one, False, True), (none, False, False), (one, False, False), (none, False, False)])
+    finished = [rec for _, rec in settled if rec is not None]
+    assert [(r.source, r.delivered, r.failed) for r in finished] == [("f:1", True, False), ("f:2", False, False)]
+
+
 def test_dead_letters_store_payload_reasons_and_replay_mark(state):
     with state.transaction():
         a = state.add_dead_letter(input_id="in", source="f:1", kind="mapping", reasons=[{"code": "x", "message": "m"}],
