@@ -7,7 +7,7 @@ from collections import Counter
 import orjson
 import pytest
 
-from delivery_helpers import RecordingSink, ScriptedSink, write_mixed
+from delivery_helpers import RecordingSink, ScriptedSink, reached, write_mixed
 from ebi_mapper.delivery.pipeline import DeliveryLoop, DeliveryOptions
 from ebi_mapper.delivery.rateplan import make_rate_plan
 from ebi_mapper.delivery.retry import RetryPolicy
@@ -30,12 +30,6 @@ def run(tmp_path, mapper, catalog, source, sink, bespoke=None, options=FAST, lim
             return loop.run_input(make_source(str(source)))
         finally:
             loop.close()
-
-
-def reached(records, outcome):
-    """A record the generator counts as delivered ends delivered, or superseded when a newer
-    version of its PK in the same input replaced all its events."""
-    return records["delivered"] + records["superseded"] if outcome == "delivered" else records[outcome]
 
 
 def sent_pks(batches):
