@@ -489,7 +489,7 @@ def wrong_values(kind: Kind, *, site_currency: str = "EUR") -> st.SearchStrategy
     if name == "zone":
         return st.sampled_from(_WRONG_ZONES)
     if name == "compare":
-        return st.sampled_from(["abc", "12", True, None]) | containers
+        return st.sampled_from(["abc", "12", True]) | containers  # a comparison calls them null: the rule is not reached
     if name == "falsy":
         return st.sampled_from([True, "yes", 1])
     if name in ("affix", "contains", "int_id"):

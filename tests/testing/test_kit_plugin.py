@@ -55,6 +55,19 @@ def test_a_client_repo_fails_on_a_broken_mapping_with_a_shrunk_payload(pytester)
     )
 
 
+def test_a_rule_no_payload_reaches_fails_in_pytest_too(pytester):
+    # Both ways in: the three-line test module and the collected mapping file.
+    never = (GOOD / "wallet_types.yaml").read_text().replace("contains(['wallet.deposit','wallet.topup'], type)", "length(code || '') == `13`")
+    (pytester.path / "mappings").mkdir()
+    (pytester.path / "mappings" / "acme.yaml").write_text(never)
+    pytester.makepyfile(test_acme=THREE_LINE_TEST)
+    pytester.makeini("[pytest]\nebi_mapping_files = mappings/*.yaml\nebi_mapper_examples = 5\n")
+    result = pytester.runpytest("-p", "no:cacheprovider", "-v")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(["*acme.yaml::properties?deposit? FAILED*", "*test_acme.py::test_acme?deposit? FAILED*"])
+    assert result.stdout.str().count("rule 'deposit' was never reached") >= 2
+
+
 def test_mapping_files_are_collected_by_the_ini_glob(pytester):
     mapping = (GOOD / "wallet.yaml").read_text()
     (pytester.path / "mappings").mkdir()
