@@ -155,7 +155,7 @@ _ARG_KINDS: dict[str, Any] = {
     "abs": ("number_of_use",),
     "ceil": ("number_of_use",),
     "floor": ("number_of_use",),
-    "to_number": (_NUMBER,),
+    "to_number": ("number_of_use",),
     "avg": (Kind("number_list"),),
     "sum": (Kind("number_list"),),
     "max": (Kind("number_list"),),
@@ -203,7 +203,8 @@ def _arg_hint(spec: Any, hint: Kind) -> Kind:
     if spec == "use_or_id":
         return hint if hint.name not in _VAGUE else Kind("id")
     if spec == "number_of_use":
-        return hint if hint.name in ("number", "json_number", "integer") else _NUMBER
+        # JSON numbers pass through to_number/abs/round unchanged: an epoch, a compared number stays one
+        return hint if hint.name in ("number", "json_number", "integer", "int_id", "epoch", "compare", "money") else _NUMBER
     return spec if isinstance(spec, Kind) else ANY
 
 

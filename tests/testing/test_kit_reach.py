@@ -154,6 +154,19 @@ def test_wrapping_functions_pass_their_use_on(tmp_path, expression, param, check
     assert run_generated(mapper_of(path), examples=20, seed=0).failures == 0
 
 
+def test_a_number_conversion_passes_a_time_or_comparison_use_on(tmp_path):
+    body = DEPOSIT.replace("{when}", "type == 'd' && to_number(data.level) > `2`").replace(
+        "timestamp: data.processed_at", "timestamp: from_epoch_millis(to_number(data.created_ms))"
+    )
+    path = write_mapping(tmp_path, body)
+    seen = []
+    first(generated_payloads(path, "deposit", validity=1.0), lambda g: seen.append(g.payload["data"]) or len(seen) >= 30)
+    assert all(isinstance(d["created_ms"], int) and d["created_ms"] > 10**11 for d in seen), seen  # epoch milliseconds
+    assert all(isinstance(d["level"], (int, float)) and d["level"] > 2 for d in seen), seen
+    report = run_generated(mapper_of(path), examples=20, seed=0)
+    assert report.failures == 0, report.render()
+
+
 # --- item 8: one path, several uses ----------------------------------------------------------
 
 
