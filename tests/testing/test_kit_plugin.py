@@ -57,7 +57,7 @@ def test_a_client_repo_fails_on_a_broken_mapping_with_a_shrunk_payload(pytester)
 
 def test_a_rule_no_payload_reaches_fails_in_pytest_too(pytester):
     # Both ways in: the three-line test module and the collected mapping file.
-    never = (GOOD / "wallet_types.yaml").read_text().replace("contains(['wallet.deposit','wallet.topup'], type)", "length(code || '') == `13`")
+    never = (GOOD / "wallet_types.yaml").read_text().replace("contains(['wallet.deposit','wallet.topup'], type)", "length(code || '') == `40`")
     (pytester.path / "mappings").mkdir()
     (pytester.path / "mappings" / "acme.yaml").write_text(never)
     pytester.makepyfile(test_acme=THREE_LINE_TEST)

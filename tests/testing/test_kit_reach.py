@@ -41,7 +41,7 @@ def _deposit(tmp_path, when: str):
 
 # --- item 6: coverage ------------------------------------------------------------------------
 
-UNREACHABLE = "length(code || '') == `13`"  # a form the kit does not solve
+UNREACHABLE = "length(code || '') == `40`"  # a form the kit does not solve (its texts are shorter)
 
 
 def test_a_rule_no_payload_reaches_fails_and_is_named(tmp_path):
@@ -74,8 +74,8 @@ def test_coverage_is_reported_for_a_reached_rule(tmp_path):
 def test_a_rule_only_the_tests_cases_reach_passes_and_says_so(tmp_path):
     body = DEPOSIT.replace("{when}", UNREACHABLE) + """
 tests:
-  - name: a 13-character code
-    payload: {code: abcdefghijklm, data: {player_id: p1, processed_at: "2026-12-10T10:00:00Z", currency: EUR, tx_id: t1, amount: 5}}
+  - name: a 40-character code
+    payload: {code: abcdefghijklmnopqrstuvwxyzabcdefghijklmn, data: {player_id: p1, processed_at: "2026-12-10T10:00:00Z", currency: EUR, tx_id: t1, amount: 5}}
     expect:
       events:
         - event: ootb_deposit
