@@ -43,3 +43,13 @@ def test_each_demo_pass_reports_records_consistent_with_its_events(tmp_path):
         assert parts.get("delivered", 0) <= _n(delivered), (parts, delivered)
         if _n(superseded):  # the record line names what the event line calls superseded
             assert parts.get("superseded", 0) >= 1, out
+
+
+def test_the_demos_second_pass_sends_nothing(tmp_path):
+    """The demo says a second pass over the same input sends nothing: every event is already there."""
+    result = CliRunner().invoke(cli, ["demo", "--state-dir", str(tmp_path / "state")])
+    assert result.exit_code == 0, result.output
+    events = EVENTS.findall(result.output)
+    assert len(events) == 2 and _n(events[0][0]) > 0, result.output
+    assert _n(events[1][0]) == 0, result.output
+    assert "'duplicate'" not in result.output.split("what the sandbox received")[-1].split("stored")[0], result.output
