@@ -2,7 +2,8 @@
 
 One coordinating thread owns the state store and does everything but two things: a reader
 thread decodes input lines into a small bounded queue (so a slow stdin never stalls sending),
-and a pool of ``concurrency`` worker threads performs ``sink.send`` calls. Every state change
+and a pool of ``concurrency`` worker threads performs ``sink.send`` calls (a sink marked
+``inline``, a local file, is called on the coordinating thread itself). Every state change
 happens in a transaction on the coordinating thread:
 
 1. *ingest*: a chunk of records is mapped and deduplicated; new/changed events go into the
@@ -300,7 +301,9 @@ class DeliveryLoop:
 
     def _sendable_backlog(self) -> int:
         total = self.state.outbox_size()
-        return total if self.bespoke_sink is not None else total - self.state.outbox_size(kind="bespoke")
+        if self.bespoke_sink is not None or total == 0:
+            return total
+        return total - self.state.outbox_size(kind="bespoke")
 
     def _room_for_input(self) -> bool:
         return self.state.outbox_size() < self.options.max_backlog_batches

@@ -99,6 +99,7 @@ CREATE TABLE IF NOT EXISTS outbox (
 -- in order without sorting, however long the outbox (the older outbox_due could not: `kind`
 -- sat between `sealed` and `rate_class`).
 CREATE INDEX IF NOT EXISTS outbox_ready ON outbox (rate_class, sealed, next_attempt_at, id);
+CREATE INDEX IF NOT EXISTS outbox_kind ON outbox (kind);  -- "bespoke rows waiting?" without a scan
 CREATE TABLE IF NOT EXISTS pending (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     input_id TEXT NOT NULL,
@@ -265,6 +266,7 @@ class StateStore:
         self._conn = conn
         self._lock_fd = lock_fd
         self._in_txn = False
+        self._outbox_rows: int | None = None  # cached COUNT(*) of the outbox (see outbox_size)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def close(self) -> None:
@@ -293,6 +295,7 @@ class StateStore:
             yield self
         except BaseException:
             self._in_txn = False
+            self._outbox_rows = None  # the rolled-back inserts and deletes counted in it
             self._conn.execute("ROLLBACK")
             raise
         self._in_txn = False
@@ -454,6 +457,8 @@ class StateStore:
                 "INSERT INTO outbox (rate_class, kind, payload, size, sealed, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (rate_class, kind, payload, len(items), int(sealed), now, now),
             )
+            if self._outbox_rows is not None:
+                self._outbox_rows += 1
             return int(cur.lastrowid)
         self._exec("UPDATE outbox SET payload = ?, size = ?, sealed = ?, next_attempt_at = ? WHERE id = ?",
                    (payload, len(items), int(sealed), now, row_id))
@@ -492,7 +497,8 @@ class StateStore:
     def delete_batch(self, row_id: int) -> None:
         """Remove a batch (acknowledged, or replaced by its parts after a split)."""
         self._require_txn()
-        self._exec("DELETE FROM outbox WHERE id = ?", (row_id,))
+        if self._exec("DELETE FROM outbox WHERE id = ?", (row_id,)).rowcount and self._outbox_rows is not None:
+            self._outbox_rows -= 1
 
     def reschedule(self, row_id: int, *, next_attempt_at: float, attempts: int, throttled: int, reason: str) -> None:
         """Put a batch back to be tried again at ``next_attempt_at``."""
@@ -506,9 +512,16 @@ class StateStore:
         return {r[0]: (r[1], r[2]) for r in rows}
 
     def outbox_size(self, *, kind: str | None = None) -> int:
-        """How many batches the outbox holds (open ones included), of one ``kind`` or all."""
+        """How many batches the outbox holds (open ones included), of one ``kind`` or all.
+
+        The total is counted once and then kept up to date by the inserts and deletes of this
+        store (forgotten when a transaction rolls back): the loop asks for it at every turn, and
+        a ``COUNT(*)`` costs as much as the outbox is long.
+        """
         if kind is None:
-            return self._exec("SELECT COUNT(*) FROM outbox").fetchone()[0]
+            if self._outbox_rows is None:
+                self._outbox_rows = self._exec("SELECT COUNT(*) FROM outbox").fetchone()[0]
+            return self._outbox_rows
         return self._exec("SELECT COUNT(*) FROM outbox WHERE kind = ?", (kind,)).fetchone()[0]
 
     def outbox_items(self) -> list[tuple[bytes, bytes]]:
