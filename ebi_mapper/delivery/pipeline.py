@@ -47,6 +47,7 @@ from .summary import Progress, RunSummary
 
 __all__ = ["DeliveryOptions", "Progress", "RunSummary", "DeliveryLoop"]
 
+_INLINE_GROUP = 64  # answers of inline sinks settled in one transaction
 _REMEMBER_UP_TO = 1000  # classes allowing more requests per window are not persisted (too many writes)
 
 
@@ -108,6 +109,10 @@ class DeliveryLoop:
         self._inflight: dict[Future, OutboxRow] = {}
         self._gate = PkGate()  # one version of a PK in flight at a time (see inflight.py)
         self._pool = ThreadPoolExecutor(max_workers=max(1, self.options.concurrency), thread_name_prefix="ebi-mapper-send")
+        # Batches handed out before their answers are settled together. Inline sinks answer at
+        # once, so more of them make one group commit; threaded sinks keep `concurrency` in flight.
+        inline = all(getattr(s, "inline", False) for s in (event_sink, bespoke_sink) if s is not None)
+        self._slots = max(self.options.concurrency, _INLINE_GROUP) if inline else self.options.concurrency
         self._run_counts: Counter = Counter()
         # Classes to send from: the plan's, plus any an earlier run left in the outbox. Without a
         # bespoke sink, bespoke rows already queued stay there (reported as backlog), untouched.
@@ -261,7 +266,7 @@ class DeliveryLoop:
                 # Fill the free request slots first, then settle what came back: with a quick
                 # sink many answers settle in one transaction (group commit of acknowledgements).
                 progressed = self._dispatch()
-                if len(self._inflight) >= self.options.concurrency or not progressed:
+                if len(self._inflight) >= self._slots or not progressed:
                     progressed |= self._collect(0.0)
                 waited = False
                 if reading and self._room_for_input():
@@ -362,11 +367,11 @@ class DeliveryLoop:
         n = len(self._classes)
         if n == 0:
             return False
-        while len(self._inflight) < self.options.concurrency:
+        while len(self._inflight) < self._slots:
             sent_one = False
             now = self.wall()
             for k in range(n):
-                if len(self._inflight) >= self.options.concurrency:
+                if len(self._inflight) >= self._slots:
                     break
                 cls = self._classes[(self._rr + k) % n]
                 if self.limiter.wait_time(cls) > 0.0:
