@@ -237,3 +237,29 @@ def test_an_inline_sink_is_called_on_the_loops_thread_and_its_exceptions_are_ret
             assert sink.threads == {threading.current_thread().name}
         else:
             assert all(name.startswith("ebi-mapper-send") for name in sink.threads)
+
+
+def test_the_kept_outbox_count_follows_commits_and_rollbacks(tmp_path):
+    from ebi_mapper.delivery.state import OutboxItem
+
+    item = OutboxItem(b"p" * 16, b"c" * 16, None, {"event": "x"})
+    with open_state(tmp_path) as state:
+        assert state.outbox_size() == 0
+        with state.transaction():
+            first = state.save_batch(rate_class="default", kind="events", items=[item], sealed=True, now=1.0)
+            state.save_batch(rate_class="default", kind="events", items=[item], sealed=True, now=1.0)
+        assert state.outbox_size() == 2
+        try:
+            with state.transaction():
+                state.delete_batch(first)
+                state.save_batch(rate_class="bespoke", kind="bespoke", items=[item], sealed=True, now=1.0)
+                state.save_batch(rate_class="bespoke", kind="bespoke", items=[item], sealed=True, now=1.0)
+                assert state.outbox_size() == 3
+                raise RuntimeError("crash inside the transaction")
+        except RuntimeError:
+            pass
+        assert state.outbox_size() == 2 and state.outbox_size(kind="bespoke") == 0  # the rolled-back changes are not counted
+        with state.transaction():
+            state.delete_batch(first)
+            state.delete_batch(first)  # already gone: not counted twice
+        assert state.outbox_size() == 1
