@@ -232,8 +232,17 @@ def fn_fail(reason: str) -> Any:
 
     Raised as :class:`FunctionValueError`, so the engine's one rule for unusable values applies on
     both paths: the record is rejected (``expression_error``) naming the field and this reason.
+    A reason is one line like every other (it may come from the payload, and a line break in it
+    would forge lines in logs and reports): whitespace runs fold to one space, and it is cut at
+    ``_FAIL_REASON_MAX`` characters.
     """
-    raise FunctionValueError("fail", reason, reason)
+    text = " ".join(reason.split())
+    if len(text) > _FAIL_REASON_MAX:
+        text = text[:_FAIL_REASON_MAX] + "…"
+    raise FunctionValueError("fail", reason, text or "(no reason given)")
+
+
+_FAIL_REASON_MAX = 300
 
 
 # --- text -----------------------------------------------------------------------------------

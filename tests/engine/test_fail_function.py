@@ -36,3 +36,15 @@ def test_fail_rejects_the_record_with_the_mappings_reason(tmp_path, fast):
 def test_lint_refuses_a_bare_fail(tmp_path):
     assert "unconditional-fail" in [f.code for f in lint_path(_write(tmp_path, "ootb_deposit_amount: fail('always')")).findings]
     assert "unconditional-fail" not in [f.code for f in lint_path(_write(tmp_path, GUARDED)).findings]
+
+
+@pytest.mark.parametrize("reason", ["\n", "two\nlines\r\nhere", "x" * 1000, ""], ids=["newline", "lines", "long", "empty"])
+def test_a_fail_reason_is_one_short_line(reason):
+    """Hypothesis found fail('\\n') giving a two-line message: a reason may come from the payload."""
+    from ebi_mapper.default_plugins.functions import fn_fail
+    from ebi_mapper.expressions.value_errors import FunctionValueError
+
+    with pytest.raises(FunctionValueError) as info:
+        fn_fail(reason)
+    message = str(info.value)
+    assert "\n" not in message and "\r" not in message and len(message) < 400 and message.startswith("fail(): ")
