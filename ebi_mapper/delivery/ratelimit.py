@@ -210,22 +210,22 @@ class RateLimiter:
 
     def try_acquire(self, rate_class: str) -> float:
         """Admit one request of ``rate_class`` now if every limiter allows it (0.0), else the wait."""
-        now = self._clock()
-        limiters = list(self._limiters(rate_class))
-        wait = max((lim.wait_time(now) for lim in limiters), default=0.0)
-        if wait == 0.0:
-            for lim in limiters:
-                lim.record(now)
-        return wait
+        return self._take(rate_class, hold=False)
 
     def try_admit(self, rate_class: str) -> float:
         """Like :meth:`try_acquire`, but the request holds its places until :meth:`complete` is called."""
+        return self._take(rate_class, hold=True)
+
+    def _take(self, rate_class: str, *, hold: bool) -> float:
         now = self._clock()
         limiters = list(self._limiters(rate_class))
         wait = max((lim.wait_time(now) for lim in limiters), default=0.0)
         if wait == 0.0:
             for lim in limiters:
-                lim.admit()
+                if hold:
+                    lim.admit()
+                else:
+                    lim.record(now)
         return wait
 
     def complete(self, rate_class: str) -> None:
