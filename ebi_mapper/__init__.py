@@ -7,8 +7,6 @@ The public API, re-exported from the modules that hold it::
     result = mapper.map_record(payload)      # events, rejections, filtered, bespoke rows
 """
 
-from __future__ import annotations
-
 from .catalog import load_catalog
 from .catalog.model import Catalog, EventDef, Param, RateClass, Vertical
 from .engine import Mapper, Trace, compile_mapping, iter_jsonl

@@ -99,3 +99,12 @@ def test_one_exception_root_with_natural_builtins():
     assert issubclass(ebi_mapper.UnknownNameError, LookupError)
     assert issubclass(PluginError, EbiMapperError)
     assert isinstance(pluggy.__version__, str)
+
+
+def test_the_package_namespace_is_its_public_api():
+    """Issue #14: `annotations` (from a __future__ import) leaked into dir(ebi_mapper)."""
+    import ebi_mapper
+
+    public = {name for name in dir(ebi_mapper) if not name.startswith("_")}
+    submodules = {name for name in public if type(getattr(ebi_mapper, name)).__name__ == "module"}
+    assert public - submodules <= set(ebi_mapper.__all__), sorted(public - submodules - set(ebi_mapper.__all__))
