@@ -10,7 +10,8 @@ import pytest
 import ebi_mapper.delivery as delivery
 
 MODULES = ["state", "ratelimit", "batcher", "retry", "pipeline", "ingest", "rateplan", "source", "readers", "summary",
-           "settings", "capacity", "sink_calls"]
+           "settings", "capacity", "sink_calls", "state_schema", "state_records", "state_base", "state_dedup",
+           "state_outbox", "state_ledger"]
 
 
 def test_package_all_lists_what_it_exports():
