@@ -18,6 +18,7 @@ __all__ = [
     "TransientSinkError",
     "PermanentSinkError",
     "SinkBugError",
+    "ConfigError",
 ]
 
 
@@ -87,3 +88,10 @@ class SinkBugError(PluginError):
         super().__init__(message)
         self.sink = sink
         self.plugin = plugin
+
+
+class ConfigError(EbiMapperError, ValueError):
+    """A setting of the service (a ``serve`` section, an environment variable it names) is unusable.
+
+    The message names the setting or the variable, never a secret value.
+    """
