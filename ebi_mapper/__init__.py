@@ -10,8 +10,17 @@ The public API, re-exported from the modules that hold it::
 from .catalog import load_catalog
 from .catalog.model import Catalog, EventDef, Param, RateClass, Vertical
 from .engine import Mapper, Trace, compile_mapping, iter_jsonl
-from .errors import (DeliveryError, EbiMapperError, MappingError, PermanentSinkError, PluginError, SinkBugError, StateError,
-                     TransientSinkError, UnknownNameError)
+from .errors import (
+    DeliveryError,
+    EbiMapperError,
+    MappingError,
+    PermanentSinkError,
+    PluginError,
+    SinkBugError,
+    StateError,
+    TransientSinkError,
+    UnknownNameError,
+)
 from .extensions import EnricherDef, FunctionDef, GuardContext, GuardDef, SendResult, Sink, SinkDef
 from .hookspecs import hookimpl
 from .lint import Finding, LintReport, lint_mapping, lint_path

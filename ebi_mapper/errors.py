@@ -8,6 +8,12 @@ Each subclass also inherits the natural builtin so callers can catch either.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # for the annotation only: every module imports this one, it imports none
+    from .lint.findings import Finding
+
 __all__ = [
     "EbiMapperError",
     "MappingError",
@@ -32,9 +38,9 @@ class MappingError(EbiMapperError, ValueError):
     ``findings`` holds the lint findings that explain why (each with file, line and column).
     """
 
-    def __init__(self, message: str, findings: tuple = ()):  # tuple[Finding, ...]
+    def __init__(self, message: str, findings: Iterable[Finding] = ()):
         super().__init__(message)
-        self.findings = tuple(findings)
+        self.findings: tuple[Finding, ...] = tuple(findings)
 
 
 class UnknownNameError(EbiMapperError, LookupError):

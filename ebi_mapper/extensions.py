@@ -6,9 +6,15 @@ Each is a small frozen definition; :mod:`ebi_mapper.plugins` collects them from 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Iterable, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:  # annotations only: these modules sit above this one (no import at run time)
+    from .catalog.model import Catalog
+    from .mapping.model import Mapping, Rule
+    from .outcomes import Filtered, OotbEvent, Rejection
 
 __all__ = [
     "FunctionDef",
@@ -38,7 +44,7 @@ class FunctionDef:
     doc: str = ""
     # When set, the engine calls ``bind(mapping)`` to get the callable for that mapping
     # (e.g. ``lookup(table, key)`` over the mapping's own ``tables:``); ``fn`` is then unused.
-    bind: Callable[[Any], Callable[..., Any]] | None = None
+    bind: Callable[[Mapping | None], Callable[..., Any]] | None = None
     # A lazy function (a special form, like ``if`` and ``coalesce``) receives each argument as a
     # zero-argument callable and evaluates only the ones it needs; JMESPath itself would evaluate
     # every argument first. Its arguments are not type-checked (there is no value to check yet):
@@ -50,13 +56,19 @@ class FunctionDef:
 class GuardContext:
     """What a guard or enricher may look at besides the event itself."""
 
-    mapping: Any  # ebi_mapper.mapping.model.Mapping
-    rule: Any  # ebi_mapper.mapping.model.Rule
-    catalog: Any  # ebi_mapper.catalog.model.Catalog
+    mapping: Mapping
+    rule: Rule  # the OOTB rule that made the event (guards never see bespoke rules)
+    catalog: Catalog
     now: datetime  # the run's clock (aware UTC); only guards may read it, never mapping functions
     event_time: datetime  # the event's own time (aware UTC)
     currency: Any = None  # the value of the rule's `currency:` expression, if any
     payload: Any = None  # the source record (or, inside `each`, the root record)
+
+
+# What a guard's factory returns: the check run on each mapped event.
+GuardCheck = Callable[["OotbEvent", GuardContext], Iterable["Rejection | Filtered"]]
+# What an enricher's factory returns: params to set on the event, or None.
+Enrich = Callable[["OotbEvent", GuardContext], "dict[str, Any] | None"]
 
 
 @dataclass(frozen=True)
@@ -68,7 +80,7 @@ class GuardDef:
     """
 
     name: str
-    factory: Callable[[dict, Any], Callable[[Any, GuardContext], Iterable[Any]]]
+    factory: Callable[[dict[str, Any], Mapping], GuardCheck]
     default_on: bool = True
     doc: str = ""
 
@@ -81,7 +93,7 @@ class EnricherDef:
     """
 
     name: str
-    factory: Callable[[dict, Any], Callable[[Any, GuardContext], dict | None]]
+    factory: Callable[[dict[str, Any], Mapping], Enrich]
     doc: str = ""
 
 
@@ -104,7 +116,7 @@ class SendResult:
 class Sink(Protocol):
     """Where batches go. A sink is built once per run and closed at the end."""
 
-    def send(self, batch: list[dict]) -> SendResult: ...
+    def send(self, batch: list[dict[str, Any]]) -> SendResult: ...
 
     def close(self) -> None: ...
 
@@ -118,7 +130,7 @@ class SinkDef:
     """
 
     name: str
-    factory: Callable[[dict], Sink]
+    factory: Callable[[dict[str, Any]], Sink]
     kind: str = "events"
     doc: str = ""
     options: dict[str, str] = field(default_factory=dict)  # option name -> one-line help

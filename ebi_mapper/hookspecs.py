@@ -8,9 +8,11 @@ found through the ``ebi_mapper`` entry-point group or named by a mapping's ``plu
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import pluggy
+
+from .extensions import EnricherDef, FunctionDef, GuardDef, SinkDef
 
 __all__ = ["hookspec", "hookimpl", "PROJECT_NAME", "register_functions", "register_guards",
            "register_enrichers", "register_sinks"]
@@ -21,7 +23,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 
 @hookspec
-def register_functions(register: Callable) -> None:
+def register_functions(register: Callable[[FunctionDef], None]) -> None:
     """Register extra JMESPath functions.
 
     :param register: call ``register(FunctionDef(name, fn, signature, variadic=False, doc=""))``
@@ -30,7 +32,7 @@ def register_functions(register: Callable) -> None:
 
 
 @hookspec
-def register_guards(register: Callable) -> None:
+def register_guards(register: Callable[[GuardDef], None]) -> None:
     """Register guards: business checks after mapping that may reject or filter an event.
 
     :param register: call ``register(GuardDef(name, factory, default_on=True, doc=""))``; the
@@ -40,7 +42,7 @@ def register_guards(register: Callable) -> None:
 
 
 @hookspec
-def register_enrichers(register: Callable) -> None:
+def register_enrichers(register: Callable[[EnricherDef], None]) -> None:
     """Register enrichers that add or derive context params after mapping.
 
     :param register: call ``register(EnricherDef(name, factory, doc=""))``; the factory is
@@ -50,7 +52,7 @@ def register_enrichers(register: Callable) -> None:
 
 
 @hookspec
-def register_sinks(register: Callable) -> None:
+def register_sinks(register: Callable[[SinkDef], None]) -> None:
     """Register sinks: where batches of events (or bespoke attribute rows) go.
 
     :param register: call ``register(SinkDef(name, factory, kind="events"|"bespoke", doc="",

@@ -41,7 +41,7 @@ class OotbEvent:
     timestamp: str  # Optimove's envelope form: 'YYYY-MM-DD HH:MM:SS.ffffff UTC'
     context: dict[str, Any]
     rule: str = ""
-    pk: tuple = ()  # the values of the event's primary key, in catalog order
+    pk: tuple[Any, ...] = ()  # the values of the event's primary key, in catalog order
     version: Any = None  # the rule's `version:` as an order key (engine/versioning.py); never sent
 
     def to_dict(self) -> dict[str, Any]:

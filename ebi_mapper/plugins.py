@@ -9,9 +9,10 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, TypeVar
 
 import pluggy
 
@@ -51,7 +52,11 @@ class Registry:
         return _named(self.enrichers, "enricher", name)
 
 
-def _named(table: dict[str, Any], kind: str, name: str) -> Any:
+_Def = TypeVar("_Def")
+_AnyDef = FunctionDef | GuardDef | EnricherDef | SinkDef
+
+
+def _named(table: dict[str, _Def], kind: str, name: str) -> _Def:
     try:
         return table[name]
     except KeyError:
@@ -71,6 +76,8 @@ def _load_module(spec: str, base_dir: Path | None) -> Any:
         if name in sys.modules:
             return sys.modules[name]
         mod_spec = importlib.util.spec_from_file_location(name, path)
+        if mod_spec is None or mod_spec.loader is None:  # not a file Python can import (say, a directory)
+            raise PluginError(f"plugin file {str(path)!r} cannot be imported as a Python module")
         module = importlib.util.module_from_spec(mod_spec)
         try:
             mod_spec.loader.exec_module(module)
@@ -134,7 +141,8 @@ def make_registry(
         for impl in hook.get_hookimpls():
             plugin_name = pm.get_name(impl.plugin) or repr(impl.plugin)
 
-            def register(item: Any, _kind=kind, _cls=cls, _table=table, _plugin=plugin_name) -> None:
+            def register(item: Any, _kind: str = kind, _cls: type[_AnyDef] = cls, _table: dict[str, Any] = table,
+                         _plugin: str = plugin_name) -> None:
                 if not isinstance(item, _cls):
                     raise PluginError(f"plugin {_plugin!r} registered {item!r} as one of {_kind}; expected {_cls.__name__}")
                 if item.name in _table:
