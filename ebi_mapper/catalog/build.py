@@ -244,7 +244,7 @@ def _param(event: str, p: dict[str, Any], pk: list[str], choices: _Choices) -> d
             basis.append("type by choice integer_params")
 
     is_pk = key in pk
-    cls = _EBI_CLASS.get(p.get("ebi")) if p.get("ebi") else None
+    cls = _EBI_CLASS.get(p["ebi"]) if p.get("ebi") else None
     if p.get("ebi") and cls is None:
         raise CatalogBuildError(f"{event}.{key}: unknown EBI class {p['ebi']!r}")
     if is_pk and cls != "mandatory" and choices.value("primary_key_params_mandatory", allowed=(True, False)):

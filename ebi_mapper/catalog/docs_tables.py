@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 __all__ = ["render_tables", "splice_tables", "TABLE_NAMES"]
@@ -28,8 +29,13 @@ def splice_tables(text: str, tables: dict[str, str]) -> str:
         pattern = re.compile(rf"(<!-- generated:{name} -->\n).*?(<!-- /generated:{name} -->)", re.S)
         if not pattern.search(text):
             raise ValueError(f"docs have no <!-- generated:{name} --> ... <!-- /generated:{name} --> region")
-        text = pattern.sub(lambda m: m.group(1) + table + m.group(2), text, count=1)
+        text = pattern.sub(_keeping_markers(table), text, count=1)
     return text
+
+
+def _keeping_markers(table: str) -> Callable[[re.Match[str]], str]:
+    """A ``re.sub`` replacement putting ``table`` between the matched start and end markers."""
+    return lambda m: m.group(1) + table + m.group(2)
 
 
 def _cell(text: Any) -> str:

@@ -54,7 +54,7 @@ def _make_event(key: str, ev: dict[str, Any]) -> EventDef:
     pk = tuple(ev["primary_key"])
     params = {name: _make_param(name, p) for name, p in ev["params"].items()}
 
-    def order(p: Param) -> tuple:
+    def order(p: Param) -> tuple[int, int, str]:
         return (pk.index(p.key) if p.key in pk else len(pk), _CLASS_RANK[p.cls], p.key)
 
     return EventDef(

@@ -85,8 +85,8 @@ class Catalog:
     events: dict[str, EventDef]
     verticals: dict[str, Vertical]
     rate_classes: dict[str, RateClass]
-    envelope: dict[str, dict]
-    choices: dict[str, dict] = field(default_factory=dict)  # name -> {value, reason}
+    envelope: dict[str, dict[str, Any]]
+    choices: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {value, reason}
 
     def event(self, key: str) -> EventDef:
         from ..errors import UnknownNameError

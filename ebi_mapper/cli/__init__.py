@@ -11,7 +11,7 @@ import importlib
 
 import click
 
-from .exits import EXIT_INTERNAL, run_guarded
+from .exits import run_guarded
 
 __all__ = ["main", "cli"]
 

@@ -7,7 +7,6 @@ import json
 import click
 
 from ..engine import Trace, compile_mapping
-from ..engine.cases import DEFAULT_CASE_NOW
 from ..engine.decode import decode_line
 from ..engine.timestamps import DST_LOG
 from ..mapping import load_mapping

@@ -10,9 +10,10 @@ import gc
 import os
 import sys
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 import click
 
@@ -29,6 +30,10 @@ from .report import echo_json, render_counts
 __all__ = ["command"]
 
 
+def _no_progress() -> None:
+    """The progress tick off a terminal: nothing to show."""
+
+
 def _map_stream(mapper: Any, src: Any, name: str, counts: MapCounts, write: Callable, write_rejects: Callable | None, write_bespoke: Callable | None, fixed_now: datetime | None, tick: Callable[[], None] = lambda: None) -> None:
     """Read the input in big chunks, map each chunk's lines, write each chunk's output at once.
 
@@ -40,9 +45,9 @@ def _map_stream(mapper: Any, src: Any, name: str, counts: MapCounts, write: Call
         out, bad, rows = map_lines(mapper, lines, name, counts, fixed_now, rejects=want_rejects, bespoke=want_bespoke)
         if out:
             write(out)
-        if bad:
+        if bad and write_rejects is not None:  # map_lines gives rejects only when asked
             write_rejects(bad)
-        if rows:
+        if rows and write_bespoke is not None:
             write_bespoke(rows)
         tick()
 
@@ -54,9 +59,9 @@ def _map_stream_workers(mapping_path: str, workers: int, src: Any, name: str, co
         counts.merge(result.counts)
         if result.events:
             write(result.events)
-        if result.rejects:
+        if result.rejects and write_rejects is not None:  # workers give rejects only when asked
             write_rejects(result.rejects)
-        if result.bespoke:
+        if result.bespoke and write_bespoke is not None:
             write_bespoke(result.bespoke)
         tick()
 
@@ -109,7 +114,7 @@ def command(mapping: str, input: str, out: str, rejects: str | None, bespoke_out
     started = time.perf_counter()
     with ExitStack() as stack:
         src = sys.stdin.buffer if input == "-" else stack.enter_context(open(input, "rb"))
-        tick: Callable[[], None] = lambda: None
+        tick: Callable[[], None] = _no_progress
         if sys.stderr.isatty():  # progress on a terminal only; never mixed into a log or a pipe
             src = CountingReader(src)
             total = None if input == "-" else os.path.getsize(input)

@@ -35,7 +35,7 @@ class ProgressReporter:
         self._live: Any = None
         self._console: Any = None
 
-    def __enter__(self) -> "ProgressReporter":
+    def __enter__(self) -> ProgressReporter:
         if self.live:
             from rich.console import Console
             from rich.live import Live

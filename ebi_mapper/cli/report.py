@@ -33,11 +33,11 @@ def render_counts(counts: dict[str, Any], *, title: str = "summary", extra: dict
     for name, n in counts["events"].items():
         lines.append(f"    {name:<32}{n:>10,}")
     if counts["rejections_by_code"]:
-        lines.append(f"  rejections by reason")
+        lines.append("  rejections by reason")
         for name, n in counts["rejections_by_code"].items():
             lines.append(f"    {name:<32}{n:>10,}")
     if counts["filtered_by_reason"]:
-        lines.append(f"  filtered by reason")
+        lines.append("  filtered by reason")
         for name, n in counts["filtered_by_reason"].items():
             lines.append(f"    {name:<32}{n:>10,}")
     if counts.get("bespoke_rows"):

@@ -8,8 +8,9 @@ so an operator can name the mapping everywhere. One definition of the rule itsel
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 

@@ -24,8 +24,9 @@ examples). Conventions shared by all of them:
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
-from typing import Any, Callable
+from typing import Any, cast
 
 from jmespath import exceptions as jmes_errors
 from jmespath.functions import TYPES_MAP
@@ -160,7 +161,7 @@ def _with_money_fast_path(exact: Callable[[Any, Any], Any], sign: int) -> Callab
         return exact(a, b)
 
     apply.__doc__ = exact.__doc__
-    apply.exact = exact  # the definition, for the tests
+    apply.exact = exact  # type: ignore[attr-defined]  # the definition, for the tests (a function attribute)
     return apply
 
 
@@ -188,7 +189,7 @@ def fn_round(n: Any, places: Any) -> Any:
     number = _number("round", n)
     if number is None:
         return None
-    if number.as_tuple().exponent >= -digits:  # parse_decimal gives finite decimals: an int exponent
+    if cast(int, number.as_tuple().exponent) >= -digits:  # parse_decimal gives finite decimals: an int exponent
         return _number_out("round", number, n)  # nothing to round (also keeps huge values exact)
     # Fewer digits than the operand has, plus one for a carry (9.99 -> 10.0): quantize never overflows.
     precision = max(len(number.as_tuple().digits) + 2, _WIDE.prec)

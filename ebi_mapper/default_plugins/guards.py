@@ -16,8 +16,9 @@ A guard without ``fused`` (any plugin's) is always called as a closure.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any, Iterator
+from typing import Any
 
 from ..extensions import GuardContext, GuardDef
 from ..hookspecs import hookimpl

@@ -16,9 +16,10 @@ fraction with such a denominator.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
-from typing import Any, Callable
+from typing import Any
 
 from ..engine.coerce import CoercionError, parse_decimal
 from ..expressions.value_errors import FunctionValueError, quote_value

@@ -9,7 +9,7 @@ flatten) and ``'*'`` every value of an object (``obj.*``).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from .function_table import BUILTIN_FUNCTIONS
 from .parsing import parse_expression
@@ -25,7 +25,7 @@ __all__ = [
     "literal_value",
 ]
 
-Path = tuple[Union[str, int], ...]
+Path = tuple[str | int, ...]
 ELEMENTS = "[]"
 VALUES = "*"
 

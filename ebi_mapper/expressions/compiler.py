@@ -359,14 +359,14 @@ class _Generator:
         args = [self.gen(child, cur, w) for child in node["children"]]
         arglist, out = ", ".join(args), self.var()
         spec = self.table.table.get(name)
-        signature = spec["signature"] if spec else ()
+        signature: tuple[dict[str, Any], ...] = spec["signature"] if spec else ()
         variadic = bool(signature) and signature[-1].get("variadic", False)
         if spec is None or (len(args) < len(signature) if variadic else len(args) != len(signature)):
             # Unknown name or wrong arity: jmespath's own call raises the error, after the
             # arguments were evaluated, exactly as in jmespath.
             w.emit(f"{out} = _inst.call_function({name!r}, [{arglist}])")
             return out
-        for arg, entry in zip(args, signature):
+        for arg, entry in zip(args, signature, strict=False):  # a variadic's extra args repeat the last type
             types = entry["types"]
             if not types:
                 continue

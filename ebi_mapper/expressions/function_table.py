@@ -131,7 +131,7 @@ def _build_table(key: tuple[tuple[str, FunctionDef], ...]) -> FunctionTable:
     for name, fdef in key:
         signature = _jmespath_signature(fdef)
         method = _method(fdef.fn)
-        method.signature = signature  # what jmespath's FunctionRegistry metaclass looks for
+        method.signature = signature  # type: ignore[attr-defined]  # what jmespath's FunctionRegistry metaclass looks for
         attrs[f"_func_{name}"] = method
     cls = type("EbiMapperFunctions", (Functions,), attrs)
     return FunctionTable(instance=cls(), extras=dict(key))
@@ -139,7 +139,7 @@ def _build_table(key: tuple[tuple[str, FunctionDef], ...]) -> FunctionTable:
 
 def _jmespath_signature(fdef: FunctionDef) -> tuple[dict, ...]:
     """FunctionDef types -> jmespath's ``({'types': [...]}, ..., {'types': [...], 'variadic': True})``."""
-    entries = []
+    entries: list[dict[str, Any]] = []
     for types in fdef.signature:
         # [] is jmespath's "any type"; a lazy function's arguments are thunks, checked by the function.
         names = [] if (fdef.lazy or not types or "any" in types) else list(types)
@@ -160,5 +160,6 @@ def _method(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def _adapt(arg: Any) -> Any:
     if type(arg) is _JmespathExpression:
-        return _Expression(lambda value, ref=arg: ref.visit(ref.expression, value))
+        ref = arg
+        return _Expression(lambda value: ref.visit(ref.expression, value))
     return arg

@@ -11,7 +11,8 @@ import json
 import math
 import operator
 from collections import OrderedDict
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from jmespath.visitor import _equals, _is_actual_number
 

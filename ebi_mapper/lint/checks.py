@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from functools import lru_cache
-from typing import Any, Callable, Iterator, NamedTuple
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from jmespath.functions import Functions
@@ -97,14 +98,14 @@ def _all_exprs(mapping: Mapping) -> Iterator[tuple[str, Expr]]:
         for key, spec in rule.context.items():
             yield f"rule {rule.name!r} context.{key}", spec.expr
     if mapping.bespoke:
-        for rule in mapping.bespoke.rules:
-            for label, expr in (("when", rule.when), ("each", rule.each), ("each.inner", rule.each_inner)):
+        for brule in mapping.bespoke.rules:
+            for label, expr in (("when", brule.when), ("each", brule.each), ("each.inner", brule.each_inner)):
                 if expr is not None:
-                    yield f"bespoke {rule.name!r} {label}", expr
-            yield f"bespoke {rule.name!r} customer", rule.customer.expr
-            yield f"bespoke {rule.name!r} timestamp", rule.timestamp.expr
-            for key, spec in rule.attributes.items():
-                yield f"bespoke {rule.name!r} attributes.{key}", spec.expr
+                    yield f"bespoke {brule.name!r} {label}", expr
+            yield f"bespoke {brule.name!r} customer", brule.customer.expr
+            yield f"bespoke {brule.name!r} timestamp", brule.timestamp.expr
+            for key, spec in brule.attributes.items():
+                yield f"bespoke {brule.name!r} attributes.{key}", spec.expr
 
 
 class _Facts(NamedTuple):
@@ -152,7 +153,7 @@ def _call_arguments(node: dict) -> Iterator[tuple[str, int | None, int, tuple[st
 _JSON_TYPE_NAMES = {str: "string", int: "number", float: "number", bool: "boolean", type(None): "null", list: "array", dict: "object"}
 
 
-def _signature(name: str, ctx: "CheckContext") -> tuple[list[list[str]], bool] | None:
+def _signature(name: str, ctx: CheckContext) -> tuple[list[list[str]], bool] | None:
     """``(types per argument, variadic)`` of a function lint knows; ``[]`` types accept anything."""
     fdef = ctx.functions.get(name)
     if fdef is not None:
@@ -165,7 +166,7 @@ def _signature(name: str, ctx: "CheckContext") -> tuple[list[list[str]], bool] |
     return [list(e.get("types") or []) for e in entries], bool(entries) and bool(entries[-1].get("variadic"))
 
 
-def _call_problems(facts: _Facts, ctx: "CheckContext") -> Iterator[tuple[int | None, str, str]]:
+def _call_problems(facts: _Facts, ctx: CheckContext) -> Iterator[tuple[int | None, str, str]]:
     """``(offset, code, message)`` for calls with the wrong number of arguments or a literal of a refused type."""
     for name, pos, count, literal_types in facts.arguments:
         known = _signature(name, ctx)
@@ -178,7 +179,7 @@ def _call_problems(facts: _Facts, ctx: "CheckContext") -> Iterator[tuple[int | N
         if not variadic and count != len(types):
             yield pos, "function-arity", f"{name}() takes {len(types)} argument{'s' * (len(types) != 1)}, got {count}"
             continue
-        for i, (accepted, given) in enumerate(zip(types, literal_types)):
+        for i, (accepted, given) in enumerate(zip(types, literal_types, strict=False)):  # variadic: extra args unchecked
             if given is not None and accepted and given not in accepted and not (given == "array" and any(t.startswith("array") for t in accepted)):
                 yield pos, "function-type", f"{name}() argument {i + 1} is a {given} literal, but takes {' or '.join(accepted)}"
 

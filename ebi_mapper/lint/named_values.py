@@ -8,7 +8,8 @@ which rule it was checked for, since a set is checked once per rule that extends
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from ..mapping.model import Expr, Rule
 from .findings import Finding
@@ -96,14 +97,14 @@ def check_named_values(ctx: Any) -> Iterator[Finding]:
 
             return list(value_references(parse_expression(expr.source)))
 
-        def where(label: str) -> str:
+        def where(label: str, rule: Rule = rule) -> str:  # this iteration's rule, bound (B023)
             origin = rule.origins.get(label)
             return f"rule {rule.name!r} {label}" + (f" (from field set {origin!r})" if origin else "")
 
         for label, expr in (("when", rule.when), ("each", rule.each), ("each.inner", rule.each_inner)):
             if expr is None:
                 continue
-            for name, pos in refs(expr):
+            for _name, pos in refs(expr):
                 yield _err(ctx.expr_loc(expr, pos or 0), "let-scope", f"rule {rule.name!r} {label}: named values (vars) are computed after `when` and `each`, so {label} cannot read them")
         for i, (let_name, spec) in enumerate(rule.lets.items()):
             for name, pos in refs(spec.expr):

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -21,7 +22,7 @@ import jsonschema_rs
 from ..errors import MappingError
 from ..lint.findings import Finding, has_errors
 from .model import Bespoke, BespokeRule, Expr, FieldSet, FieldSpec, Loc, Mapping, MappingTest, Rule
-from .yaml_source import MAX_FILE_BYTES, LocatedDocument, paused_gc, read_yaml
+from .yaml_source import MAX_FILE_BYTES, LocatedDocument, Path_, paused_gc, read_yaml
 
 __all__ = ["LoadResult", "read_mapping", "load_mapping", "mapping_schema", "parse_utc_timestamp", "literal_expression"]
 
@@ -45,10 +46,11 @@ class LoadResult:
 
 
 @lru_cache(maxsize=1)
-def mapping_schema() -> dict:
+def mapping_schema() -> dict[str, Any]:
     """The JSON Schema of the mapping file format (package data)."""
     text = resources.files("ebi_mapper.mapping").joinpath("mapping.schema.json").read_text("utf-8")
-    return json.loads(text)
+    schema: dict[str, Any] = json.loads(text)
+    return schema
 
 
 @lru_cache(maxsize=1)
@@ -57,23 +59,23 @@ def _schema_validator() -> jsonschema.Draft202012Validator:
 
 
 @lru_cache(maxsize=1)
-def _fast_is_valid():
+def _fast_is_valid() -> Callable[[Any], bool]:
     # The compiled validator answers "valid?" ~50x faster than jsonschema on a 2,000-rule file;
     # only a file it refuses is walked again by jsonschema, whose errors carry the paths we report.
     return jsonschema_rs.validator_for(mapping_schema()).is_valid
 
 
-def _path_text(path) -> str:
+def _path_text(path: Path_) -> str:
     out = ""
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or "(top level)"
 
 
-def _schema_findings(doc: LocatedDocument) -> tuple[list[Finding], list[tuple]]:
+def _schema_findings(doc: LocatedDocument) -> tuple[list[Finding], list[Path_]]:
     """The format's findings, and the paths (into the document) of the parts they are about."""
     findings: list[Finding] = []
-    broken: list[tuple] = []
+    broken: list[Path_] = []
     try:
         if _fast_is_valid()(doc.data):
             return findings, broken
@@ -122,9 +124,10 @@ def parse_utc_timestamp(text: str) -> datetime | None:
         value = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
     except ValueError:
         return None
-    if value.tzinfo is None or value.utcoffset().total_seconds() != 0:
+    offset = value.utcoffset()  # None exactly when the value is naive
+    if offset is None or offset.total_seconds() != 0:
         return None
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 def literal_expression(value: Any) -> str:
@@ -139,7 +142,7 @@ class _ModelBuilder:
         self.field_sets: dict[str, FieldSet] = {}
         self.findings: list[Finding] = []
 
-    def each(self, path: tuple, data: dict) -> tuple[Expr | None, Expr | None]:
+    def each(self, path: Path_, data: dict[str, Any]) -> tuple[Expr | None, Expr | None]:
         """``each:`` as (outer, inner): an expression, or ``{outer: ..., inner: ...}`` for two levels."""
         spec = data.get("each")
         if spec is None:
@@ -148,12 +151,12 @@ class _ModelBuilder:
             return self.expr(path + ("each",), spec), None
         return self.expr(path + ("each", "outer"), spec["outer"]), self.expr(path + ("each", "inner"), spec["inner"])
 
-    def lets(self, path: tuple, data: dict) -> tuple[dict[str, FieldSpec], dict[str, Loc]]:
+    def lets(self, path: Path_, data: dict[str, Any]) -> tuple[dict[str, FieldSpec], dict[str, Loc]]:
         written = data.get("let") or {}
         specs = {k: FieldSpec(self.expr(path + ("let", k), v), loc=self.doc.loc(path + ("let", k))) for k, v in written.items()}
         return specs, {k: self.doc.key_loc(path + ("let", k)) for k in written}
 
-    def field_set(self, name: str, data: dict) -> FieldSet:
+    def field_set(self, name: str, data: dict[str, Any]) -> FieldSet:
         path = ("fields", name)
         lets, let_locs = self.lets(path, data)
         context = data.get("context") or {}
@@ -166,7 +169,7 @@ class _ModelBuilder:
             context_locs={k: self.doc.key_loc(path + ("context", k)) for k in context},
         )
 
-    def merged(self, path: tuple, data: dict) -> dict[str, Any]:
+    def merged(self, path: Path_, data: dict[str, Any]) -> dict[str, Any]:
         """The rule's lets and context with those of the field sets it extends (its own override theirs)."""
         lets: dict[str, FieldSpec] = {}
         let_locs: dict[str, Loc] = {}
@@ -198,10 +201,10 @@ class _ModelBuilder:
         extends_locs = tuple(self.doc.loc(path + ("extends", j)) for j in range(len(extends)))
         return dict(lets=lets, let_locs=let_locs, context=context, context_locs=context_locs, origins=origins, extends=extends, extends_locs=extends_locs)
 
-    def expr(self, path: tuple, text: str) -> Expr:
+    def expr(self, path: Path_, text: str) -> Expr:
         return Expr(text, self.doc.text_loc(path))
 
-    def field(self, path: tuple, spec: Any) -> FieldSpec:
+    def field(self, path: Path_, spec: Any) -> FieldSpec:
         if isinstance(spec, str):
             loc, text_loc = self.doc.value_and_text_loc(path)
             return FieldSpec(Expr(spec, text_loc), loc=loc)
@@ -216,10 +219,10 @@ class _ModelBuilder:
             loc=loc,
         )
 
-    def opt_expr(self, path: tuple, data: dict, key: str) -> Expr | None:
+    def opt_expr(self, path: Path_, data: dict[str, Any], key: str) -> Expr | None:
         return self.expr(path + (key,), data[key]) if key in data else None
 
-    def rule(self, i: int, data: dict) -> Rule:
+    def rule(self, i: int, data: dict[str, Any]) -> Rule:
         path = ("rules", i)
         outer, inner = self.each(path, data)
         return Rule(
@@ -238,7 +241,7 @@ class _ModelBuilder:
             **self.merged(path, data),
         )
 
-    def bespoke(self, data: dict, skip: frozenset = frozenset()) -> Bespoke:
+    def bespoke(self, data: dict[str, Any], skip: frozenset[int] = frozenset()) -> Bespoke:
         rules = []
         for i, r in enumerate(data.get("rules") or []):
             if i in skip:
@@ -259,15 +262,15 @@ class _ModelBuilder:
             )
         return Bespoke(route=data.get("route", "data_studio"), rules=tuple(rules), loc=self.doc.loc(("bespoke",)))
 
-    def tests(self, items: list, base: tuple, doc: LocatedDocument | None = None) -> list[MappingTest]:
+    def tests(self, items: list[Any] | None, base: tuple[str | int, ...], doc: LocatedDocument | None = None) -> list[MappingTest]:
         doc = doc or self.doc
         return [
             MappingTest(name=t["name"], payload=t["payload"], expect=t.get("expect") or {}, loc=doc.loc(base + (i,)), now=t.get("now"))
             for i, t in enumerate(items or [])
         ]
 
-    def mapping(self, path: str, *, data: dict | None = None, skip_rules: frozenset = frozenset(),
-                skip_bespoke_rules: frozenset = frozenset()) -> tuple[Mapping | None, list[Finding]]:
+    def mapping(self, path: str, *, data: dict[str, Any] | None = None, skip_rules: frozenset[int] = frozenset(),
+                skip_bespoke_rules: frozenset[int] = frozenset()) -> tuple[Mapping | None, list[Finding]]:
         """Build the model from the document (or from ``data``, its salvaged parts, leaving out the
         rules at the ``skip_*`` indexes; the others keep their index, hence their locations)."""
         data = self.doc.data if data is None else data
@@ -325,7 +328,7 @@ class _ModelBuilder:
 _PLACEHOLDERS = {"ebi_mapping": 1, "client": "", "vertical": None, "tenant": 0, "site_currency": None, "rules": []}
 
 
-def _salvage(doc: LocatedDocument, file: str, broken: list[tuple]) -> tuple[Mapping | None, frozenset[str]]:
+def _salvage(doc: LocatedDocument, file: str, broken: list[Path_]) -> tuple[Mapping | None, frozenset[str]]:
     """The parts of a file with format errors that are whole: every top-level key but the broken
     ones, every rule but those with an error inside. For lint only."""
     data = dict(doc.data)
@@ -365,7 +368,8 @@ def _sibling_tests(path: Path, builder: _ModelBuilder) -> tuple[list[MappingTest
     doc = read_yaml(sibling.read_bytes(), str(sibling))
     if doc.findings:
         return [], doc.findings
-    items, base = doc.data, ()
+    items = doc.data
+    base: tuple[str, ...] = ()
     if isinstance(items, dict):
         items, base = items.get("tests"), ("tests",)
     schema = mapping_schema()["properties"]["tests"]

@@ -161,7 +161,7 @@ class Mapping:
     tests: tuple[MappingTest, ...] = ()
     delivery: dict[str, Any] = field(default_factory=dict)  # sink/limits config, read by `run`
     guards: dict[str, Any] = field(default_factory=dict)  # guard name -> False | options dict
-    enrichers: tuple[tuple[str, dict], ...] = ()  # (enricher name, options), in order
+    enrichers: tuple[tuple[str, dict[str, Any]], ...] = ()  # (enricher name, options), in order
     ebi_mapping: int = 1
     locs: dict[str, Loc] = field(default_factory=dict)  # where each top-level key is written
     raw: Any = None  # the plain loaded document, for tools that need it

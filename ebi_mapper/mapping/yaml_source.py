@@ -33,7 +33,7 @@ MAX_FILE_BYTES = 2 * 1024 * 1024  # a mapping is a few hundred lines; 2 MiB is g
 MAX_NODES = 500_000  # values the document expands to, each use of an alias counted again
 MAX_DEPTH = 100
 
-Path_ = tuple  # a path of keys and indexes into the document
+Path_ = tuple[str | int, ...]  # a path of keys and indexes into the document
 
 _PLAIN_TAGS = {
     "tag:yaml.org,2002:str",
@@ -382,7 +382,7 @@ def _expanded_size(root: yaml.Node) -> None:
             for child in node.value:
                 total += size(child, depth + 1)
         else:
-            for key_node, value_node in node.value:
+            for _key_node, value_node in node.value:
                 total += 1 + size(value_node, depth + 1)
         if total > MAX_NODES:
             raise _Refused(node, "too-many-nodes", f"this value expands to more than {MAX_NODES:,} values (an alias bomb?); write it out without aliases")
@@ -475,14 +475,15 @@ def read_yaml(text: str | bytes, file: str = "<mapping>", *, max_bytes: int = MA
         )
         return doc
     if isinstance(text, bytes):
+        raw = text
         try:
-            text = text.decode("utf-8")
+            text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            line_start = text.rfind(b"\n", 0, exc.start) + 1
-            line = text.count(b"\n", 0, exc.start) + 1
-            col = len(text[line_start : exc.start].decode("utf-8", "replace")) + 1
+            line_start = raw.rfind(b"\n", 0, exc.start) + 1
+            line = raw.count(b"\n", 0, exc.start) + 1
+            col = len(raw[line_start : exc.start].decode("utf-8", "replace")) + 1
             doc.findings.append(
-                Finding(Loc(file, line, col), "error", "encoding", f"file is not UTF-8: byte 0x{text[exc.start]:02x} at offset {exc.start} cannot be decoded")
+                Finding(Loc(file, line, col), "error", "encoding", f"file is not UTF-8: byte 0x{raw[exc.start]:02x} at offset {exc.start} cannot be decoded")
             )
             return doc
     if text.startswith("\ufeff"):

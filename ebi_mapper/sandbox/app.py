@@ -12,8 +12,9 @@ from __future__ import annotations
 import hmac
 import threading
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Mapping
+from typing import Any, Protocol
 
 import orjson
 
@@ -24,7 +25,13 @@ from .faults import FaultInjector, FaultPlan, make_fault_plan
 from .limits import RateLimiter, WindowLimit
 from .store import SandboxStore
 
-__all__ = ["Reply", "SandboxApp", "make_sandbox_app"]
+__all__ = ["Headers", "Reply", "SandboxApp", "make_sandbox_app"]
+
+
+class Headers(Protocol):
+    """Request headers looked up by name: a dict, or http.server's message (case-insensitive)."""
+
+    def get(self, name: str, /) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -108,19 +115,19 @@ class SandboxApp:
 
     # ---- ingestion -------------------------------------------------------------------------
 
-    def handle_events(self, headers: Mapping[str, str], body: bytes) -> Reply:
+    def handle_events(self, headers: Headers, body: bytes) -> Reply:
         """Answer ``POST <path>`` carrying a JSON array of 1..max_events events."""
         reply = self._handle(headers, body, kind="events")
         self.counters.add("by_status", str(reply.status) if reply.action == "respond" else reply.action)
         return reply
 
-    def handle_attributes(self, headers: Mapping[str, str], body: bytes) -> Reply:
+    def handle_attributes(self, headers: Headers, body: bytes) -> Reply:
         """Answer ``POST <attributes_path>`` carrying a JSON array of bespoke attribute rows."""
         reply = self._handle(headers, body, kind="attributes")
         self.counters.add("by_status", str(reply.status) if reply.action == "respond" else reply.action)
         return reply
 
-    def _handle(self, headers: Mapping[str, str], body: bytes, *, kind: str) -> Reply:
+    def _handle(self, headers: Headers, body: bytes, *, kind: str) -> Reply:
         counters = self.counters
         counters.add("requests", "total")
         if not self._authorised(headers):
@@ -130,7 +137,8 @@ class SandboxApp:
         items, problem = _parse(body)
         n = len(items) if items is not None else 0
         counters.saw_request(n)
-        names = [e.get("event") for e in items or () if isinstance(e, dict)] if kind == "events" else []
+        # Only string names can have a rate class (an unhashable one must not break the lookup).
+        names = [e["event"] for e in items or () if isinstance(e, dict) and isinstance(e.get("event"), str)] if kind == "events" else []
         classes = self.limiter.classes_of(names)
         if items is not None:
             self.limiter.observe(classes)
@@ -141,9 +149,9 @@ class SandboxApp:
             counters.add("requests", "faulted")
             return self._fault_reply(fault)
 
-        if problem is not None:
+        if problem is not None or items is None:  # _parse gives the items or the problem
             counters.add("requests", "bad_request")
-            return _error(400, "bad_request", problem)
+            return _error(400, "bad_request", problem or "no items")
         if n > self.config.max_events:
             counters.add("requests", "too_many_events")
             return _error(400, "too_many_events",
@@ -175,7 +183,7 @@ class SandboxApp:
         counters.add("requests", "ok")
         return replace(reply, delay=delay) if delay else reply
 
-    def _authorised(self, headers: Mapping[str, str]) -> bool:
+    def _authorised(self, headers: Headers) -> bool:
         token = self.config.token
         if token is None:
             return True
@@ -195,7 +203,7 @@ class SandboxApp:
 
     def _store_events(self, events: list) -> Reply:
         counters = self.counters
-        invalid = []
+        invalid: list[dict[str, Any]] = []
         for i, event in enumerate(events):
             errors = self.checker.errors(event)
             if errors:
@@ -212,7 +220,7 @@ class SandboxApp:
                           invalid=invalid)
         items = [(e["event"], self.checker.pk(e), e) for e in events]
         outcomes = self.store.store_events(items)
-        for (name, _, _), outcome in zip(items, outcomes):
+        for (name, _, _), outcome in zip(items, outcomes, strict=True):
             counters.add_event(name, outcome)
         tally = Counter(outcomes)
         return Reply(200, {"status": 200, "received": len(events), "accepted": tally["accepted"],

@@ -8,7 +8,8 @@ through :func:`ebi_mapper.schemas.schema_rejections`, whose reference verdict an
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import jsonschema_rs
 import orjson

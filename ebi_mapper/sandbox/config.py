@@ -8,8 +8,9 @@ in an ``X-Api-Key`` header, a batch with any invalid event is refused whole.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from ..errors import EbiMapperError
 from .faults import FaultPlan, make_fault_plan
@@ -83,8 +84,9 @@ def parse_rate_limit(text: str) -> tuple[int, float]:
 def _limits(value: Any) -> tuple[tuple[str, int, float], ...]:
     if not value:
         return ()
+    items: list[tuple[Any, Any]]
     if isinstance(value, Mapping):
-        items = value.items()
+        items = list(value.items())
     else:
         items = []
         for entry in value:

@@ -13,8 +13,8 @@ import math
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 __all__ = ["WindowLimit", "SlidingWindow", "RateLimiter"]
 

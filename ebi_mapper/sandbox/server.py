@@ -11,7 +11,7 @@ import logging
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 import orjson
@@ -28,14 +28,15 @@ log = logging.getLogger("ebi_mapper.sandbox")
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, so clients reuse connections
-    server: "SandboxServer"
+    server: SandboxServer
     server_version = "ebi-mapper-sandbox"
     # Headers and body go out in separate writes; with Nagle on, a keep-alive client's delayed
     # ACK would stall every answer by ~40 ms.
     disable_nagle_algorithm = True
 
     def setup(self) -> None:
-        self.timeout = self.server.app.config.idle_timeout
+        # Per connection, from the server's config; typeshed declares it a class variable.
+        self.timeout = self.server.app.config.idle_timeout  # type: ignore[misc]
         super().setup()
         self.server.track(self.connection, True)
 
@@ -193,7 +194,7 @@ class SandboxServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         """``http://host:port`` of the listening socket."""
-        host, port = self.server_address[:2]
+        host, port = cast(tuple[str, int], self.server_address)[:2]  # a TCP server's address
         return f"http://{host}:{port}"
 
 
@@ -263,9 +264,9 @@ class SandboxHandle:
 
     def set_faults(self, settings: dict | FaultPlan | None = None, **kw: Any) -> FaultPlan:
         """Same as ``POST /_faults``: ``set_faults({"500": 0.1, "seed": 1})``."""
-        merged = dict(settings or {}) if not isinstance(settings, FaultPlan) else settings
-        if kw:
-            merged = {**merged, **kw}
+        merged: dict[str, Any] | FaultPlan = dict(settings or {}) if not isinstance(settings, FaultPlan) else settings
+        if kw:  # keywords change a plan too (a FaultPlan is not a mapping: start from its dict form)
+            merged = {**(merged.to_dict() if isinstance(merged, FaultPlan) else merged), **kw}
         return self.app.set_faults(merged)
 
     def reset(self) -> None:
@@ -282,7 +283,7 @@ class SandboxHandle:
         self._thread.join()
         self.app.close()
 
-    def __enter__(self) -> "SandboxHandle":
+    def __enter__(self) -> SandboxHandle:
         return self
 
     def __exit__(self, *exc: Any) -> None:

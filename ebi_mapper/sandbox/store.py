@@ -12,8 +12,9 @@ import hashlib
 import sqlite3
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import orjson
 
@@ -150,7 +151,8 @@ class SandboxStore:
                limit: int | None = None) -> list[dict]:
         """Stored events, oldest change first, optionally filtered by event name and customer."""
         sql = "SELECT event, pk, body, duplicates, updates, first_received, last_received FROM events"
-        where, args = [], []
+        where: list[str] = []
+        args: list[Any] = []
         if event:
             where.append("event = ?")
             args.append(event)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterator
 from functools import cache
 from importlib import resources
 from importlib.abc import Traversable
-from typing import Any, Iterator
+from typing import Any
 
 from jsonschema import Draft202012Validator
 
@@ -52,7 +53,8 @@ def _check_names(vertical: str, event: str) -> None:
 @cache
 def _schema(vertical: str, event: str) -> dict[str, Any]:
     _check_names(vertical, event)
-    return json.loads(_resource(vertical, event).read_text(encoding="utf-8"))
+    schema: dict[str, Any] = json.loads(_resource(vertical, event).read_text(encoding="utf-8"))
+    return schema
 
 
 def load_schema(vertical: str, event: str) -> dict[str, Any]:

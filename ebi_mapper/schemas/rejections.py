@@ -6,7 +6,8 @@ to the field and a one-line message a human can act on; the most relevant comes 
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from jsonschema.exceptions import ValidationError, best_match, relevance
 
@@ -62,38 +63,41 @@ def rejections_from_errors(
 def _explain(error: ValidationError, catalog: Catalog, event: str) -> Iterable[tuple[str, Any, str]]:
     path = error.json_path
     keyword = error.validator
-    instance = error.instance
+    # The stubs allow `Unset` for these (an error not yet filled in); a yielded error has them all.
+    instance: Any = error.instance
+    value: Any = error.validator_value
+    schema: Any = error.schema
     in_context = path == "$.context" or path.startswith("$.context.")
     if keyword == "required":
         # jsonschema yields one error per missing property, all with the same instance
-        for name in error.validator_value:
+        for name in value:
             if isinstance(instance, dict) and name not in instance:
                 what = f"mandatory param {name}" if in_context else f"envelope property {name!r}"
                 yield f"{path}.{name}", None, f"{what} is missing"
         return
     if keyword == "additionalProperties" and isinstance(instance, dict):
-        known = list(error.schema.get("properties", {}))
+        known = list(schema.get("properties", {}))
         for name in sorted(set(instance) - set(known), key=str):
             yield f"{path}.{name}", instance[name], _unknown_key(name, known, in_context, event)
         return
     label = _label(path)
     if keyword == "type":
-        expected = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        expected = value if isinstance(value, list) else [value]
         shown = "null" if instance is None else f"{_json_type(instance)} {_show(instance)}"  # not 'null null'
         yield path, instance, f"{label} must be {' or '.join(expected)}, not {shown}"
     elif keyword == "maxLength":
-        yield path, instance, f"{label} is {len(instance)} characters long; at most {error.validator_value} allowed"
+        yield path, instance, f"{label} is {len(instance)} characters long; at most {value} allowed"
     elif keyword == "minLength":
         yield path, instance, f"{label} must not be empty"
     elif keyword == "enum":
-        values = ", ".join(_show(v) for v in error.validator_value)
+        values = ", ".join(_show(v) for v in value)
         yield path, instance, f"{label} must be one of {values}, not {_show(instance)}"
     elif keyword == "const":
-        yield path, instance, f"{label} must be {_show(error.validator_value)}, not {_show(instance)}"
+        yield path, instance, f"{label} must be {_show(value)}, not {_show(instance)}"
     elif keyword == "pattern":
-        yield path, instance, f"{label} must look like {_pattern_form(error.validator_value, catalog)}, not {_show(instance)}"
+        yield path, instance, f"{label} must look like {_pattern_form(value, catalog)}, not {_show(instance)}"
     elif keyword == "minimum":
-        yield path, instance, f"{label} must be at least {error.validator_value}, not {_show(instance)}"
+        yield path, instance, f"{label} must be at least {value}, not {_show(instance)}"
     else:  # keywords the generated schemas do not use today; keep jsonschema's own words, on one line
         yield path, instance, f"{label}: {' '.join(error.message.split())[:200]}"
 

@@ -12,16 +12,17 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from ..engine.cases import DEFAULT_CASE_NOW, actual_of
 from ..engine.codegen_parts import truthy
 from ..engine.mapper import Mapper
-from ..engine.trace import Trace
 from ..engine.timestamps import parse_timestamp
-from ..outcomes import RecordResult, Rejection
+from ..engine.trace import Trace
+from ..outcomes import BespokeRow, Filtered, OotbEvent, RecordResult, Rejection
 from ..schemas import schema_rejections
 from .shapes import FieldReads, RuleShape, mapping_shapes, rule_names
 from .strategies import Defect, GeneratedPayload
@@ -261,10 +262,12 @@ def _accounted(run: _Run) -> None:
     expected_outcome = "rejected" if result.rejections else "mapped" if (result.events or result.bespoke) else "filtered"
     if result.outcome != expected_outcome:
         raise run.fail("accounted", f"record outcome {result.outcome!r} does not match its contents ({expected_outcome!r})")
-    for unit in [*result.events, *result.bespoke]:
+    outputs: list[OotbEvent | BespokeRow] = [*result.events, *result.bespoke]
+    for unit in outputs:
         if unit.rule not in names:
             raise run.fail("accounted", f"an output names rule {unit.rule!r}, which the mapping does not have", rule=unit.rule)
-    produced = {u.rule for u in [*result.events, *result.rejections, *result.filtered, *result.bespoke]}
+    everything: list[OotbEvent | BespokeRow | Rejection | Filtered] = [*result.events, *result.rejections, *result.filtered, *result.bespoke]
+    produced = {u.rule for u in everything}
     for step in run.trace.steps:
         if step.kind == "when" and truthy(step.value) and step.rule not in produced:
             raise run.fail("accounted", "the rule's `when` matched but it produced no event, rejection or filter", rule=step.rule, field="when")

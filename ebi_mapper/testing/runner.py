@@ -11,12 +11,12 @@ from __future__ import annotations
 import inspect
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
@@ -25,7 +25,7 @@ from ..engine.cases import DEFAULT_CASE_NOW
 from ..engine.mapper import Mapper, compile_mapping
 from ..mapping.loader import parse_utc_timestamp
 from ..mapping.model import Mapping
-from ..outcomes import RecordResult
+from ..outcomes import BespokeRow, Filtered, OotbEvent, RecordResult, Rejection
 from .properties import PropertyFailure, check_all
 from .shapes import rule_names
 from .strategies import DEFECT_KINDS, GeneratedPayload, fragile_spots, generated_payloads, resolve_mapping, time_forms
@@ -171,7 +171,8 @@ def _hypothesis_run(mapper: Mapper, report: RuleReport, strategy: Any, *, exampl
 def reaches(result: RecordResult, rule: str) -> bool:
     """Whether the rule's `when` matched the payload: the rule produced an event, a bespoke row, a
     filter of its own (an empty `each`, before go_live) or a rejection other than of its `when`."""
-    units = [*result.events, *result.bespoke, *result.filtered, *(r for r in result.rejections if r.field != "when")]
+    units: list[OotbEvent | BespokeRow | Filtered | Rejection] = [
+        *result.events, *result.bespoke, *result.filtered, *(r for r in result.rejections if r.field != "when")]
     return any(u.rule == rule for u in units)
 
 
@@ -323,18 +324,14 @@ def hypothesis_storage(directory: str | Path | None = None) -> Iterator[Path]:
     from hypothesis import configuration
 
     previous = vars(configuration).get("__hypothesis_home_directory")  # restored after: a test session may have set it
-    with tempfile.TemporaryDirectory(prefix="ebi-mapper-hypothesis-") if directory is None else _nothing() as temporary:
-        where = Path(directory) if directory is not None else Path(temporary)
+    chosen = tempfile.TemporaryDirectory(prefix="ebi-mapper-hypothesis-") if directory is None else nullcontext(str(directory))
+    with chosen as folder:
+        where = Path(folder)
         configuration.set_hypothesis_home_dir(where)
         try:
             yield where
         finally:
             configuration.set_hypothesis_home_dir(previous)
-
-
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield None
 
 
 def _caller_dir(depth: int = 2) -> Path:
@@ -363,6 +360,7 @@ def mapping_properties(
             beside = _caller_dir() / path
             path = beside if beside.exists() else Path.cwd() / path
         path_or_mapping = path
+    schema_doc: dict[str, Any] | None = None if isinstance(source_schema, (str, Path)) else source_schema
     if isinstance(source_schema, (str, Path)):
         import json
 
@@ -370,7 +368,7 @@ def mapping_properties(
         if not schema_path.is_absolute():
             beside = _caller_dir() / schema_path
             schema_path = beside if beside.exists() else schema_path
-        source_schema = json.loads(schema_path.read_text(encoding="utf-8"))
+        schema_doc = json.loads(schema_path.read_text(encoding="utf-8"))
     mapping = resolve_mapping(path_or_mapping)
     mapper = path_or_mapping if isinstance(path_or_mapping, Mapper) else compile_mapping(mapping)
     names = ([EXAMPLES_LABEL] if mapping.tests else []) + rule_names(mapping)
@@ -380,7 +378,7 @@ def mapping_properties(
         if rule == EXAMPLES_LABEL:
             result = _run_examples(mapper)
         else:
-            result = _run_rule(mapper, rule, examples=max_examples, seed=seed, now=DEFAULT_CASE_NOW, source_schema=source_schema, validity=validity)
+            result = _run_rule(mapper, rule, examples=max_examples, seed=seed, now=DEFAULT_CASE_NOW, source_schema=schema_doc, validity=validity)
         if result.failure is not None:
             raise result.failure
         if result.error:

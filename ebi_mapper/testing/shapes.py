@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from ..catalog import load_catalog
 from ..catalog.model import Catalog, Param
@@ -21,7 +21,7 @@ from .values import Kind, combine_kinds, compare_kind, text_kind, truthy_kind
 
 __all__ = ["Path", "Leaf", "Obj", "Arr", "Node", "FieldReads", "RuleShape", "mapping_shapes", "rule_names", "merge_tree", "compatible", "param_kind"]
 
-Path = tuple[Union[str, int], ...]
+Path = tuple[str | int, ...]
 ELEMENTS = "[]"
 VALUES = "*"
 ANY = Kind("any")
@@ -38,17 +38,17 @@ class Leaf:
 
 @dataclass
 class Obj:
-    children: dict[str, "Node"] = field(default_factory=dict)
+    children: dict[str, Node] = field(default_factory=dict)
     values: bool = False  # read as `obj.*`: any keys
 
 
 @dataclass
 class Arr:
-    element: "Node"
+    element: Node
     min_size: int = 0  # an index read (`items[2]`) needs that many elements to be valid
 
 
-Node = Union[Leaf, Obj, Arr]
+Node = Leaf | Obj | Arr
 
 
 def _merge_kind(old: Kind, new: Kind) -> Kind:
@@ -459,20 +459,22 @@ def _array_path(source: str) -> Path:
 def _rule_shape(rule: Rule | BespokeRule, mapping: Mapping, catalog: Catalog) -> RuleShape:
     tables = mapping.tables
     bespoke = isinstance(rule, BespokeRule)
-    event = None if bespoke else catalog.events.get(rule.event)
+    event = None if isinstance(rule, BespokeRule) else catalog.events.get(rule.event)
     channels = set(mapping.channels)
     tree: Node | None = None
     fields: dict[str, FieldReads] = {}
     fragile: list[Path] = []
     each_path = _array_path(rule.each.source) if rule.each is not None else None
     inner_path = None  # a two-level `each`: where the inner arrays are, in payload coordinates
-    if each_path is not None and getattr(rule, "each_inner", None) is not None:
-        inner_path = _to_payload(_array_path(rule.each_inner.source), each_path)
-    let_paths: dict[str, tuple[Path, ...]] = {}  # named value -> the payload paths it reads
+    each_inner = getattr(rule, "each_inner", None)
+    if each_path is not None and each_inner is not None:
+        inner_path = _to_payload(_array_path(each_inner.source), each_path)
+    # named value -> the payload paths it reads (keyed by the step after `vars`: an index never matches)
+    let_paths: dict[str | int, tuple[Path, ...]] = {}
 
     def add(label: str, source: str, hint: Kind, *, required: bool, null_rejects: bool = False, scoped: bool | str = True) -> None:
         nonlocal tree
-        paths = []
+        paths: list[Path] = []
         for path, kind in _reads(source, hint, tables):
             if path[:1] == ("vars",) and let_paths:  # a named value: what it reads is what this reads
                 paths.extend(let_paths.get(path[1], ()) if len(path) > 1 else [p for ps in let_paths.values() for p in ps])
@@ -495,17 +497,17 @@ def _rule_shape(rule: Rule | BespokeRule, mapping: Mapping, catalog: Catalog) ->
         for path, literal in discriminators:
             tree = _insert(tree, path, Leaf(Kind("choice", (literal,)), discriminator=True))
         add("when", rule.when.source, _CONDITION, required=False, scoped=False)
-    if rule.each is not None:
+    if rule.each is not None and each_path is not None:  # each_path is set exactly when `each` is
         tree = _insert(tree, each_path + (ELEMENTS,), Leaf(Kind("object")))
         add("each", rule.each.source, ANY, required=True, scoped=False)
-        if inner_path is not None:
+        if inner_path is not None and each_inner is not None:
             tree = _insert(tree, inner_path + (ELEMENTS,), Leaf(Kind("object")))
-            add("each.inner", rule.each_inner.source, ANY, required=True, scoped="outer")
+            add("each.inner", each_inner.source, ANY, required=True, scoped="outer")
     # Named values first, so the fields reading vars.<name> read what the value reads; a value
     # gets the most telling kind its uses ask for (odds_american(vars.dec): a decimal price).
     lets = getattr(rule, "lets", None) or {}
-    hints: dict[str, Kind] = {}
-    uses = [(_expr(spec), param_kind(event.params[key]) if event and key in event.params else ANY) for key, spec in ({} if bespoke else rule.context).items()]
+    hints: dict[str | int, Kind] = {}
+    uses = [(_expr(spec), param_kind(event.params[key]) if event and key in event.params else ANY) for key, spec in ({} if isinstance(rule, BespokeRule) else rule.context).items()]
     uses += [(_expr(spec), ANY) for spec in lets.values()]
     for source, hint in uses if lets else ():
         for path, kind in _reads(source, hint, tables):
@@ -516,14 +518,14 @@ def _rule_shape(rule: Rule | BespokeRule, mapping: Mapping, catalog: Catalog) ->
         let_paths[name] = fields[f"let.{name}"].paths
     add("$.customer", _expr(rule.customer), Kind("id"), required=True)
     add("$.timestamp", _expr(rule.timestamp), _TIME, required=True)
-    if bespoke:
+    if isinstance(rule, BespokeRule):
         for key, spec in rule.attributes.items():
             add(f"$.attributes.{key}", _expr(spec), ANY, required=False, null_rejects=False)
     else:
-        money = bool(event) and any(event.params[k].monetary for k in rule.context if k in event.params)
+        money = event is not None and any(event.params[k].monetary for k in rule.context if k in event.params)
         if rule.currency is not None:
             add("currency", rule.currency.source, Kind("currency"), required=money)
-        if getattr(rule, "version", None) is not None:  # a sequence number is the commonest version
+        if rule.version is not None:  # a sequence number is the commonest version
             add("version", rule.version.source, Kind("integer"), required=True)
         for key, spec in rule.context.items():
             param = event.params.get(key) if event else None

@@ -12,7 +12,7 @@ valid whichever path drew it.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from hypothesis import strategies as st
@@ -31,7 +31,7 @@ SUPPORTED_KEYWORDS = frozenset(
     }
 )  # fmt: skip
 
-_UTC = timezone.utc
+_UTC = UTC
 _FORMATS = {
     "date-time": st.datetimes(datetime(2001, 1, 1), datetime(2099, 1, 1)).map(lambda d: d.replace(tzinfo=_UTC).isoformat().replace("+00:00", "Z")),
     "date": st.dates(datetime(2001, 1, 1).date(), datetime(2099, 1, 1).date()).map(lambda d: d.isoformat()),
@@ -97,7 +97,7 @@ class _Converter:
             return st.sampled_from(schema["enum"])
         if "anyOf" in schema or "oneOf" in schema:
             rest = {k: v for k, v in schema.items() if k not in ("anyOf", "oneOf")}
-            options = schema.get("anyOf") or schema.get("oneOf")
+            options = schema.get("anyOf") or schema.get("oneOf") or []
             return st.one_of([self.convert({**rest, **option} if isinstance(option, dict) else option) for option in options])
         if "allOf" in schema:
             merged = {k: v for k, v in schema.items() if k != "allOf"}
@@ -155,7 +155,7 @@ class _Converter:
         elif schema.get("format") in _FORMATS:
             base = _FORMATS[schema["format"]]
         else:
-            return st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=lo, max_size=hi)
+            return st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=lo, max_size=hi)
         return base.filter(lambda s: lo <= len(s) <= hi)
 
     def _number(self, schema: dict, kind: str) -> st.SearchStrategy[Any]:

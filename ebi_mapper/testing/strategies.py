@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path as FsPath
 from typing import Any
 
@@ -26,11 +26,11 @@ from ..errors import UnknownNameError
 from ..mapping import load_mapping
 from ..mapping.model import BespokeRule, Mapping, Rule
 from .shapes import ELEMENTS, VALUES, Arr, Leaf, Node, Obj, Path, RuleShape, compatible, mapping_shapes, merge_tree
-from .values import Kind, TimeSettings, ID_TEXT, ANY_JSON, valid_time_forms, valid_values, wrong_values
+from .values import ANY_JSON, ID_TEXT, Kind, TimeSettings, valid_time_forms, valid_values, wrong_values
 
 __all__ = ["DEFECT_KINDS", "Defect", "GeneratedPayload", "payloads", "generated_payloads", "fragile_spots", "time_forms", "json_path", "resolve_mapping"]
 
-UTC = timezone.utc
+UTC = UTC
 _ABSENT = object()
 DEFECT_KINDS = ("missing", "null", "wrong")
 _PERCENT = st.sampled_from(range(100))

@@ -10,7 +10,7 @@ values of the wrong type or form, which a correct mapping rejects or drops.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -40,7 +40,7 @@ __all__ = [
     "ZONES",
 ]
 
-UTC = timezone.utc
+UTC = UTC
 
 
 @dataclass(frozen=True)
