@@ -17,15 +17,15 @@ from __future__ import annotations
 import json
 import random
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 __all__ = ["SEED", "make_lines", "main"]
 
 SEED = 20261201
-_START = int(datetime(2026, 6, 1, 0, 5, tzinfo=timezone.utc).timestamp())  # just after go-live
-_END = int(datetime(2026, 10, 31, 23, 0, tzinfo=timezone.utc).timestamp())
-_BEFORE_GO_LIVE = int(datetime(2026, 5, 28, 18, 0, tzinfo=timezone.utc).timestamp())
+_START = int(datetime(2026, 6, 1, 0, 5, tzinfo=UTC).timestamp())  # just after go-live
+_END = int(datetime(2026, 10, 31, 23, 0, tzinfo=UTC).timestamp())
+_BEFORE_GO_LIVE = int(datetime(2026, 5, 28, 18, 0, tzinfo=UTC).timestamp())
 
 _FIRST = ["Jonas", "Lena", "Mia", "Paul", "Sofia", "Luca", "Emma", "Noah", "Anna", "Ben", "Clara", "Elias"]
 _LAST = ["Weber", "Schmidt", "Rossi", "Virtanen", "Novak", "Meyer", "Fischer", "Bauer", "Kowalski", "Lindqvist"]

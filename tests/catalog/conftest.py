@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from catalog_helpers import REFERENCE
 
 

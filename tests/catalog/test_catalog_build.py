@@ -7,8 +7,8 @@ import json
 
 import pytest
 import yaml
-from catalog_helpers import REFERENCE, ROOT, SHARED_REFERENCE
 
+from catalog_helpers import REFERENCE, ROOT, SHARED_REFERENCE
 from ebi_mapper.catalog import load_catalog, make_catalog
 from ebi_mapper.catalog.build import CatalogBuildError, build_catalog_data, reference_sha256, render_catalog_json
 from ebi_mapper.catalog.docs_tables import TABLE_NAMES, render_tables, splice_tables

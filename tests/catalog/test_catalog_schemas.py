@@ -7,12 +7,12 @@ from datetime import datetime
 
 import jsonschema_rs
 import pytest
-from catalog_helpers import example_event, pairs
 from hypothesis import given, note, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 import ebi_mapper.schemas as schemas_pkg
+from catalog_helpers import example_event, pairs
 from ebi_mapper.catalog import load_catalog
 from ebi_mapper.errors import UnknownNameError
 from ebi_mapper.outcomes import Rejection

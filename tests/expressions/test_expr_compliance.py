@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from expr_support import compiled_outcome, reference_outcome, same, same_outcome
 from jmespath import exceptions as jexc
+
+from expr_support import compiled_outcome, reference_outcome, same, same_outcome
 
 _HERE = Path(__file__).resolve().parent
 _COPY = _HERE / "compliance"

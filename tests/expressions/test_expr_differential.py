@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections import OrderedDict
 from decimal import Decimal
 
-from expr_support import compiled_outcome, reference_outcome, same_outcome
 from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 
-from ebi_mapper.expressions.function_table import BUILTIN_FUNCTIONS, make_function_table
 from ebi_mapper.default_plugins.functions import BUILTIN_FUNCTIONS as _BUILTINS
+from ebi_mapper.expressions.function_table import BUILTIN_FUNCTIONS, make_function_table
 from ebi_mapper.extensions import FunctionDef
+from expr_support import compiled_outcome, reference_outcome, same_outcome
 
 KEYS = ["a", "b", "c", "foo", "bar"]
 STRINGS = ["", "a", "b", "foo", "A", "0"]

@@ -12,9 +12,10 @@ import json
 import operator
 
 import pytest
-from expr_support import compiled_outcome, reference_outcome, same
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from expr_support import compiled_outcome, reference_outcome, same
 
 OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 

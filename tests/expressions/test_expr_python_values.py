@@ -6,6 +6,7 @@ from collections import OrderedDict
 from decimal import Decimal
 
 import pytest
+
 from expr_support import compiled_outcome, reference_outcome, same_outcome
 
 

@@ -8,13 +8,13 @@ and value, while a *missing* source field still just leaves the optional param o
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from ebi_mapper import compile_mapping, load_mapping
 
-NOW = datetime(2027, 1, 1, tzinfo=timezone.utc)
+NOW = datetime(2027, 1, 1, tzinfo=UTC)
 
 MAPPING = """\
 ebi_mapping: 1

@@ -75,7 +75,7 @@ def test_broken_mapping_yields_exactly_the_expected_findings(path: Path):
     report = lint_path(path)
     got = [(f.loc.line, f.loc.col, f.severity, f.code) for f in report.findings]
     assert got == [(e.line, e.col, e.severity, e.code) for e in expected], "\n".join(map(str, report.findings))
-    for finding, exp in zip(report.findings, expected):
+    for finding, exp in zip(report.findings, expected, strict=True):
         assert finding.loc.file == str(path)
         for phrase in exp.phrases:
             assert phrase in finding.message, f"{phrase!r} not in {finding.message!r}"

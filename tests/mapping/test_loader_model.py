@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import textwrap
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import jmespath
@@ -135,7 +135,7 @@ def test_malformed_field_forms_are_schema_findings_at_the_field(bad, message):
 )
 def test_go_live_in_utc_is_read(written):
     mapping = read(MINIMAL.replace("rules:\n", f"go_live: {written}\nrules:\n", 1)).mapping
-    assert mapping.go_live == datetime(2026, 12, 1, tzinfo=timezone.utc)
+    assert mapping.go_live == datetime(2026, 12, 1, tzinfo=UTC)
     assert mapping.go_live.utcoffset().total_seconds() == 0
 
 
@@ -151,7 +151,7 @@ def test_go_live_not_in_utc_is_a_finding_at_its_value(written):
 
 
 def test_parse_utc_timestamp():
-    assert parse_utc_timestamp("2026-01-02T03:04:05.5Z") == datetime(2026, 1, 2, 3, 4, 5, 500000, tzinfo=timezone.utc)
+    assert parse_utc_timestamp("2026-01-02T03:04:05.5Z") == datetime(2026, 1, 2, 3, 4, 5, 500000, tzinfo=UTC)
     assert parse_utc_timestamp("2026-01-02T03:04:05-00:00") is not None
     assert parse_utc_timestamp("2026-01-02T03:04:05+05:30") is None
     assert parse_utc_timestamp("2026-01-02T03:04:05") is None

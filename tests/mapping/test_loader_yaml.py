@@ -272,7 +272,7 @@ def test_read_mapping_refuses_a_large_file_by_its_size(tmp_path):
 
 
 def test_invalid_utf8_is_reported_with_its_line_and_column():
-    data = "ebi_mapping: 1\nclient: caf".encode() + b"\xe9\n"
+    data = b"ebi_mapping: 1\nclient: caf" + b"\xe9\n"
     doc = read_yaml(data, "latin1.yaml")
     assert codes(doc) == [(2, 12, "encoding")]
     assert "0xe9" in doc.findings[0].message and "UTF-8" in doc.findings[0].message

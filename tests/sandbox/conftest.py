@@ -6,7 +6,6 @@ import httpx
 import pytest
 
 from ebi_mapper.sandbox import start_sandbox
-
 from sandbox_helpers import TOKEN
 
 

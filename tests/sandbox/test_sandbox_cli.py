@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import httpx
+
 from sandbox_helpers import deposit
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from sandbox_helpers import deposit
 
 from ebi_mapper.sandbox import FaultError, FaultInjector, make_fault_plan
+from sandbox_helpers import deposit
 
 
 @pytest.mark.parametrize("kind, stored", [

@@ -8,9 +8,9 @@ import time
 
 import httpx
 import pytest
-from sandbox_helpers import TOKEN, deposit, registration
 
 from ebi_mapper.sandbox import start_sandbox
+from sandbox_helpers import TOKEN, deposit, registration
 
 
 def test_a_valid_batch_is_stored_and_listed(sandbox, client):

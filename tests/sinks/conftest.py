@@ -6,7 +6,6 @@ import pytest
 
 from ebi_mapper.plugins import make_registry
 from ebi_mapper.sandbox import start_sandbox
-
 from sink_helpers import SECRET, TOKEN_ENV
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from sink_helpers import SECRET, TOKEN_ENV
 
 from ebi_mapper.errors import DeliveryError
 from ebi_mapper.outcomes import BespokeRow
 from ebi_mapper.sandbox import start_sandbox
+from sink_helpers import SECRET, TOKEN_ENV
 
 
 def _row(customer: str, ts: str, **attributes) -> dict:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import pytest
-from sink_helpers import SECRET, TOKEN_ENV, deposit, registration
 
 from ebi_mapper.delivery.http_sink import HttpJsonSink, parse_retry_after, result_from_response
 from ebi_mapper.errors import DeliveryError
+from sink_helpers import SECRET, TOKEN_ENV, deposit, registration
 
 
 def test_ok_batches_are_stored_over_one_reused_connection(optimove, sandbox):
@@ -161,7 +161,7 @@ def test_option_mistakes(registry, token_env, options, needle):
     ("Tue, 01 Dec 2026 09:00:00 GMT", 0.0), ("soon", None), ("", None), (None, None), ("nan", None),
 ], ids=["seconds", "fraction", "negative", "http-date", "past-date", "garbage", "empty", "absent", "nan"])
 def test_retry_after_forms(value, seconds):
-    now = datetime(2026, 12, 1, 10, 0, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 12, 1, 10, 0, 0, tzinfo=UTC)
     assert parse_retry_after(value, now=now) == seconds
 
 

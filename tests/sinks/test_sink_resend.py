@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from sink_helpers import deposit, registration
-
 from ebi_mapper.sandbox import start_sandbox
+from sink_helpers import deposit, registration
 
 
 def test_resending_until_ok_through_every_fault_stores_each_pk_once(registry, token_env):

@@ -156,7 +156,7 @@ def test_amounts_include_numeric_strings():
 def test_broken_payloads_mix_missing_null_and_wrong_values():
     strategy = generated_payloads(WALLET, "deposit", validity=0.0)
     for what in ("missing", "null", "wrong"):
-        found = first(strategy, lambda g: any(d.what == what and d.path == ("data", "amount") for d in g.defects))
+        found = first(strategy, lambda g, what=what: any(d.what == what and d.path == ("data", "amount") for d in g.defects))
         amount = found.payload.get("data", {}).get("amount", "absent")
         assert {"missing": amount == "absent", "null": amount is None, "wrong": amount not in ("absent", None)}[what]
 

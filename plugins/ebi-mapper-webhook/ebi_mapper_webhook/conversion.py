@@ -9,8 +9,9 @@ rounds to 4 places, and rejects amounts in a currency the table does not have.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Iterator
+from typing import Any
 
 from ebi_mapper import GuardDef, MappingError, Rejection, hookimpl
 

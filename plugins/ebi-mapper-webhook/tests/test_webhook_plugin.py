@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import json
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -107,7 +107,7 @@ def test_conversion_guard_converts_with_the_rates_table_and_rejects_unknown_curr
     path = tmp_path / "conv.yaml"
     path.write_text(MAPPING)
     mapper = compile_mapping(load_mapping(path))
-    now = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    now = datetime(2030, 1, 1, tzinfo=UTC)
     base = {"id": 1, "at": "2026-12-10T10:00:00Z", "tx": "t1", "amount": "10.00"}
     [event] = mapper.map_record({**base, "cur": "USD"}, now=now).events
     assert event.context["ootb_deposit_amount"] == 5.0
