@@ -34,10 +34,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import jmespath
@@ -55,8 +56,7 @@ from ebi_mapper.schemas import load_schema, make_validator  # noqa: E402
 from workload import VERTICALS, make_payloads  # noqa: E402
 
 MAPPINGS = Path(__file__).resolve().parent / "mappings"
-NOW = datetime(2026, 12, 15, 12, 0, tzinfo=timezone.utc)
-UTC = timezone.utc
+NOW = datetime(2026, 12, 15, 12, 0, tzinfo=UTC)
 MALTA = ZoneInfo("Europe/Malta")
 FOUR_PLACES = Decimal("0.0001")
 SKEW = timedelta(seconds=300)
@@ -431,7 +431,7 @@ def in_process(records: int, repeat: int, seed: int) -> dict:
     for name in ("naive", "hand-written"):
         same = total = 0
         for v in VERTICALS:
-            for payload, ours in zip(loads[v], engine_events[v]):
+            for payload, ours in zip(loads[v], engine_events[v], strict=True):
                 theirs = [orjson.dumps(e) for e in impls[name][v].map(payload, NOW)[0]]
                 total += 1
                 same += theirs == ours
@@ -494,7 +494,7 @@ def end_to_end(lines: int, seed: int, workdir: Path, workload: str = "mixed", wo
     # workers, RUSAGE_CHILDREN is the largest single process (main or a worker), not their sum.
     runner = "import resource, subprocess, sys; code = subprocess.call(sys.argv[1:]); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code)"
     started = time.perf_counter()
-    child = subprocess.run([sys.executable, "-c", runner, *cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, check=True)
+    child = subprocess.run([sys.executable, "-c", runner, *cmd], capture_output=True, cwd=ROOT, check=True)
     wall = time.perf_counter() - started
     maxrss_kb, returncode = map(int, child.stdout.split())
     summary = json.loads(child.stderr)

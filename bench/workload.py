@@ -9,8 +9,9 @@ same seed gives the same payloads on every machine. Also used by tests/engine/te
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 __all__ = ["VERTICALS", "MIX", "make_payloads"]
 
@@ -25,7 +26,7 @@ MIX: dict[str, dict[str, int]] = {
     "ecom": {"player.registered": 10, "player.updated": 20, "order.created": 55, "order.refunded": 15},
 }
 
-_START = datetime(2026, 6, 1, tzinfo=timezone.utc)
+_START = datetime(2026, 6, 1, tzinfo=UTC)
 _MALTA_SUMMER = timedelta(hours=2)
 _BRANDS = ("AcmeBet", "AcmeSlots", "AcmeSports")
 _PLATFORMS = ("web", "ios", "android")
@@ -221,7 +222,7 @@ def make_payloads(vertical: str, n: int, rng: random.Random, *, bad_share: float
     random times over 90 days from 2026-06-01.
     """
     gen = _Gen(rng)
-    kinds, weights = zip(*(mix or MIX[vertical]).items())
+    kinds, weights = zip(*(mix or MIX[vertical]).items(), strict=True)
     out = []
     for i, kind in enumerate(rng.choices(kinds, weights, k=n)):
         if timeline is not None:
