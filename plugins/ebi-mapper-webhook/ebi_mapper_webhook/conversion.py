@@ -9,18 +9,18 @@ rounds to 4 places, and rejects amounts in a currency the table does not have.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from ebi_mapper import GuardDef, MappingError, Rejection, hookimpl
+from ebi_mapper import GuardContext, GuardDef, Mapping, MappingError, OotbEvent, Rejection, hookimpl
 
 __all__ = ["convert_currency_guard", "register_guards"]
 
 _PLACES = Decimal("0.0001")
 
 
-def convert_currency_guard(options: dict, mapping: Any):
+def convert_currency_guard(options: dict[str, Any], mapping: Mapping) -> Callable[[OotbEvent, GuardContext], Iterator[Rejection]]:
     """Build the guard from ``options['rates']``: {currency: rate into the site currency}."""
     rates = {str(k).upper(): Decimal(str(v)) for k, v in (options.get("rates") or {}).items()}
     if not rates:
@@ -28,7 +28,7 @@ def convert_currency_guard(options: dict, mapping: Any):
     site = str(mapping.site_currency).upper()
     rates[site] = Decimal(1)
 
-    def convert_currency(event, ctx) -> Iterator[Rejection]:
+    def convert_currency(event: OotbEvent, ctx: GuardContext) -> Iterator[Rejection]:
         params = ctx.catalog.events[event.event].params
         money = [k for k, v in event.context.items() if v is not None and params.get(k) is not None and params[k].monetary]
         if not money:
@@ -46,5 +46,5 @@ def convert_currency_guard(options: dict, mapping: Any):
 
 
 @hookimpl
-def register_guards(register) -> None:
+def register_guards(register: Callable[[GuardDef], None]) -> None:
     register(GuardDef("convert_currency", convert_currency_guard, default_on=False, doc="OUTSIDE EBI: convert money to the site currency with a fixed rates table"))

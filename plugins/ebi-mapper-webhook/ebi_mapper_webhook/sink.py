@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -36,7 +37,7 @@ class WebhookSink:
     def __repr__(self) -> str:  # never show the secret
         return f"WebhookSink(url={self.url!r}, signed={self._secret is not None})"
 
-    def send(self, batch: list[dict]) -> SendResult:
+    def send(self, batch: list[dict[str, Any]]) -> SendResult:
         body = orjson.dumps(batch)
         headers = {"Content-Type": "application/json"}
         if self._secret is not None:
@@ -59,7 +60,7 @@ class WebhookSink:
 
 
 @hookimpl
-def register_sinks(register) -> None:
+def register_sinks(register: Callable[[SinkDef], None]) -> None:
     register(
         SinkDef(
             "webhook",
