@@ -22,6 +22,7 @@ bytes, stdout or stderr).
 from __future__ import annotations
 
 import base64
+import logging
 import os
 import re
 import threading
@@ -29,7 +30,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, quote_plus
 
-__all__ = ["MASK", "MIN_LENGTH", "clear", "read_env_secret", "redact", "redact_bytes", "redact_value", "register", "registered_count"]
+__all__ = ["MASK", "MIN_LENGTH", "RedactFilter", "clear", "read_env_secret", "redact", "redact_bytes", "redact_value", "register", "registered_count"]
 
 MASK = "***"
 MIN_LENGTH = 6
@@ -84,12 +85,12 @@ def clear() -> None:
         _pattern = None
 
 
-def redact(text: str) -> str:
-    """``text`` with every registered secret (and its base64/URL encodings) replaced by ``***``."""
+def redact(text: str, *, mask: str = MASK) -> str:
+    """``text`` with every registered secret (and its base64/URL encodings) replaced by ``mask``."""
     pattern = _pattern
     if pattern is None or not text:
         return text
-    return pattern.sub(MASK, text)
+    return pattern.sub(lambda _: mask, text)
 
 
 def redact_value(value: Any) -> Any:
@@ -122,3 +123,22 @@ def redact_bytes(data: bytes) -> bytes:
     text = data.decode("utf-8", "surrogateescape")
     masked = redact(text)
     return data if masked == text else masked.encode("utf-8", "surrogateescape")
+
+
+class RedactFilter(logging.Filter):
+    """A logging filter that masks registered secrets in each record's final message.
+
+    Attach it to a handler (``handler.addFilter(RedactFilter())``): the message is formatted once
+    here (``msg % args``) and the record carries the redacted text, so no formatter downstream
+    sees the raw arguments.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _pattern is not None:
+            record.msg = redact(record.getMessage())
+            record.args = None
+            if record.exc_info and not record.exc_text:
+                record.exc_text = logging.Formatter().formatException(record.exc_info)
+            if record.exc_text:
+                record.exc_text = redact(record.exc_text)
+        return True

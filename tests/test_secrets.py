@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 from urllib.parse import quote, quote_plus
 
 import pytest
@@ -71,3 +72,28 @@ def test_a_registered_secret_never_survives_whatever_surrounds_it(secret, before
     form = {"plain": secret, "b64": base64.b64encode(raw).decode(), "b64url": base64.urlsafe_b64encode(raw).decode(),
             "url": quote(secret, safe=""), "url_plus": quote_plus(secret, safe="")}[encoding]
     assert form not in secrets.redact(before + form + after)
+
+
+def test_log_records_are_redacted_by_the_filter():
+    secrets.register("log-secret-123")
+    records: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(self.format(record))
+
+    handler = Keep()
+    handler.addFilter(secrets.RedactFilter())
+    log = logging.getLogger("test.secrets.filter")
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        log.warning("sink said %s", "bad key log-secret-123")
+        try:
+            raise ValueError("log-secret-123 in an exception")
+        except ValueError:
+            log.exception("failed")
+    finally:
+        log.removeHandler(handler)
+    assert records[0] == "sink said bad key ***"
+    assert "log-secret-123" not in records[1] and "*** in an exception" in records[1]

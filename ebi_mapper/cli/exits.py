@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
+
 import click
 
 from ..errors import EbiMapperError, SinkBugError
+from ..secrets import redact
 
 __all__ = ["EXIT_OK", "EXIT_FINDINGS", "EXIT_USAGE", "EXIT_CONFIG", "EXIT_INTERNAL", "describe_os_error", "run_guarded"]
 
@@ -23,19 +26,21 @@ def run_guarded(cli: click.Command, argv: list[str] | None) -> int:
         click.echo("aborted", err=True)
         return 130
     except click.ClickException as exc:
-        exc.show()
+        shown = io.StringIO()  # a value given on the command line may be a registered secret
+        exc.show(file=shown)
+        click.echo(redact(shown.getvalue()).rstrip("\n"), err=True)
         return exc.exit_code
     except SinkBugError as exc:  # a plugin's bug: its own traceback is for its author
         import traceback
 
         if exc.__cause__ is not None:
-            traceback.print_exception(exc.__cause__)
-        click.echo(f"ebi-mapper: error: {exc}", err=True)
+            click.echo(redact("".join(traceback.format_exception(exc.__cause__))).rstrip("\n"), err=True)
+        click.echo(f"ebi-mapper: error: {redact(str(exc))}", err=True)
         return EXIT_INTERNAL
     except EbiMapperError as exc:
-        click.echo(f"ebi-mapper: error: {exc}", err=True)
+        click.echo(f"ebi-mapper: error: {redact(str(exc))}", err=True)
         for finding in getattr(exc, "findings", ()):
-            click.echo(f"  {finding}", err=True)
+            click.echo(f"  {redact(str(finding))}", err=True)
         return EXIT_CONFIG
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
@@ -44,7 +49,7 @@ def run_guarded(cli: click.Command, argv: list[str] | None) -> int:
         if exc.filename is None:  # not about a path anyone named: a bug, below
             return _internal()
         # A path the operator named (input, output, state) that cannot be used: theirs to fix.
-        click.echo(f"ebi-mapper: error: {describe_os_error(exc)}", err=True)
+        click.echo(f"ebi-mapper: error: {redact(describe_os_error(exc))}", err=True)
         return EXIT_CONFIG
     except Exception:
         return _internal()
@@ -69,6 +74,7 @@ def _internal() -> int:
     """A bug in ebi-mapper (called while handling it): show everything needed to report it."""
     import traceback
 
-    traceback.print_exc()
+    # A traceback quotes values (a request, a header): secrets registered with ebi_mapper.secrets are masked.
+    click.echo(redact(traceback.format_exc()).rstrip("\n"), err=True)
     click.echo("ebi-mapper: internal error (a bug): please report it with the traceback above", err=True)
     return EXIT_INTERNAL

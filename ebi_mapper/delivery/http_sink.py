@@ -12,7 +12,10 @@ Response mapping (shared by the ``optimove`` and ``api_attributes`` sinks):
   and ``rejected_index`` when the body names the bad item's ``index``.
 
 The token is read from an environment variable once, kept only in the HTTP client's default
-headers, and scrubbed from every reason and error text; reprs show the variable's name only.
+headers, registered with :mod:`ebi_mapper.secrets`, and scrubbed from every reason and error text
+(with its base64 and URL encodings, and before a server's text is cut to 300 characters, so no
+part of an echoed token survives the cut; tests/delivery/test_secret_echo.py); reprs show the
+variable's name only.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import orjson
 
 from ..errors import DeliveryError
 from ..extensions import SendResult
+from ..secrets import redact, register
 
 __all__ = ["DEFAULT_AUTH_HEADER", "HttpJsonSink", "parse_retry_after", "result_from_response", "read_token", "safe_url"]
 
@@ -83,6 +87,7 @@ def read_token(sink: str, env_var: str) -> str:
     if not value.strip():
         raise DeliveryError(f"sink {sink!r}: environment variable {env_var!r} is not set or empty; "
                             f"it must hold the token")
+    register(value.strip())
     return value.strip()
 
 
@@ -92,17 +97,17 @@ def _reason_from_body(response: httpx.Response) -> tuple[str, int | None]:
     try:
         body = orjson.loads(response.content)
     except orjson.JSONDecodeError:
-        text = response.content.decode("utf-8", "replace").strip()
+        text = redact(response.content.decode("utf-8", "replace").strip(), mask=_REDACTED)
         return (text[:300] or response.reason_phrase), None
     if isinstance(body, dict):
         error = body.get("error")
         message = body.get("message")
-        parts = [str(p) for p in (error, message) if p not in (None, "")]
+        parts = [redact(str(p), mask=_REDACTED) for p in (error, message) if p not in (None, "")]
         raw_index = body.get("index")
         if isinstance(raw_index, int) and not isinstance(raw_index, bool):
             index = raw_index
-        return (": ".join(parts) if parts else orjson.dumps(body).decode()[:300]), index
-    return orjson.dumps(body).decode()[:300], None
+        return (": ".join(parts) if parts else redact(orjson.dumps(body).decode(), mask=_REDACTED)[:300]), index
+    return redact(orjson.dumps(body).decode(), mask=_REDACTED)[:300], None
 
 
 def result_from_response(response: httpx.Response, *, batch_size: int, sink: str = "http") -> SendResult:
@@ -152,6 +157,7 @@ class HttpJsonSink:
         self.timeout = timeout
         self._prepare = prepare
         self._secret = token or ""
+        register(self._secret)
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if token:
             headers[auth_header] = token
@@ -166,7 +172,7 @@ class HttpJsonSink:
                 f"token_env={self.token_env!r}, timeout={self.timeout!r})")
 
     def _scrub(self, text: str) -> str:
-        return text.replace(self._secret, _REDACTED) if self._secret else text
+        return redact(text.replace(self._secret, _REDACTED) if self._secret else text, mask=_REDACTED)
 
     def send(self, batch: list[dict]) -> SendResult:
         """POST ``batch``; never raises for transient faults or bad data, only for configuration faults."""

@@ -15,6 +15,7 @@ from typing import Any, Mapping
 import orjson
 
 from ..errors import StateError
+from ..secrets import redact_bytes, redact_value
 from .state_base import StoreBase
 from .state_records import Checkpoint, DeadLetter, loads
 
@@ -36,8 +37,12 @@ class LedgerStore(StoreBase):
         self._require_txn()
         if replaces is not None:
             self.mark_replayed(replaces, now)
+        # Nothing a secret registered with ebi_mapper.secrets may reach the state (an upstream that
+        # echoes the token in its error body): reasons and copies are redacted on the way in.
+        reasons = redact_value(reasons)
         blob = raw if raw is not None else (None if payload is None else orjson.dumps(payload))
-        event_blob = None if event is None else orjson.dumps(event)
+        blob = None if blob is None else redact_bytes(blob)
+        event_blob = None if event is None else redact_bytes(orjson.dumps(event))
         # A second pass over the same input (or a replay that fails the same way) must not pile up
         # copies of a dead letter that is still waiting: keep the one already there.
         same = self._exec(

@@ -14,6 +14,7 @@ from typing import Iterable
 
 import orjson
 
+from ..secrets import redact
 from .state_base import StoreBase
 from .state_records import (
     DELIVERED,
@@ -89,7 +90,7 @@ class OutboxStore(StoreBase):
         """Put a batch back to be tried again at ``next_attempt_at``."""
         self._require_txn()
         self._exec("UPDATE outbox SET next_attempt_at = ?, attempts = ?, throttled = ?, last_reason = ? WHERE id = ?",
-                   (next_attempt_at, attempts, throttled, reason, row_id))
+                   (next_attempt_at, attempts, throttled, redact(reason), row_id))  # no secret in the state
 
     def backlog(self) -> dict[str, tuple[int, int]]:
         """Per rate class: (batches, items) still in the outbox."""
