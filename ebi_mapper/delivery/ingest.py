@@ -91,8 +91,11 @@ class Ingestor:
         seen = lambda fields: sighting_time((fields.get("@timestamp") or [""])[0], self.wall())  # noqa: E731
         self.profiles = make_profile_merger(self.state, mapping, catalog, seen) if mapping is not None and catalog is not None else None
 
-    def ingest(self, records: Iterable[InputRecord], input_id: str, counts: Counter, now_dt: datetime) -> None:
+    def ingest(self, records: Iterable[InputRecord], input_id: str, counts: Counter, now_dt: datetime) -> list[tuple[str, str]]:
         """Map, dedup and queue ``records`` (inside a transaction), counting into ``counts``.
+
+        Returns ``(source, outcome counter)`` of the records settled here (nothing of theirs was
+        queued), for the loop's ``on_settled`` hook.
 
         The whole chunk goes through each step together (one ``map_many``, one dedup decision
         for all its events, one insert of its pending records), so the state statements per chunk
@@ -101,6 +104,7 @@ class Ingestor:
         now = self.wall()
         DST_LOG.take()  # counts left by anything else in this process are not this batch's
         records = list(records)
+        settled: list[tuple[str, str]] = []
         good = [rec for rec in records if rec.error is None]
         results = iter(self._map_all(good, now_dt))
         mapped: list[tuple[InputRecord, RecordResult, list, int]] = []
@@ -113,6 +117,7 @@ class Ingestor:
                                            payload=None, raw=rec.raw, now=now)
                 counts["records_rejected"] += 1
                 counts["rejections"] += 1
+                settled.append((rec.source, "records_rejected"))
                 continue
             result, record_units, stale = self._units(rec, next(results), counts, now)
             mapped.append((rec, result, record_units, stale))
@@ -121,7 +126,9 @@ class Ingestor:
         pending_rows: list[tuple[str, str, bytes | None, int, bool]] = []
         to_queue: list[list[tuple[str, OutboxItem]]] = []
         for rec, result, record_units, stale in mapped:
-            queued = self._decide(rec, result, record_units, stale, decisions, input_id, counts, now)
+            queued, outcome = self._decide(rec, result, record_units, stale, decisions, input_id, counts, now)
+            if outcome is not None:
+                settled.append((rec.source, outcome))
             if queued:
                 pending_rows.append((input_id, rec.source, rec.raw, len(queued), bool(result.rejections)))
                 to_queue.append(queued)
@@ -131,6 +138,7 @@ class Ingestor:
         for kind, n in DST_LOG.take().items():  # local times the dst policy settled (as map's summary counts them)
             if n:
                 counts[f"dst_{kind}"] += n
+        return settled
 
     def _map_all(self, records: list[InputRecord], now_dt: datetime) -> list[RecordResult]:
         many = getattr(self.mapper, "map_many", None)
@@ -199,7 +207,7 @@ class Ingestor:
         return result, units, stale
 
     def _decide(self, rec: InputRecord, result: RecordResult, units: list, stale: int, decisions: Iterator[str],
-                input_id: str, counts: Counter, now: float) -> list[tuple[str, OutboxItem]]:
+                input_id: str, counts: Counter, now: float) -> tuple[list[tuple[str, OutboxItem]], str | None]:
         queued: list[tuple[str, OutboxItem]] = []
         duplicates = 0
         for prefix, rate_class, pk, ch, _, body in units:
@@ -215,9 +223,12 @@ class Ingestor:
                                        reasons=[r.to_dict() for r in result.rejections], payload=rec.payload, now=now,
                                        replaces=rec.ref)
             counts["records_rejected"] += 1
-        if not queued and not rejected:
-            counts["records_stale" if stale else "records_duplicate" if duplicates else "records_filtered"] += 1
-        return queued
+        if queued:
+            return queued, None  # settles when its last event does
+        outcome = "records_rejected" if rejected else "records_stale" if stale else "records_duplicate" if duplicates else "records_filtered"
+        if not rejected:
+            counts[outcome] += 1
+        return queued, outcome
 
     def persist_batches(self, *, flush: bool = False) -> int:
         """Store the batches that changed (sealing lingered ones, or all with ``flush``); return how many were sealed."""

@@ -76,6 +76,8 @@ class DeliveryLoop:
     :param wall: wall clock for stored times (``next_attempt_at`` survives restarts).
     :param monotonic: clock of the rate limiters and the batcher's linger.
     :param on_progress: called with a :class:`Progress` every ``options.progress_interval``.
+    :param on_settled: called, after the commit that made them durable, with ``(source, outcome)``
+        of records that reached their outcome (tests/scaleout/test_worker.py).
     """
 
     def __init__(
@@ -92,6 +94,7 @@ class DeliveryLoop:
         monotonic: Callable[[], float] = time.monotonic,
         on_progress: Callable[[Progress], None] | None = None,
         limiter: RateLimiter | None = None,
+        on_settled: Callable[[list[tuple[str, str]]], None] | None = None,
     ):
         self.state = state
         self.plan = plan
@@ -101,6 +104,10 @@ class DeliveryLoop:
         self.wall = wall
         self.monotonic = monotonic
         self.on_progress = on_progress
+        # Called after each commit with (source, outcome counter) of the records whose outcome it
+        # made durable (a queue consumer acknowledges them then: scaleout/worker.py).
+        self.on_settled = on_settled
+        self._settled: list[tuple[str, str]] = []
         self.limiter = limiter or make_rate_limiter(plan.limits, plan.global_limit, clock=monotonic,
                                                     safety=self.options.safety, exempt=(BESPOKE_CLASS,))
         self.batcher = Batcher(plan.batch_sizes, linger=self.options.linger, clock=monotonic)
@@ -317,7 +324,9 @@ class DeliveryLoop:
                       commit: Callable[[list[InputRecord], bool], None]) -> None:
         counts: Counter = Counter()
         with self.state.transaction():
-            self.ingestor.ingest(chunk, input_id, counts, datetime.now(timezone.utc))
+            settled = self.ingestor.ingest(chunk, input_id, counts, datetime.now(timezone.utc))
+            if self.on_settled is not None:
+                self._settled.extend(settled)
             self.ingestor.persist_batches(flush=exhausted or stop)
             commit(chunk, exhausted)
             self.state.bump(input_id, counts)
@@ -325,6 +334,7 @@ class DeliveryLoop:
             # size of the retention window and no single chunk pays for a long backlog.
             expire_dedup(self.state, self.options.retention, limit=2 * max(len(chunk), self.options.chunk_size))
         self._run_counts.update(counts)
+        self._hand_settled()
 
     def _adopt_open_batches(self) -> None:
         if self._adopted:
@@ -448,6 +458,7 @@ class DeliveryLoop:
             else:
                 self.state.delete_batch(row.id)
             self._bump(counts)
+        self._hand_settled()
         return self.state.get_batch(row.id) if live else None
 
     # -- settle ------------------------------------------------------------------------------
@@ -465,6 +476,7 @@ class DeliveryLoop:
                 self._gate.leave(row)
                 self._settle(row, result_of_send(self._sink_for(row), fut), counts)
             self._bump(counts)
+        self._hand_settled()
         return True
 
     def _settle(self, row: OutboxRow, result: SendResult, counts: dict[str, Counter]) -> None:
@@ -533,6 +545,14 @@ class DeliveryLoop:
             counts[input_id][f"{prefix}_{outcome}"] += 1
             if record is not None and not record.counted:
                 counts[input_id][record_outcome(record)] += 1
+            if record is not None and self.on_settled is not None:
+                self._settled.append((record.source, "records_rejected" if record.counted else record_outcome(record)))
+
+    def _hand_settled(self) -> None:
+        """Give the records settled by the last commit to ``on_settled`` (only after that commit)."""
+        if self._settled and self.on_settled is not None:
+            settled, self._settled = self._settled, []
+            self.on_settled(settled)
 
     def _bump(self, counts: dict[str, Counter]) -> None:
         for input_id, c in counts.items():

@@ -7,7 +7,7 @@ set whose members are requests and whose scores are times read from the *Redis s
 admission atomically for the request's class and the global class together: it counts the members
 in ``(now - window, +inf]`` of each, and admits into both or neither. Only one waiter can take a
 place that opens (the script runs alone), so no burst of waiters goes through at once; a token
-bucket with burst N would let 2N into some window, a log cannot (tests/scaleout/test_limiter.py
+bucket with burst N would let 2N into some window, a log cannot (tests/scaleout/test_scaleout_limiter.py
 hammers it from several processes and checks every window of the log).
 
 The rule of delivery/ratelimit.py holds across hosts: a request holds its place from dispatch
@@ -38,7 +38,8 @@ from ..errors import DeliveryError
 __all__ = ["DEFAULT_LEASE", "RedisRateLimiter", "headroom", "limiter_keys"]
 
 DEFAULT_LEASE = 60.0  # seconds an admitted request may stay unanswered before its place is given back
-_INFLIGHT_POLL = 0.005  # the oldest place of a full window is held by a request in flight: ask again soon
+_INFLIGHT_POLL = 0.005
+_REDIS_DOWN_WAIT = 0.25  # seconds before asking again when Redis does not answer  # the oldest place of a full window is held by a request in flight: ask again soon
 
 # KEYS: per limiter, its sorted set, then one pause key (the request's class).
 # ARGV: member, lease_us, n, then n × (limit, window_us); times in microseconds of the server clock.
@@ -153,10 +154,15 @@ class RedisRateLimiter(RateLimiter):
 
         Returns 0.0 when admitted (the place is held until :meth:`complete`), else the seconds to wait.
         """
+        import redis
+
         keys, args = self._plan(rate_class)
         member = f"{self._me}:{next(self._ids)}"
-        wait_us = int(self._admit(keys=[*keys, self._pause_key(rate_class)],
-                                  args=[member, self.lease_us, len(keys), *args]))
+        try:
+            wait_us = int(self._admit(keys=[*keys, self._pause_key(rate_class)],
+                                      args=[member, self.lease_us, len(keys), *args]))
+        except redis.RedisError:
+            wait_us = int(_REDIS_DOWN_WAIT * 1e6)  # no answer, no admission: ask again soon
         if wait_us > 0:
             wait = wait_us / 1e6
             self._not_before[rate_class] = self._clock() + wait
@@ -177,14 +183,24 @@ class RedisRateLimiter(RateLimiter):
         if not held:
             return
         # Every unanswered request of a class holds the same kind of place: re-scoring the oldest is exact.
+        import redis
+
         member, keys = held.popleft()
         if keys:
-            self._complete(keys=keys, args=[member])
+            try:
+                self._complete(keys=keys, args=[member])
+            except redis.RedisError:
+                pass  # the place stays held until its lease ends: later, never earlier
 
     def pause(self, rate_class: str, seconds: float) -> None:
         """Hold back ``rate_class`` on every worker for ``seconds`` (Optimove answered 429)."""
+        import redis
+
         if seconds > 0:
-            self._pause(keys=[self._pause_key(rate_class)], args=[math.ceil(seconds * 1000)])
+            try:
+                self._pause(keys=[self._pause_key(rate_class)], args=[math.ceil(seconds * 1000)])
+            except redis.RedisError:
+                pass  # this worker pauses all the same (below); the others learn from their own 429s
             self._not_before[rate_class] = max(self._not_before.get(rate_class, 0.0), self._clock() + seconds)
 
     @property

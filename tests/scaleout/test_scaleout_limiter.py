@@ -30,10 +30,12 @@ def _make(url: str, prefix: str) -> RedisRateLimiter:
                             classes={"a": CLASS_A, "b": None}, global_limit=GLOBAL)
 
 
-def _hammer(url: str, prefix: str, seed: int, start: float, out) -> None:
+def _hammer(url: str, prefix: str, seed: int, barrier, out) -> None:
     lim = _make(url, prefix)
     rng = random.Random(seed)
     arrivals = []
+    barrier.wait(60)  # every process imported and connected before the race starts
+    start = time.time()
     while time.time() < start + RUN_SECONDS:
         cls = rng.choice("ab")
         wait = lim.try_admit(cls)
@@ -63,11 +65,11 @@ def _max_in_window(times: list[float], width: float) -> int:
 def test_no_window_over_the_limit_across_processes(redis_url, prefix):
     ctx = mp.get_context("spawn")
     out = ctx.Queue()
-    start = time.time() + 1.5  # every process imported and connected before the race starts
-    procs = [ctx.Process(target=_hammer, args=(redis_url, prefix, seed, start, out)) for seed in range(4)]
+    barrier = ctx.Barrier(4)
+    procs = [ctx.Process(target=_hammer, args=(redis_url, prefix, seed, barrier, out)) for seed in range(4)]
     for p in procs:
         p.start()
-    arrivals = [a for _ in procs for a in out.get(timeout=30)]
+    arrivals = [a for _ in procs for a in out.get(timeout=90)]
     for p in procs:
         p.join(10)
     a = [t for c, t in arrivals if c == "a"]

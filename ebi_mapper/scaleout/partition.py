@@ -1,0 +1,286 @@
+"""One owned partition: its stream read into a DeliveryLoop, each entry acknowledged once its outcome is durable.
+
+A worker runs one :class:`PartitionRunner` (a thread) per partition it holds. The runner starts
+from a *fresh* local state (``STATE_DIR/p<N>``, wiped at every takeover: Redis, not the local file,
+is the truth about a partition) into which it loads the partition's dedup entries from Redis: per
+PK the content the receiver acknowledged and the highest version seen. Then a normal DeliveryLoop
+delivers the stream's entries with everything ``run`` guarantees, limited by the shared Redis
+limiter. Entries come first from the pending list (XAUTOCLAIM: a dead owner's unacknowledged
+entries, in stream order), then new ones (XREADGROUP ``>``).
+
+An entry is acknowledged (XACK) only when the loop's ``on_settled`` hook reports its record
+settled: delivered, rejected (dead letter), filtered, duplicate, stale or superseded, after the
+commit that made it durable. In the same fenced Lua call (leases.py) the runner first writes the
+record's PKs' dedup entries (acknowledged content, version, sighting) and any new dead letters to
+Redis, so the next owner of the partition does not send again what the receiver already has and
+treats older versions as stale (tests/scaleout/test_scaleout_worker.py::test_dedup_survives_a_worker).
+A worker killed between its delivery and the XACK makes the next owner send those records again:
+at-least-once, idempotent at the receiver (same PK, same content), and counted as re-sends.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ..delivery.ingest import sighting_time
+from ..delivery.source import InputRecord
+from ..delivery.state import open_state, pk_hash
+from .queue import GROUP
+
+__all__ = ["CaptureMapper", "PartitionRunner", "StreamSource", "decode_entry"]
+
+log = logging.getLogger("ebi_mapper.scaleout")
+
+_READ_COUNT = 500
+_BLOCK_MS = 200
+_REDIS_RETRY = 0.5  # seconds between attempts while Redis does not answer
+
+
+def decode_entry(entry_id: str, fields: dict) -> InputRecord:
+    """A stream entry as the loop's input record; its source ends with ``#<entry id>`` (the XACK handle)."""
+    raw = fields.get(b"d", b"")
+    src = fields.get(b"src", b"?").decode("utf-8", "replace")
+    source = f"{src}#{entry_id}"
+    try:
+        payload = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        return InputRecord(source, raw, None, f"not a JSON document: {exc}", code="malformed")
+    return InputRecord(source, raw, payload)
+
+
+def entry_id_of(source: str) -> str:
+    return source.rpartition("#")[2]
+
+
+class CaptureMapper:
+    """The client's mapper, noting for each record the PKs (and sighting times) its events have.
+
+    The runner writes exactly those PKs' dedup entries to Redis when the record settles.
+    """
+
+    def __init__(self, mapper: Any, wall: Callable[[], float] = time.time):
+        self._mapper = mapper
+        self._wall = wall
+        self.pks: dict[str, list[tuple[bytes, float]]] = {}
+
+    def __getattr__(self, name: str) -> Any:  # mapping, catalog, …: the loop reads them
+        return getattr(self._mapper, name)
+
+    def _note(self, source: str, result: Any) -> None:
+        now = self._wall()
+        self.pks[source] = [(pk_hash(e.event, e.pk), sighting_time(e.timestamp, now))
+                            for e in getattr(result, "events", ()) or () if e.pk]
+
+    def map_many(self, payloads: Any, *, now: Any = None, sources: Any = None) -> list:
+        sources = list(sources or ())
+        results = self._mapper.map_many(payloads, now=now, sources=sources)
+        for source, result in zip(sources, results, strict=False):
+            self._note(source, result)
+        return results
+
+    def map_record(self, payload: Any, *, source: str = "", now: Any = None) -> Any:
+        result = self._mapper.map_record(payload, source=source, now=now)
+        self._note(source, result)
+        return result
+
+
+class StreamSource:
+    """The partition's stream as the loop's input: pending entries first, then new ones, until stopped."""
+
+    resumable = False
+
+    def __init__(self, client: Any, stream: str, consumer: str, stopping: threading.Event):
+        self.client = client
+        self.stream = stream
+        self.consumer = consumer
+        self.stopping = stopping
+        self.input_id = f"redis:{stream}"
+
+    def _retrying(self, call: Callable[[], Any]) -> Any:
+        import redis
+
+        while not self.stopping.is_set():
+            try:
+                return call()
+            except redis.RedisError as exc:
+                log.warning("%s: Redis does not answer (%s); retrying", self.stream, type(exc).__name__)
+                self.stopping.wait(_REDIS_RETRY)
+        return None
+
+    def records(self, *, file: str = "", offset: int = 0, line: int = 0) -> Iterator[InputRecord]:
+        # A dead owner's unacknowledged entries become ours (we hold the partition's lease).
+        start = "0-0"
+        while not self.stopping.is_set():
+            got = self._retrying(partial(self.client.xautoclaim, self.stream, GROUP, self.consumer, 0, start,
+                                         count=_READ_COUNT))
+            if got is None:
+                return
+            start = got[0].decode() if isinstance(got[0], bytes) else got[0]
+            if start == "0-0":
+                break
+        # Our pending list, in stream order (entries read before and not yet acknowledged), then new ones.
+        after = "0-0"
+        while not self.stopping.is_set():
+            resp = self._retrying(partial(self.client.xreadgroup, GROUP, self.consumer, {self.stream: after},
+                                          count=_READ_COUNT))
+            entries = resp[0][1] if resp else []
+            if not entries:
+                break
+            for entry_id, fields in entries:
+                after = entry_id.decode()
+                if fields:  # an entry deleted from the stream while pending has no fields
+                    yield decode_entry(after, fields)
+        while not self.stopping.is_set():
+            resp = self._retrying(partial(self.client.xreadgroup, GROUP, self.consumer, {self.stream: ">"},
+                                          count=_READ_COUNT, block=_BLOCK_MS))
+            for _, entries in resp or ():
+                for entry_id, fields in entries:
+                    yield decode_entry(entry_id.decode(), fields)
+
+
+class PartitionRunner:
+    """Delivers one partition while this worker holds its lease (``value``)."""
+
+    def __init__(self, worker: Any, p: int, value: str):
+        self.worker = worker
+        self.p = p
+        self.value = value
+        self.stopping = threading.Event()
+        self.lost = False
+        self.error: str | None = None
+        self.loop: Any = None
+        self.acked = 0
+        self._mapper = CaptureMapper(worker.mapper)
+        self._letters_after = 0
+        self.state: Any = None
+        self.loaded = 0
+        self.thread = threading.Thread(target=self._run, name=f"ebi-mapper-p{p}", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        """Finish soon: read no more, settle what is in flight (the loop's graceful stop)."""
+        self.stopping.set()
+        if self.loop is not None:
+            self.loop.request_stop("partition released")
+
+    @property
+    def alive(self) -> bool:
+        return self.thread.is_alive()
+
+    def _run(self) -> None:
+        from ..delivery.pipeline import DeliveryLoop
+
+        w = self.worker
+        state_dir = Path(w.state_dir) / f"p{self.p}"
+        shutil.rmtree(state_dir, ignore_errors=True)  # Redis is the truth: start from it
+        sinks: tuple[Any, Any] = (None, None)
+        try:
+            with open_state(state_dir) as state:
+                self.state = state
+                self._load_dedup(state)
+                sinks = w.make_sinks(self.p)
+                options = replace(w.options, progress_interval=3600.0)
+                self.loop = DeliveryLoop(state=state, mapper=self._mapper, plan=w.plan, event_sink=sinks[0],
+                                         bespoke_sink=sinks[1], bespoke_route=w.bespoke_route, options=options,
+                                         limiter=w.make_limiter(), on_settled=self._on_settled)
+                if self.stopping.is_set():
+                    return
+                try:
+                    self.loop.run_input(StreamSource(w.client, w.keys.stream(self.p), w.me, self.stopping))
+                finally:
+                    self.loop.close()
+        except Exception as exc:  # noqa: BLE001 - reported by the worker, which gives the partition back
+            self.error = f"{type(exc).__name__}: {exc}"
+            log.error("partition %d stopped: %s", self.p, self.error)
+        finally:
+            for s in sinks:
+                if s is not None:
+                    s.close()
+
+    def _load_dedup(self, state: Any) -> None:
+        """The partition's dedup entries from Redis into the fresh local state (expired ones dropped)."""
+        k, client = self.worker.keys, self.worker.client
+        retention = self.worker.options.retention.dedup
+        newest = client.zrevrange(k.dedup_seen(self.p), 0, 0, withscores=True)
+        if retention is not None and newest:
+            cutoff = newest[0][1] - retention
+            old = client.zrangebyscore(k.dedup_seen(self.p), "-inf", f"({cutoff}")
+            for start in range(0, len(old), 1000):
+                part = old[start:start + 1000]
+                client.hdel(k.dedup(self.p), *part)
+                client.zrem(k.dedup_seen(self.p), *part)
+        now = time.time()
+        units, sent, versions = [], [], []
+        for pk, value in client.hscan_iter(k.dedup(self.p), count=1000):
+            acked, version, seen = orjson.loads(value)
+            if acked is not None:
+                units.append((pk, bytes.fromhex(acked), seen))
+                sent.append((pk, bytes.fromhex(acked)))
+            if version is not None:
+                versions.append((pk, version, seen))
+        with state.transaction():
+            for start in range(0, len(units), 1000):
+                state.dedup_decide_many(units[start:start + 1000], now)
+            state.dedup_mark_sent(sent, now)
+            for pk, version, seen in versions:
+                state.version_put(pk, version, seen)
+        self.loaded = len(units)
+
+    def _on_settled(self, settled: list[tuple[str, str]]) -> None:
+        """XACK the settled records, after writing their PKs' dedup entries and new dead letters (fenced)."""
+        import redis
+
+        state = self.state
+        entries = [(entry_id_of(source), outcome) for source, outcome in settled]
+        seen: dict[bytes, float] = {}
+        for source, _ in settled:
+            for pk, at in self._mapper.pks.pop(source, ()):
+                seen[pk] = max(at, seen.get(pk, at))
+        rows = state.dedup_get_many(list(seen)) if seen else {}
+        dedup = []
+        for pk, at in seen.items():
+            row = rows.get(pk)
+            acked = row[1] if row is not None else None
+            version = state.version_get(pk)
+            if acked is not None or version is not None:
+                dedup.append((pk, orjson.dumps([acked.hex() if acked else None, version, at]), at))
+        letters, last = [], self._letters_after
+        while True:
+            page = state.dead_letters(after_id=last, limit=500)
+            if not page:
+                break
+            for dl in page:
+                last = dl.id
+                event = dl.event if isinstance(dl.event, dict) else {}
+                fld = f"{dl.source}|{dl.kind}|{event.get('event', '')}|{orjson.dumps(event.get('context')).decode()[:200]}"
+                letters.append((fld, orjson.dumps({**dl.to_dict(), "partition": self.p, "worker": self.worker.me})))
+        while True:
+            try:
+                done = self.worker.leases.settle(self.p, self.value, GROUP, entries, dedup, letters)
+                break
+            except redis.RedisError as exc:
+                if self.stopping.is_set():
+                    return  # not acknowledged: the next owner processes these entries again
+                log.warning("partition %d: Redis does not answer (%s); retrying the acknowledgement", self.p,
+                            type(exc).__name__)
+                time.sleep(_REDIS_RETRY)
+        if done < 0:
+            if not self.lost:
+                log.warning("partition %d: lease lost (another worker holds it); stopping", self.p)
+            self.lost = True
+            self.stop()
+            return
+        self._letters_after = last
+        self.acked += done

@@ -1,0 +1,93 @@
+"""Shared pieces of the scale-out tests: a worker wired to a sandbox, waiting for the cluster's counts.
+
+(Imported by name: a module called conftest is ambiguous across folders.)"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).parent
+DELIVERY = HERE.parent / "delivery"
+if str(DELIVERY) not in sys.path:
+    sys.path.insert(0, str(DELIVERY))
+
+from delivery_helpers import MAPPING, reached, write_mixed  # noqa: E402
+
+__all__ = ["MAPPING", "ClusterThreads", "cluster_counts", "make_worker", "reached", "records_settled", "write_mixed"]
+
+RECORD_OUTCOMES = ("records_delivered", "records_rejected", "records_filtered", "records_duplicate", "records_stale",
+                   "records_superseded")
+
+
+def cluster_counts(client, prefix: str) -> dict[str, int]:
+    return {k.decode(): int(v) for k, v in client.hgetall(f"{prefix}counts").items()}
+
+
+def records_settled(client, prefix: str) -> int:
+    c = cluster_counts(client, prefix)
+    return sum(c.get(k, 0) for k in RECORD_OUTCOMES)
+
+
+def make_worker(url: str, prefix: str, sandbox, state_dir: Path, name: str, *, partitions: int = 4,
+                profile: str = "10/1s", lease_ttl: float = 2.0, concurrency: int = 4):
+    import redis
+
+    from ebi_mapper.catalog import load_catalog
+    from ebi_mapper.delivery.pipeline import DeliveryOptions
+    from ebi_mapper.delivery.rateplan import make_rate_plan
+    from ebi_mapper.delivery.retry import RetryPolicy
+    from ebi_mapper.engine import compile_mapping
+    from ebi_mapper.mapping import load_mapping
+    from ebi_mapper.plugins import make_registry
+    from ebi_mapper.scaleout.queue import Keys
+    from ebi_mapper.scaleout.worker import Worker, WorkerConfig
+
+    catalog = load_catalog()
+    mapper = compile_mapping(load_mapping(MAPPING, lint=False))
+    reg = make_registry(entry_points=False)
+
+    def sinks(p: int):
+        events = reg.sink("optimove").factory({"url": sandbox.endpoint, "timeout": 2.0, "trust_env": False})
+        bespoke = reg.sink("data_studio").factory({"dir": str(state_dir / "data-studio" / name / f"p{p}"), "client": "acme"})
+        return events, bespoke
+
+    cfg = WorkerConfig(mapper=mapper, plan=make_rate_plan(catalog, overrides={"profile": profile}), make_sinks=sinks,
+                       options=DeliveryOptions(linger=0.05, concurrency=concurrency, seed=3,
+                                               retry=RetryPolicy(base_delay=0.02, max_delay=0.5, max_attempts=30)),
+                       tenant=567, state_dir=state_dir / name, bespoke_route="data_studio", lease_ttl=lease_ttl,
+                       partitions=partitions)
+    return Worker(redis.Redis.from_url(url), Keys(prefix), cfg, me=name)
+
+
+class ClusterThreads:
+    """Workers run on threads of this process (the e2e test runs them as processes)."""
+
+    def __init__(self):
+        self.running: dict[str, tuple] = {}
+
+    def start(self, worker) -> None:
+        stop = threading.Event()
+        t = threading.Thread(target=worker.run, args=(stop,), daemon=True)
+        t.start()
+        self.running[worker.me] = (worker, stop, t)
+
+    def stop(self, name: str) -> None:
+        worker, stop, t = self.running.pop(name)
+        stop.set()
+        t.join(60)
+
+    def stop_all(self) -> None:
+        for name in list(self.running):
+            self.stop(name)
+
+
+def wait_for(predicate, timeout: float, what: str) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
