@@ -14,7 +14,7 @@ DELIVERY = HERE.parent / "delivery"
 if str(DELIVERY) not in sys.path:
     sys.path.insert(0, str(DELIVERY))
 
-from delivery_helpers import MAPPING, reached, write_mixed  # noqa: E402
+from delivery_helpers import MAPPING, reached, write_mixed
 
 __all__ = ["MAPPING", "ClusterThreads", "cluster_counts", "make_worker", "reached", "records_settled", "write_mixed"]
 
@@ -75,7 +75,7 @@ class ClusterThreads:
         self.running[worker.me] = (worker, stop, t)
 
     def stop(self, name: str) -> None:
-        worker, stop, t = self.running.pop(name)
+        _, stop, t = self.running.pop(name)
         stop.set()
         t.join(60)
 
