@@ -29,6 +29,8 @@ COMMAND_MODULES = (
     "plan",
     "schema",
     "demo",
+    "worker",
+    "cluster",
 )
 
 

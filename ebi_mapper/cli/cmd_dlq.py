@@ -46,10 +46,14 @@ def command() -> None:
 @click.option("--all", "include_replayed", is_flag=True, help="Include dead letters already replayed.")
 @click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-def list_cmd(mapping: Path | None, state_dir: Path | None, include_replayed: bool, limit: int, fmt: str) -> int:
-    """List dead letters, oldest first (of MAPPING's state, or of --state-dir)."""
+@click.option("--queue", default=None, help="The whole cluster's dead letters, from its Redis (needs MAPPING).")
+def list_cmd(mapping: Path | None, state_dir: Path | None, include_replayed: bool, limit: int, fmt: str,
+             queue: str | None) -> int:
+    """List dead letters, oldest first (of MAPPING's state, of --state-dir, or of the cluster with --queue)."""
     from ..delivery.state import open_state
 
+    if queue is not None:
+        return _list_cluster(mapping, queue, limit, fmt)
     with open_state(state_dir_for(mapping, state_dir), create=False) as state:
         letters = state.dead_letters(include_replayed=include_replayed, limit=limit)
         total = state.dead_letter_count(include_replayed=include_replayed)
@@ -60,6 +64,27 @@ def list_cmd(mapping: Path | None, state_dir: Path | None, include_replayed: boo
         replayed = f"  replayed {_when(d.replayed_at)}" if d.replayed_at else ""
         click.echo(f"{d.id:>6}  {_when(d.created_at)}  {d.kind:<9} {d.source}  {_first_reason(d.reasons)}{replayed}")
     click.echo(f"{total} dead letter(s)" + (f", {len(letters)} shown" if total > len(letters) else ""))
+    return EXIT_OK
+
+
+def _list_cluster(mapping: Path | None, queue: str, limit: int, fmt: str) -> int:
+    from ..mapping import load_mapping
+    from ..scaleout.queue import Keys, connect, default_prefix
+    from ..scaleout.status import dead_letters
+
+    if mapping is None:
+        raise click.UsageError("dlq list --queue needs MAPPING (its client names the cluster)")
+    keys = Keys(default_prefix(load_mapping(mapping, lint=False).client))
+    client = connect(queue)
+    total = int(client.hlen(keys.dlq))
+    letters = dead_letters(client, keys, limit=limit)
+    if fmt == "json":
+        click.echo(orjson.dumps(letters, option=orjson.OPT_INDENT_2).decode())
+        return EXIT_OK
+    for d in letters:
+        click.echo(f"p{d.get('partition', '?'):<3} {_when(d.get('created_at'))}  {d.get('kind', ''):<9} {d.get('source', '')}  "
+                   f"{_first_reason(d.get('reasons') or [])}")
+    click.echo(f"{total} dead letter(s) in the cluster" + (f", {len(letters)} shown" if total > len(letters) else ""))
     return EXIT_OK
 
 

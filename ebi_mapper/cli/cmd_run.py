@@ -170,9 +170,11 @@ def summary_to_stderr(*sinks: Any) -> bool:
 @click.option("--max-attempts", type=click.IntRange(min=1), default=None, help="Failed sends before a batch is dead-lettered.")
 @click.option("--progress/--no-progress", default=True, help="Live progress on a terminal, log lines otherwise.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Summary format.")
+@click.option("--queue", default=None, help="Enqueue to this Redis (redis://host:port/db) for `ebi-mapper worker`s instead of delivering.")
+@click.option("--partitions", type=click.IntRange(min=1), default=None, help="With --queue: the cluster's partition count (fixed at first use; default 16).")
 def command(mapping: Path, input_spec: str, state_dir: Path | None, sink: str | None, sink_options: tuple[str, ...],
             bespoke_options: tuple[str, ...], limits: tuple[str, ...], max_records: int | None, linger_ms: int | None, concurrency: int | None,
-            max_attempts: int | None, progress: bool, fmt: str) -> int:
+            max_attempts: int | None, progress: bool, fmt: str, queue: str | None = None, partitions: int | None = None) -> int:
     """Map MAPPING's input and deliver the events: dedup, ≤10-event batches, rate limits, retries.
 
     The state (dedup, outbox, dead letters, checkpoint) lives in one SQLite file; a run killed at
@@ -191,6 +193,8 @@ def command(mapping: Path, input_spec: str, state_dir: Path | None, sink: str | 
         overrides={"linger_ms": linger_ms, "concurrency": concurrency, "max_attempts": max_attempts},
     )
     source = make_source(input_spec, run_tag=str(int(time.time() * 1000)))
+    if queue is not None:
+        return _enqueue(loaded, settings, source, queue, partitions, max_records, fmt)
     interactive = sys.stderr.isatty()
     # Input that cannot be read again (stdin) needs every commit on disk before it is acknowledged.
     state = open_state(settings.state_dir, synchronous="NORMAL" if source.resumable else "FULL")
@@ -234,3 +238,22 @@ def command(mapping: Path, input_spec: str, state_dir: Path | None, sink: str | 
         return EXIT_OK if summary.clean else EXIT_FINDINGS
     finally:
         state.close()
+
+
+def _enqueue(loaded: Any, settings: Any, source: Any, queue: str, partitions: int | None, max_records: int | None,
+             fmt: str) -> int:
+    """``run --queue``: the records go to the cluster's partitions; the checkpoint follows each XADD batch."""
+    from ..delivery.state import open_state
+    from ..scaleout.queue import Keys, Producer, connect, default_prefix, enqueue_input
+
+    client = connect(queue)
+    producer = Producer(client, Keys(default_prefix(loaded.mapping.client)), loaded.mapper, partitions=partitions)
+    with open_state(Path(settings.state_dir) / "producer",
+                    synchronous="NORMAL" if source.resumable else "FULL") as state:
+        out = enqueue_input(producer, source, state, max_records=max_records)
+    if fmt == "json":
+        click.echo(orjson.dumps(out, option=orjson.OPT_INDENT_2).decode())
+    else:
+        click.echo(f"enqueued {out['enqueued']:,} record(s) of {out['input']} to {out['partitions']} partitions under "
+                   f"{producer.keys.prefix!r}" + (" (already done before)" if out.get("already_done") else ""))
+    return EXIT_OK

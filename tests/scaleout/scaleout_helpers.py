@@ -91,3 +91,58 @@ def wait_for(predicate, timeout: float, what: str) -> None:
             return
         time.sleep(0.1)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+class OwnRedis:
+    """A redis-server of the test's own (AOF on, fsync at every write) that it may SIGKILL and restart."""
+
+    def __init__(self, workdir: Path):
+        import os
+        import shutil
+        import socket
+
+        self.binary = os.environ.get("EBI_MAPPER_TEST_REDIS_SERVER") or shutil.which("redis-server")
+        if not self.binary:  # pragma: no cover - scripts/test-services installs it
+            import pytest
+
+            pytest.skip("no redis-server binary (scripts/test-services installs it)")
+        self.dir = workdir
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc = None
+
+    def start(self) -> None:
+        import subprocess
+
+        import redis
+
+        self.proc = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.dir), "--save", "",
+             "--appendonly", "yes", "--appendfsync", "always", "--protected-mode", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        end = time.monotonic() + 20
+        while time.monotonic() < end:
+            try:
+                if redis.Redis.from_url(self.url, socket_connect_timeout=0.2).ping():
+                    return
+            except redis.RedisError:
+                time.sleep(0.05)
+        raise AssertionError("own redis-server did not start")
+
+    def kill(self) -> None:
+        import os
+        import signal
+
+        if self.proc is not None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+            self.proc = None
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(10)
+            self.proc = None
