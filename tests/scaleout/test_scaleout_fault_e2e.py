@@ -24,9 +24,16 @@ from pathlib import Path
 import orjson
 import pytest
 import redis
+from scaleout_helpers import (
+    MAPPING,
+    OwnRedis,
+    cluster_counts,
+    reached,
+    records_settled,
+    write_mixed,
+)
 
 from ebi_mapper.scaleout.queue import Keys, default_prefix
-from scaleout_helpers import MAPPING, OwnRedis, cluster_counts, reached, records_settled, write_mixed
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
