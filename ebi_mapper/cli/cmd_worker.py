@@ -48,7 +48,8 @@ def lock_state_dir(path: Path) -> int:
 @click.option("--partitions", type=click.IntRange(min=1), default=None,
               help="The cluster's partition count (fixed at first use; default 16).")
 @click.option("--sink", default=None, help="Events sink (default: delivery.sink, else optimove).")
-@click.option("--sink-option", "sink_options", multiple=True, metavar="KEY=VALUE", help="A sink option; repeatable.")
+@click.option("--sink-option", "sink_options", multiple=True, metavar="KEY=VALUE",
+              help="A sink option; repeatable (a file sink's `path` gets a .p<N> per partition).")
 @click.option("--bespoke-option", "bespoke_options", multiple=True, metavar="KEY=VALUE",
               help="An option of the bespoke sink; a `dir` gets a sub-folder per partition.")
 @click.option("--limit", "limits", multiple=True, metavar="CLASS=N/Ws", help="Override a rate limit (shared by the cluster).")
@@ -80,12 +81,19 @@ def command(mapping: Path, queue: str, state_dir: Path | None, partitions: int |
     client = connect(queue)
 
     def sinks_for(p: int) -> tuple[Any, Any]:
+        # Partitions run side by side: a sink writing files gets its own per partition.
         options = dict(settings.bespoke_options)
         if "dir" in options:
             options["dir"] = str(Path(str(options["dir"])) / f"p{p}")
-        return make_sinks(loaded.registry, replace(settings, bespoke_options=options))
+        events = dict(settings.sink_options)
+        if "path" in events and str(events["path"]) != "-":
+            path = Path(str(events["path"]))
+            events["path"] = str(path.with_name(f"{path.stem}.p{p}{path.suffix}"))
+        return make_sinks(loaded.registry, replace(settings, bespoke_options=options, sink_options=events))
 
-    sinks_for(0)[0].close()  # a sink that cannot start is a config error now, not in a runner thread
+    for s in sinks_for(0):  # a sink that cannot start is a config error now, not in a runner thread
+        if s is not None:
+            s.close()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     config = WorkerConfig(mapper=loaded.mapper, plan=settings.plan, make_sinks=sinks_for, options=settings.options,
                           tenant=loaded.mapping.tenant, state_dir=home, bespoke_route=settings.bespoke_route,
