@@ -14,7 +14,7 @@ DELIVERY = HERE.parent / "delivery"
 if str(DELIVERY) not in sys.path:
     sys.path.insert(0, str(DELIVERY))
 
-from delivery_helpers import MAPPING, reached, write_mixed
+from delivery_helpers import MAPPING, reached, write_mixed  # noqa: E402 - after the sys.path line above
 
 __all__ = ["MAPPING", "ClusterThreads", "cluster_counts", "make_worker", "reached", "records_settled", "write_mixed"]
 

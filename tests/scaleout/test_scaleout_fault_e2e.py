@@ -24,6 +24,8 @@ from pathlib import Path
 import orjson
 import pytest
 import redis
+
+from ebi_mapper.scaleout.queue import Keys, default_prefix
 from scaleout_helpers import (
     MAPPING,
     OwnRedis,
@@ -32,8 +34,6 @@ from scaleout_helpers import (
     records_settled,
     write_mixed,
 )
-
-from ebi_mapper.scaleout.queue import Keys, default_prefix
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -6,15 +6,6 @@ import pytest
 import redis as redis_lib
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scaleout_helpers import (
-    ClusterThreads,
-    cluster_counts,
-    make_worker,
-    reached,
-    records_settled,
-    wait_for,
-    write_mixed,
-)
 
 from ebi_mapper.errors import DeliveryError
 from ebi_mapper.scaleout.queue import (
@@ -23,6 +14,15 @@ from ebi_mapper.scaleout.queue import (
     enqueue_input,
     ensure_partitions,
     partition_of,
+)
+from scaleout_helpers import (
+    ClusterThreads,
+    cluster_counts,
+    make_worker,
+    reached,
+    records_settled,
+    wait_for,
+    write_mixed,
 )
 
 
@@ -56,12 +56,11 @@ def test_partition_count_is_fixed_and_a_mismatch_refused(rclient, prefix):
 
 
 def _enqueue(rclient, prefix, tmp_path, n, seed, partitions=4):
-    from scaleout_helpers import MAPPING
-
     from ebi_mapper.delivery.source import make_source
     from ebi_mapper.delivery.state import open_state
     from ebi_mapper.engine import compile_mapping
     from ebi_mapper.mapping import load_mapping
+    from scaleout_helpers import MAPPING
 
     tmp_path.mkdir(parents=True, exist_ok=True)
     src = tmp_path / "in.jsonl"
