@@ -23,6 +23,7 @@ from typing import Any
 from ..extensions import GuardContext, GuardDef
 from ..hookspecs import hookimpl
 from ..outcomes import Filtered, OotbEvent, Rejection
+from ..rejection_codes import filtered, rejection
 
 __all__ = ["go_live_guard", "currency_guard", "string_length_guard", "future_skew_guard"]
 
@@ -33,7 +34,7 @@ def go_live_guard(options: dict, mapping: Any):
 
     def go_live_check(event: OotbEvent, ctx: GuardContext) -> Iterator[Filtered]:
         if go_live is not None and ctx.event_time < go_live:
-            yield Filtered("pre_go_live", ctx.rule.name, event.event, f"event time {event.timestamp} is before go_live {go_live.isoformat()}")
+            yield filtered("pre_go_live", timestamp=event.timestamp, go_live=go_live.isoformat(), rule=ctx.rule.name, event=event.event)
 
     go_live_check.fused = ("go_live", {"go_live": go_live})
     return go_live_check
@@ -50,21 +51,14 @@ def currency_guard(options: dict, mapping: Any):
             return
         expr = ctx.rule.currency.source if ctx.rule.currency is not None else ""
         if ctx.rule.currency is None:
-            yield Rejection("currency_missing", f"monetary param(s) {', '.join(money)} mapped without a currency: expression; EBI needs amounts in {site}", ctx.rule.name, event.event, f"$.context.{money[0]}")
+            yield rejection("currency_missing", params=", ".join(money), site=site, rule=ctx.rule.name, event=event.event, field=f"$.context.{money[0]}")
             return
         currency = ctx.currency
         if not isinstance(currency, str) or not currency.strip():
-            yield Rejection("currency_missing", f"the rule's currency expression produced {currency!r}; cannot tell the amount is in {site}", ctx.rule.name, event.event, "currency", expr, currency)
+            yield rejection("currency_missing", "empty", currency=currency, site=site, rule=ctx.rule.name, event=event.event, field="currency", expression=expr, value=currency)
         elif currency.strip().upper() != site:
-            yield Rejection(
-                "currency_mismatch",
-                f"amount is in {currency.strip().upper()} but the site currency is {site}; EBI does not convert (use an explicit conversion plugin if agreed)",
-                ctx.rule.name,
-                event.event,
-                f"$.context.{money[0]}",
-                expr,
-                currency,
-            )
+            yield rejection("currency_mismatch", currency=currency.strip().upper(), site=site, rule=ctx.rule.name, event=event.event,
+                            field=f"$.context.{money[0]}", expression=expr, value=currency)
 
     currency_check.fused = ("currency", {"site": site})
     return currency_check
@@ -76,10 +70,12 @@ def string_length_guard(options: dict, mapping: Any):
 
     def string_length_check(event: OotbEvent, ctx: GuardContext) -> Iterator[Rejection]:
         if len(event.customer) > limit:
-            yield Rejection("string_too_long", f"customer id is {len(event.customer)} characters; the limit is {limit}", ctx.rule.name, event.event, "$.customer", "", event.customer)
+            yield rejection("string_too_long", name="customer id", length=len(event.customer), limit=limit, rule=ctx.rule.name, event=event.event,
+                            field="$.customer", value=event.customer)
         for key, value in event.context.items():
             if type(value) is str and len(value) > limit:
-                yield Rejection("string_too_long", f"{key} is {len(value)} characters; the limit is {limit}", ctx.rule.name, event.event, f"$.context.{key}", "", value)
+                yield rejection("string_too_long", name=key, length=len(value), limit=limit, rule=ctx.rule.name, event=event.event,
+                                field=f"$.context.{key}", value=value)
 
     string_length_check.fused = ("string_length", {"limit": limit})
     return string_length_check
@@ -93,15 +89,8 @@ def future_skew_guard(options: dict, mapping: Any):
     def future_skew_check(event: OotbEvent, ctx: GuardContext) -> Iterator[Rejection]:
         if ctx.event_time - ctx.now > skew:
             ahead = (ctx.event_time - ctx.now).total_seconds()
-            yield Rejection(
-                "future_timestamp",
-                f"event time {event.timestamp} is {ahead:.0f} s ahead of now (limit {seconds:.0f} s): is the source time zone right?",
-                ctx.rule.name,
-                event.event,
-                "$.timestamp",
-                ctx.rule.timestamp.expr.source,
-                event.timestamp,
-            )
+            yield rejection("future_timestamp", timestamp=event.timestamp, ahead=ahead, seconds=seconds, rule=ctx.rule.name, event=event.event,
+                            field="$.timestamp", expression=ctx.rule.timestamp.expr.source, value=event.timestamp)
 
     future_skew_check.fused = ("future_skew", {"seconds": seconds, "skew": skew})
     return future_skew_check

@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterable, Iterator, Protocol
 
 from ..engine.timestamps import DST_LOG
 from ..outcomes import RecordResult, Rejection
+from ..rejection_codes import rejection
 from .batcher import Batch, Batcher
 from .rateplan import BESPOKE_CLASS, RatePlan
 from .source import InputRecord
@@ -153,8 +154,7 @@ class Ingestor:
         try:
             return self.mapper.map_record(rec.payload, source=rec.source, now=now_dt)
         except Exception as exc:  # noqa: BLE001 - an engine bug must not stop the other records
-            return RecordResult(rejections=[Rejection("internal_error", f"the mapper raised {type(exc).__name__}: {exc}",
-                                                      source=rec.source)])
+            return RecordResult(rejections=[rejection("internal_error", error_type=type(exc).__name__, error=exc, source=rec.source)])
 
     def _units(self, rec: InputRecord, result: RecordResult, counts: Counter, now: float) -> tuple[RecordResult, list, int]:
         """The record's result (with any version refusals added), its units and how many were stale.

@@ -23,6 +23,7 @@ from typing import Any
 from ..engine.profiles import Merged, ProfileMerger
 from ..engine.versioning import compare_versions, describe_version
 from ..outcomes import OotbEvent, Rejection
+from ..rejection_codes import rejection
 from .state import StateStore, pk_hash
 
 __all__ = ["VersionGate", "StateProfiles", "make_profile_merger"]
@@ -42,10 +43,8 @@ class VersionGate:
             return "newer", None
         order = compare_versions(event.version, known)
         if order is None:
-            message = (f"version {describe_version(event.version)} cannot be ordered after the version "
-                       f"{describe_version(known)} already seen for this {event.event} (different kinds)")
-            return "incomparable", Rejection("version_incomparable", message, event.rule, event.event, "version", "",
-                                             describe_version(event.version), source)
+            return "incomparable", rejection("version_incomparable", version=describe_version(event.version), known=describe_version(known),
+                                             rule=event.rule, event=event.event, field="version", value=describe_version(event.version), source=source)
         if order < 0:
             return "stale", None
         if order > 0:

@@ -42,6 +42,7 @@ from jmespath.exceptions import JMESPathError
 
 from ..expressions import error_message, presence
 from ..outcomes import Filtered, OotbEvent, Rejection
+from ..rejection_codes import Source, message_source
 from .codegen_each import CONTEXT_FROM_ENVELOPE, RUNTIME as EACH_RUNTIME, emit_each_loop, emit_lets
 from .codegen_guards import emit_guards
 from .codegen_proof import make_proof
@@ -142,15 +143,19 @@ class _RuleCodegen:
             w.emit(f"{var} = {search}({scope})")
         w.emit("except _JMESPathError as _e:")
         with w.indent():
-            w.emit(f"result.rejections.append(_Rejection('expression_error', f'{label}: {{_msg(_e)}}', {self.rule.name!r}, {self.event.key!r}, {label!r}, {text!r}, None, source))")
+            w.emit(f"result.rejections.append({self.rejection('expression_error', label, text, label=label, reason=Source('_msg(_e)'))})")
             w.emit(exit)
 
-    def reject(self, w: Writer, code: str, message: str, path: str, expression: str, value: str = "None") -> None:
-        """Emit ``_rej.append(Rejection(...))``; ``message`` and ``value`` are Python expressions."""
-        w.emit(
-            f"_rej.append(_Rejection({code!r}, {message}, {self.rule.name!r}, {self.event.key!r}, {path!r}, "
-            f"{expression!r}, {value}, source))"
-        )
+    def rejection(self, code: str, path: str, expression: str, value: str = "None", variant: str = "", **params: Any) -> str:
+        """Python source of ``Rejection(code, message, ...)`` for this rule; the message is the table's
+        template (:func:`~ebi_mapper.rejection_codes.message_source`), ``value`` and :class:`Source`
+        parameters are Python expressions."""
+        text = message_source(code, variant, rule=self.rule.name, event=self.event.key, field=path, expression=expression, **params)
+        return f"_Rejection({code!r}, {text}, {self.rule.name!r}, {self.event.key!r}, {path!r}, {expression!r}, {value}, source)"
+
+    def reject(self, w: Writer, code: str, path: str, expression: str, value: str = "None", variant: str = "", **params: Any) -> None:
+        """Emit ``_rej.append(Rejection(...))`` (see :meth:`rejection`)."""
+        w.emit(f"_rej.append({self.rejection(code, path, expression, value, variant, **params)})")
 
     # -- expression slots ---------------------------------------------------------------------
     def evaluate(self, w: Writer, slot: Slot, scope: str = "data") -> None:
@@ -276,7 +281,7 @@ class _RuleCodegen:
         return namespace["run"], text
 
     def produce(self, w: Writer) -> None:
-        crule, event = self.crule, self.event
+        crule = self.crule
         w.emit("_rej = []")
         if self.proof.enabled:
             w.emit("_chk = False")
@@ -289,7 +294,7 @@ class _RuleCodegen:
             self.context_field(w, cf)
         self.close_inits(inits)
         for param in crule.unmapped_required:
-            self.reject(w, "missing_mandatory", self.const(f"{param.key} is required by {event.key} but the rule does not map it"), f"$.context.{param.key}", "")
+            self.reject(w, "missing_mandatory", f"$.context.{param.key}", "", variant="unmapped", name=param.key)
         w.emit("if _rej:")
         with w.indent():
             w.emit("result.rejections.extend(_rej)")
@@ -302,29 +307,26 @@ class _RuleCodegen:
         emit_guards(self, w)
         self.validate_and_emit(w)
 
-    def envelope_states(self, w: Writer, f: Any, label: str, missing_code: str, path: str, var: str,
-                        missing: str, null: str, on_value: Callable[[str], None]) -> None:
+    def envelope_states(self, w: Writer, f: Any, label: str, missing_code: str, path: str, var: str, on_value: Callable[[str], None]) -> None:
         """An envelope field (customer, timestamp): an error, a null or nothing rejects and sets ``var`` to None."""
         src = f.expr.source
 
         def on_error(x: str) -> None:
-            self.reject(w, "expression_error", f"f'{label}: {{_msg({x})}}'", path, src, f"getattr({x}, 'value', None)")
+            self.reject(w, "expression_error", path, src, f"getattr({x}, 'value', None)", label=label, reason=Source(f"_msg({x})"))
             w.emit(f"{var} = None")
 
-        def rejecting(message: str) -> Callable[[], None]:
+        def rejecting(what: str) -> Callable[[], None]:
             def handler() -> None:
-                self.reject(w, missing_code, message, path, src)
+                self.reject(w, missing_code, path, src, what=what)
                 w.emit(f"{var} = None")
 
             return handler
 
-        self.field_states(w, f, on_error=on_error, on_value=on_value, on_null=rejecting(null), on_missing=rejecting(missing))
+        self.field_states(w, f, on_error=on_error, on_value=on_value, on_null=rejecting("null"), on_missing=rejecting("nothing"))
 
     def customer(self, w: Writer) -> None:
         f = self.crule.customer
         src = f.expr.source
-        missing = self.const(f"customer id is required but {src!r} produced nothing")
-        null = self.const(f"customer id is required but {src!r} produced null")
 
         def on_value(v: str) -> None:
             coerced = Text(1, CUSTOMER_MAX_LENGTH)  # what coerce_customer returns
@@ -333,7 +335,7 @@ class _RuleCodegen:
                 self.proof.mark(w, "customer", coerced)
                 w.emit("if _cx0 is not None:")
                 with w.indent():
-                    self.reject(w, "coerce_failed", "f'customer: {_cx0}'", "$.customer", src, v)
+                    self.reject(w, "coerce_failed", "$.customer", src, v, name="customer", reason=Source("_cx0"))
                 return
             # coerce_customer's own checks for the common cases (a short non-blank string, an
             # int of fewer than 200 digits: its digits, never blank, never too long).
@@ -353,16 +355,14 @@ class _RuleCodegen:
                     self.proof.mark(w, "customer", coerced)
                 w.emit("except _CoercionError as _e:")
                 with w.indent():
-                    self.reject(w, "coerce_failed", "f'customer: {_e}'", "$.customer", src, v)
+                    self.reject(w, "coerce_failed", "$.customer", src, v, name="customer", reason=Source("_e"))
                     w.emit("customer = None")
 
-        self.envelope_states(w, f, "customer", "missing_customer", "$.customer", "customer", missing, null, on_value)
+        self.envelope_states(w, f, "customer", "missing_customer", "$.customer", "customer", on_value)
 
     def timestamp(self, w: Writer) -> None:
         f = self.crule.timestamp
         src = f.expr.source
-        missing = self.const(f"the event time is required (never taken from the clock) but {src!r} produced nothing")
-        null = self.const(f"the event time is required (never taken from the clock) but {src!r} produced null")
         w.emit("_tv = _SLOW; _tx = None")  # the parsed value and error, shared with context fields
 
         def on_value(v: str) -> None:
@@ -373,7 +373,7 @@ class _RuleCodegen:
                 w.emit("if _tx is not None:")
                 with w.indent():
                     w.emit("_when = None")
-                    self.reject(w, "bad_timestamp", "f'timestamp: {_tx}'", "$.timestamp", src, v)
+                    self.reject(w, "bad_timestamp", "$.timestamp", src, v, reason=Source("_tx"))
                 return
             w.emit("try:")
             with w.indent():
@@ -381,17 +381,17 @@ class _RuleCodegen:
             w.emit("except _CoercionError as _e:")
             with w.indent():
                 w.emit("_when = None; _tx = _detach(_e)")
-                self.reject(w, "bad_timestamp", "f'timestamp: {_e}'", "$.timestamp", src, v)
+                self.reject(w, "bad_timestamp", "$.timestamp", src, v, reason=Source("_e"))
             # Formatted once, here: a context field reading the same time derives its form from it.
             w.emit("else:")
             with w.indent():
                 w.emit("_ts = _fmt_env(_when)")
                 self.proof.mark(w, "timestamp", TimeText("envelope"))
 
-        self.envelope_states(w, f, "timestamp", "missing_timestamp", "$.timestamp", "_when", missing, null, on_value)
+        self.envelope_states(w, f, "timestamp", "missing_timestamp", "$.timestamp", "_when", on_value)
 
     def context_field(self, w: Writer, cf: Any) -> None:
-        f, param, event = cf.field, cf.param, self.event
+        f, param = cf.field, cf.param
         name, src, path = f.name, f.expr.source, f"$.context.{f.name}"
         key = repr(name)
         coerce = self.const(cf.coerce)
@@ -417,7 +417,7 @@ class _RuleCodegen:
             produced = Either((produced, OneOf((None,))))  # `default: null` reaches the coercer, which returns None
 
         def on_error(x: str) -> None:
-            self.reject(w, "expression_error", f"f'{{{self.const(name)}}}: {{_msg({x})}}'", path, src, f"getattr({x}, 'value', None)")
+            self.reject(w, "expression_error", path, src, f"getattr({x}, 'value', None)", label=name, reason=Source(f"_msg({x})"))
 
         def coerced(v: str) -> None:
             w.emit("try:")
@@ -426,7 +426,7 @@ class _RuleCodegen:
                 self.proof.mark(w, path, produced, f"context[{key}]")
             w.emit("except _CoercionError as _e:")
             with w.indent():
-                self.reject(w, "coerce_failed", f"f'{{{self.const(name)}}}: {{_e}}'", path, src, v)
+                self.reject(w, "coerce_failed", path, src, v, name=name, reason=Source("_e"))
 
         def on_value(v: str) -> None:
             ts = self.crule.timestamp
@@ -440,7 +440,7 @@ class _RuleCodegen:
                         self.proof.mark(w, path, TimeText("context"))
                     w.emit("else:")
                     with w.indent():
-                        self.reject(w, "coerce_failed", f"f'{{{self.const(name)}}}: {{_tx}}'", path, src, v)
+                        self.reject(w, "coerce_failed", path, src, v, name=name, reason=Source("_tx"))
                 w.emit("else:")
                 with w.indent():
                     coerced(v)
@@ -454,7 +454,7 @@ class _RuleCodegen:
                     self.proof.mark(w, path, produced, hoisted)
                 w.emit("else:")
                 with w.indent():
-                    self.reject(w, "coerce_failed", f"f'{{{self.const(name)}}}: {{{hoisted}e}}'", path, src, v)
+                    self.reject(w, "coerce_failed", path, src, v, name=name, reason=Source(f"{hoisted}e"))
                 return
             if param.type == "yes_no" and not param.allowed:
                 # parse_bool's first branch: the booleans themselves.
@@ -480,25 +480,25 @@ class _RuleCodegen:
 
         def on_null() -> None:
             if cf.required:
-                self.reject(w, "null_mandatory", self.const(f"{name} is required by {event.key} but the source value is null"), path, src)
+                self.reject(w, "null_mandatory", path, src, name=name)
             elif cf.nulls == "keep":
                 w.emit(f"context[{key}] = None")
                 self.proof.mark(w, path, OneOf((None,)))
             elif cf.nulls == "reject":
-                self.reject(w, "null_value", self.const(f"{name} is null and the null policy for it is 'reject'"), path, src)
+                self.reject(w, "null_value", path, src, name=name)
             else:
                 w.emit("result.nulls_dropped += 1")
 
         def on_missing() -> None:
             if cf.required and not cf.completable:
-                self.reject(w, "missing_mandatory", self.const(f"{name} is required by {event.key} but {src!r} produced nothing"), path, src)
+                self.reject(w, "missing_mandatory", path, src, name=name)
             else:
                 w.emit("pass")
 
         self.field_states(w, f, on_error=on_error, on_value=on_value, on_null=on_null, on_missing=on_missing)
 
     def currency(self, w: Writer) -> None:
-        rule, event = self.rule, self.event
+        rule = self.rule
         if self.crule.currency is None:
             w.emit("_cur = None")
             return
@@ -513,7 +513,7 @@ class _RuleCodegen:
             if slot.can_fail:
                 w.emit(f"if x{k} is not None:")
                 with w.indent():
-                    w.emit(f"result.rejections.append(_Rejection('expression_error', f'currency: {{_msg(x{k})}}', {rule.name!r}, {event.key!r}, 'currency', {src!r}, None, source))")
+                    w.emit(f"result.rejections.append({self.rejection('expression_error', 'currency', src, label='currency', reason=Source(f'_msg(x{k})'))})")
                     w.emit(self.exit)
             w.emit(f"_cur = r{k}")
             return

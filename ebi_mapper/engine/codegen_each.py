@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..rejection_codes import Source, message_source
 from .items import tag_item
 from .scopes import LetError, each_error, each_problem, item_scope, let_rejection, with_values
 
@@ -37,12 +38,11 @@ def emit_each_loop(gen: Any, w: Any) -> None:
     w.emit("if not isinstance(_items, list):")
     with w.indent():
         w.emit("_what = 'nothing (missing or null)' if _items is None else f'a {type(_items).__name__}'")
-        prefix = gen.const(f"each: {src!r} produced ")
-        w.emit(f"result.rejections.append(_Rejection('each_not_array', {prefix} + _what + ', expected an array', {rule.name!r}, {event.key!r}, 'each', {src!r}, _items, source))")
+        w.emit(f"result.rejections.append({gen.rejection('each_not_array', 'each', src, '_items', label='each', what=Source('_what'))})")
         w.emit("return True")
     w.emit("if not _items:")
     with w.indent():
-        detail = gen.const(f"each: {src!r} produced an empty array")
+        detail = message_source("empty_each", label="each", expression=src)
         w.emit(f"result.filtered.append(_Filtered('empty_each', {rule.name!r}, {event.key!r}, {detail}))")
         w.emit("return True")
     _emit_hoist(gen, w)

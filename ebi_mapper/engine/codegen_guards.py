@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..rejection_codes import Source, message_source
 from .coerce import CUSTOMER_MAX_LENGTH
 from .codegen_parts import string_bound
 
@@ -52,8 +53,7 @@ def emit_guards(gen: Any, w: Any) -> None:
         w.lines.extend(body.lines)
         w.emit("except Exception as _e:")
         with w.indent():
-            prefix = gen.const(f"guard {kind!r} raised ")
-            w.emit(f"_rej.append(_Rejection('guard_failed', {prefix} + f'{{type(_e).__name__}}: {{_e}}', {gen.rule.name!r}, {gen.event.key!r}, '', '', None, source))")
+            w.emit(f"_rej.append({gen.rejection('guard_failed', '', '', name=kind, error_type=Source('type(_e).__name__'), error=Source('_e'))})")
     if filters:
         w.emit("if _filtered:")
         with w.indent():
@@ -76,10 +76,10 @@ def _go_live(gen: Any, w: Any, settings: dict) -> None:
     if go_live is None:
         return
     until = gen.const(go_live)
-    tail = gen.const(f" is before go_live {go_live.isoformat()}")
+    detail = message_source("pre_go_live", timestamp=Source("_ts"), go_live=go_live.isoformat())
     w.emit(f"if _when < {until}:")
     with w.indent():
-        w.emit(f"result.filtered.append(_Filtered('pre_go_live', {gen.rule.name!r}, {gen.event.key!r}, 'event time ' + _ts + {tail})); {_FILTERED}")
+        w.emit(f"result.filtered.append(_Filtered('pre_go_live', {gen.rule.name!r}, {gen.event.key!r}, {detail})); {_FILTERED}")
 
 def _currency(gen: Any, w: Any, settings: dict) -> None:
     site = settings["site"]
@@ -96,18 +96,17 @@ def _currency(gen: Any, w: Any, settings: dict) -> None:
     w.emit("if _money:")
     with w.indent():
         if rule.currency is None:
-            msg = gen.const(f" mapped without a currency: expression; EBI needs amounts in {site}")
-            _reject(w, f"_Rejection('currency_missing', 'monetary param(s) ' + ', '.join(_money) + {msg}, {rule.name!r}, {event.key!r}, '$.context.' + _money[0], '', None, source)")
+            text = message_source("currency_missing", params=Source("', '.join(_money)"), site=site)
+            _reject(w, f"_Rejection('currency_missing', {text}, {rule.name!r}, {event.key!r}, '$.context.' + _money[0], '', None, source)")
             return
         expr = rule.currency.source
         w.emit("if not isinstance(_cur, str) or not _cur.strip():")
         with w.indent():
-            msg = gen.const(f"; cannot tell the amount is in {site}")
-            _reject(w, f"_Rejection('currency_missing', f'the rule\\'s currency expression produced {{_cur!r}}' + {msg}, {rule.name!r}, {event.key!r}, 'currency', {expr!r}, _cur, source)")
+            _reject(w, gen.rejection("currency_missing", "currency", expr, "_cur", "empty", currency=Source("_cur"), site=site))
         w.emit(f"elif _cur.strip().upper() != {site!r}:")
         with w.indent():
-            msg = gen.const(f" but the site currency is {site}; EBI does not convert (use an explicit conversion plugin if agreed)")
-            _reject(w, f"_Rejection('currency_mismatch', 'amount is in ' + _cur.strip().upper() + {msg}, {rule.name!r}, {event.key!r}, '$.context.' + _money[0], {expr!r}, _cur, source)")
+            text = message_source("currency_mismatch", currency=Source("_cur.strip().upper()"), site=site)
+            _reject(w, f"_Rejection('currency_mismatch', {text}, {rule.name!r}, {event.key!r}, '$.context.' + _money[0], {expr!r}, _cur, source)")
 
 def _string_length(gen: Any, w: Any, settings: dict) -> None:
     limit = settings["limit"]
@@ -118,25 +117,21 @@ def _string_length(gen: Any, w: Any, settings: dict) -> None:
     w.emit("_out = []")
     w.emit(f"if len(customer) > {limit}:")
     with w.indent():
-        w.emit(f"_out.append(_Rejection('string_too_long', f'customer id is {{len(customer)}} characters; the limit is {limit}', {rule.name!r}, {event.key!r}, '$.customer', '', customer, source))")
+        w.emit(f"_out.append({gen.rejection('string_too_long', '$.customer', '', 'customer', name='customer id', length=Source('len(customer)'), limit=limit)})")
     w.emit("for _k, _x in context.items():")
     with w.indent():
         w.emit(f"if type(_x) is str and len(_x) > {limit}:")
         with w.indent():
-            w.emit(f"_out.append(_Rejection('string_too_long', f'{{_k}} is {{len(_x)}} characters; the limit is {limit}', {rule.name!r}, {event.key!r}, '$.context.' + _k, '', _x, source))")
+            text = message_source("string_too_long", name=Source("_k"), length=Source("len(_x)"), limit=limit)
+            w.emit(f"_out.append(_Rejection('string_too_long', {text}, {rule.name!r}, {event.key!r}, '$.context.' + _k, '', _x, source))")
     w.emit("_rej.extend(_out)")
 
 def _future_skew(gen: Any, w: Any, settings: dict) -> None:
     seconds, skew = settings["seconds"], settings["skew"]
-    rule, event = gen.rule, gen.event
     w.emit(f"if _when - now > {gen.const(skew)}:")
     with w.indent():
-        tail = gen.const(f" s ahead of now (limit {seconds:.0f} s): is the source time zone right?")
-        _reject(
-            w,
-            f"_Rejection('future_timestamp', 'event time ' + _ts + ' is ' + format((_when - now).total_seconds(), '.0f') + {tail}, "
-            f"{rule.name!r}, {event.key!r}, '$.timestamp', {gen.crule.timestamp.expr.source!r}, _ts, source)",
-        )
+        _reject(w, gen.rejection("future_timestamp", "$.timestamp", gen.crule.timestamp.expr.source, "_ts", timestamp=Source("_ts"),
+                                 ahead=Source("(_when - now).total_seconds()"), seconds=seconds))
 
 
 _EMITTERS = {"go_live": _go_live, "currency": _currency, "string_length": _string_length, "future_skew": _future_skew}

@@ -20,8 +20,9 @@ from typing import IO, Any, Iterator
 import orjson
 
 from ..outcomes import Rejection
+from ..rejection_codes import rejection
 
-__all__ = ["DecodedLine", "iter_jsonl", "decode_line", "not_object", "MAX_LINE_BYTES", "MAX_DEPTH"]
+__all__ = ["DecodedLine", "iter_jsonl", "decode_line", "not_object", "too_large", "MAX_LINE_BYTES", "MAX_DEPTH"]
 
 MAX_LINE_BYTES = 1024 * 1024  # one event payload; webhooks are a few KiB
 MAX_DEPTH = 64  # real payloads nest < 10 levels; deeper is a bomb or a bug
@@ -62,12 +63,12 @@ def decode_line(data: bytes, *, source: str = "", max_depth: int = MAX_DEPTH) ->
     except orjson.JSONDecodeError as exc:
         message = str(exc)
         if "utf-8" in message.lower() or "surrogate" in message.lower():
-            return None, Rejection("decode", f"invalid UTF-8: {message}", source=source, value=data[:200].decode("utf-8", "replace"))
+            return None, rejection("decode", "utf8", reason=message, source=source, value=data[:200].decode("utf-8", "replace"))
         if "recursion" in message.lower():
-            return None, Rejection("too_deep", f"JSON nested deeper than {max_depth} levels", source=source)
-        return None, Rejection("decode", f"malformed JSON: {message.replace('line 1 column', 'column')}", source=source, value=data[:200].decode("utf-8", "replace"))
+            return None, rejection("too_deep", max_depth=max_depth, source=source)
+        return None, rejection("decode", "json", reason=message.replace("line 1 column", "column"), source=source, value=data[:200].decode("utf-8", "replace"))
     if brackets > max_depth and _depth_exceeds(payload, max_depth):
-        return None, Rejection("too_deep", f"JSON nested deeper than {max_depth} levels", source=source)
+        return None, rejection("too_deep", max_depth=max_depth, source=source)
     if type(payload) is not dict:
         return None, not_object(payload, source)
     return payload, None
@@ -80,7 +81,12 @@ def not_object(payload: Any, source: str) -> Rejection:
     """The rejection of a line that is valid JSON but not one object: each line must be one event."""
     what = _JSON_NAMES.get(type(payload), type(payload).__name__)
     hint = " (one event per line: unpack a batch first, e.g. jq -c '.[]')" if type(payload) is list else ""
-    return Rejection("not_object", f"the line is {what}, not a JSON object{hint}", source=source)
+    return rejection("not_object", what=what, hint=hint, source=source)
+
+
+def too_large(total: int, source: str, limit: int = MAX_LINE_BYTES) -> Rejection:
+    """The rejection of a line of ``total`` bytes, over the ``limit`` (its head is kept, not decoded)."""
+    return rejection("too_large", total=total, limit=limit, source=source)
 
 
 def iter_jsonl(
@@ -119,7 +125,7 @@ def iter_jsonl(
                 if more.endswith(b"\n"):
                     break
             where = f"{name}:{line_no}"
-            rej = Rejection("too_large", f"line is {total:,} bytes; the limit is {max_line_bytes:,}", source=where)
+            rej = too_large(total, where, max_line_bytes)
             yield DecodedLine(line_no, start, offset, None, rej, kept)
             continue
         stripped = data.strip()

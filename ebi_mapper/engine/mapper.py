@@ -24,6 +24,7 @@ from ..extensions import GuardContext
 from ..mapping.model import BespokeRule, Expr, FieldSpec, Mapping, Rule
 from ..outcomes import BespokeRow, Filtered, OotbEvent, RecordResult, Rejection
 from ..plugins import Registry, make_registry
+from ..rejection_codes import filtered, rejection
 from .codegen_parts import truthy
 from .coerce import CoercionError, coerce_customer, make_coercer
 from .codegen import make_rule_runner
@@ -170,7 +171,7 @@ class Mapper:
         if self.bespoke:
             matched = self._bespoke_all(payload, result, source, None) or matched
         if not matched:
-            result.filtered.append(Filtered("no_rule", detail="no rule's `when` matched"))
+            result.filtered.append(filtered("no_rule"))
         return result
 
     # -- reference path ---------------------------------------------------------------------
@@ -203,7 +204,7 @@ class Mapper:
         if self._bespoke_all(payload, result, source, trace):
             matched = True
         if not matched:
-            result.filtered.append(Filtered("no_rule", detail="no rule's `when` matched"))
+            result.filtered.append(filtered("no_rule"))
         return result
 
     def _bespoke_all(self, payload: Any, result: RecordResult, source: str, trace: Trace | None) -> bool:
@@ -285,8 +286,9 @@ class Mapper:
         rule, event = crule.rule, crule.event
         rejections: list[Rejection] = []
 
-        def reject(code: str, message: str, path: str, expr: Expr | None, value: Any) -> None:
-            rejections.append(Rejection(code, message, rule.name, event.key, path, expr.source if expr else "", value, source))
+        def reject(code: str, path: str, expr: Expr | None, value: Any, variant: str = "", **params: Any) -> None:
+            rejections.append(rejection(code, variant, rule=rule.name, event=event.key, field=path, expression=expr.source if expr else "",
+                                        value=value, source=source, **params))
 
         # Envelope: customer and event time.
         customer = self._customer(crule.customer, data, reject, trace, rule.name)
@@ -299,34 +301,34 @@ class Mapper:
             try:
                 state, value = f.evaluate(data)
             except JMESPathError as exc:
-                reject("expression_error", f"{f.name}: {error_message(exc)}", _context_path(f.name), f.expr, _offending(exc))
+                reject("expression_error", _context_path(f.name), f.expr, _offending(exc), label=f.name, reason=error_message(exc))
                 continue
             if trace is not None:
                 trace.field(rule.name, f.name, f.expr.source, state, value)
             if state == MISSING:
                 if cf.required and not cf.completable:
-                    reject("missing_mandatory", f"{f.name} is required by {event.key} but {f.expr.source!r} produced nothing", _context_path(f.name), f.expr, None)
+                    reject("missing_mandatory", _context_path(f.name), f.expr, None, name=f.name)
                 continue
             if state == NULL:
                 if cf.required:
-                    reject("null_mandatory", f"{f.name} is required by {event.key} but the source value is null", _context_path(f.name), f.expr, None)
+                    reject("null_mandatory", _context_path(f.name), f.expr, None, name=f.name)
                 elif cf.nulls == "keep":
                     context[f.name] = None
                 elif cf.nulls == "reject":
-                    reject("null_value", f"{f.name} is null and the null policy for it is 'reject'", _context_path(f.name), f.expr, None)
+                    reject("null_value", _context_path(f.name), f.expr, None, name=f.name)
                 else:
                     result.nulls_dropped += 1
                 continue
             try:
                 coerced = cf.coerce(value)
             except CoercionError as exc:
-                reject("coerce_failed", f"{f.name}: {error_message(exc)}", _context_path(f.name), f.expr, value)
+                reject("coerce_failed", _context_path(f.name), f.expr, value, name=f.name, reason=error_message(exc))
                 continue
             if trace is not None:
                 trace.coerced(rule.name, f.name, coerced)
             context[f.name] = coerced
         for param in crule.unmapped_required:
-            reject("missing_mandatory", f"{param.key} is required by {event.key} but the rule does not map it", _context_path(param.key), None, None)
+            reject("missing_mandatory", _context_path(param.key), None, None, "unmapped", name=param.key)
 
         if rejections or customer is None or event_time is None:
             result.rejections.extend(rejections)
@@ -355,7 +357,7 @@ class Mapper:
                 try:
                     updates = enrich(ootb, ctx)
                 except Exception as exc:  # a plugin's bug must not stop the stream: reject, say who
-                    result.rejections.append(Rejection("enricher_failed", f"enricher {name!r} raised {type(exc).__name__}: {exc}", rule.name, event.key, source=source))
+                    result.rejections.append(rejection("enricher_failed", name=name, error_type=type(exc).__name__, error=exc, rule=rule.name, event=event.key, source=source))
                     return
                 if updates:
                     ootb = self._apply_updates(ootb, crule, updates, result, source)
@@ -369,7 +371,7 @@ class Mapper:
                 try:
                     outcomes = list(guard(ootb, ctx) or ())
                 except Exception as exc:
-                    outcomes = [Rejection("guard_failed", f"guard {gname!r} raised {type(exc).__name__}: {exc}", rule.name, event.key)]
+                    outcomes = [rejection("guard_failed", name=gname, error_type=type(exc).__name__, error=exc, rule=rule.name, event=event.key)]
                 for item in outcomes:
                     if isinstance(item, Filtered):
                         filtered = True
@@ -398,7 +400,7 @@ class Mapper:
         for key, value in updates.items():
             param = crule.event.params.get(key)
             if param is None:
-                result.rejections.append(Rejection("enricher_unknown_param", f"an enricher set {key!r}, which is not a param of {crule.event.key}", crule.rule.name, crule.event.key, _context_path(key), "", value, source))
+                result.rejections.append(rejection("enricher_unknown_param", name=key, rule=crule.rule.name, event=crule.event.key, field=_context_path(key), value=value, source=source))
                 return None
             if value is None:
                 context[key] = None
@@ -406,7 +408,8 @@ class Mapper:
             try:
                 context[key] = make_coercer(param, tz=self.mapping.source_timezone, dst=self.mapping.dst)(value)
             except CoercionError as exc:
-                result.rejections.append(Rejection("coerce_failed", f"{key} (set by an enricher): {exc}", crule.rule.name, crule.event.key, _context_path(key), "", value, source))
+                result.rejections.append(rejection("coerce_failed", name=f"{key} (set by an enricher)", reason=exc, rule=crule.rule.name, event=crule.event.key,
+                                                   field=_context_path(key), value=value, source=source))
                 return None
         return OotbEvent(ootb.tenant, ootb.event, ootb.customer, ootb.timestamp, context, ootb.rule)
 
@@ -414,34 +417,34 @@ class Mapper:
         try:
             state, value = f.evaluate(data)
         except JMESPathError as exc:
-            reject("expression_error", f"customer: {error_message(exc)}", "$.customer", f.expr, _offending(exc))
+            reject("expression_error", "$.customer", f.expr, _offending(exc), label="customer", reason=error_message(exc))
             return None
         if trace is not None:
             trace.field(rule, "customer", f.expr.source, state, value)
         if state != "value":
-            reject("missing_customer", f"customer id is required but {f.expr.source!r} produced {'null' if state == NULL else 'nothing'}", "$.customer", f.expr, None)
+            reject("missing_customer", "$.customer", f.expr, None, what="null" if state == NULL else "nothing")
             return None
         try:
             return coerce_customer(value)
         except CoercionError as exc:
-            reject("coerce_failed", f"customer: {exc}", "$.customer", f.expr, value)
+            reject("coerce_failed", "$.customer", f.expr, value, name="customer", reason=exc)
             return None
 
     def _event_time(self, f: CompiledField, data: Any, reject: Callable, trace: Trace | None, rule: str) -> datetime | None:
         try:
             state, value = f.evaluate(data)
         except JMESPathError as exc:
-            reject("expression_error", f"timestamp: {error_message(exc)}", "$.timestamp", f.expr, _offending(exc))
+            reject("expression_error", "$.timestamp", f.expr, _offending(exc), label="timestamp", reason=error_message(exc))
             return None
         if trace is not None:
             trace.field(rule, "timestamp", f.expr.source, state, value)
         if state != "value":
-            reject("missing_timestamp", f"the event time is required (never taken from the clock) but {f.expr.source!r} produced {'null' if state == NULL else 'nothing'}", "$.timestamp", f.expr, None)
+            reject("missing_timestamp", "$.timestamp", f.expr, None, what="null" if state == NULL else "nothing")
             return None
         try:
             when = parse_timestamp(value, tz=self._tz, dst=self.mapping.dst)
         except CoercionError as exc:
-            reject("bad_timestamp", f"timestamp: {exc}", "$.timestamp", f.expr, value)
+            reject("bad_timestamp", "$.timestamp", f.expr, value, reason=exc)
             return None
         if trace is not None:
             trace.coerced(rule, "timestamp", format_envelope(when))
@@ -452,8 +455,8 @@ class Mapper:
         for data in self._scopes(cb.each, cb.rule.each, payload, cb.rule.name, "", result, source, cb.each_inner, cb.rule.each_inner):
             rejections: list[Rejection] = []
 
-            def reject(code, message, path, expr, value, _r=rejections):
-                _r.append(Rejection(code, message, cb.rule.name, "", path, expr.source if expr else "", value, source))
+            def reject(code: str, path: str, expr: Expr | None, value: Any, variant: str = "", _r: list = rejections, **params: Any) -> None:
+                _r.append(rejection(code, variant, rule=cb.rule.name, field=path, expression=expr.source if expr else "", value=value, source=source, **params))
 
             customer = self._customer(cb.customer, data, reject, trace, cb.rule.name)
             when = self._event_time(cb.timestamp, data, reject, trace, cb.rule.name)
@@ -462,7 +465,7 @@ class Mapper:
                 try:
                     state, value = f.evaluate(data)
                 except JMESPathError as exc:
-                    reject("expression_error", f"{name}: {error_message(exc)}", f"$.attributes.{name}", f.expr, _offending(exc))
+                    reject("expression_error", f"$.attributes.{name}", f.expr, _offending(exc), label=name, reason=error_message(exc))
                     continue
                 if state == MISSING:
                     continue
@@ -470,14 +473,14 @@ class Mapper:
                     result.nulls_dropped += 1
                     continue
                 if isinstance(value, (dict, list)):
-                    reject("coerce_failed", f"{name}: bespoke attributes are scalars, got a {type(value).__name__}", f"$.attributes.{name}", f.expr, value)
+                    reject("coerce_failed", f"$.attributes.{name}", f.expr, value, name=name, reason=f"bespoke attributes are scalars, got a {type(value).__name__}")
                     continue
                 attributes[name] = value
             if rejections or customer is None or when is None:
                 result.rejections.extend(rejections)
                 continue
             if self.mapping.go_live is not None and when < self.mapping.go_live:
-                result.filtered.append(Filtered("pre_go_live", cb.rule.name, "", f"event time {format_context(when)} is before go_live"))
+                result.filtered.append(filtered("pre_go_live", "bespoke", timestamp=format_context(when), rule=cb.rule.name))
                 continue
             if attributes:
                 result.bespoke.append(BespokeRow(customer, format_context(when), attributes, cb.rule.name))
@@ -494,11 +497,11 @@ class Mapper:
         in ``map``, ``explain`` and ``run`` alike."""
         name = crule.rule.name if crule is not None else "?"
         event = getattr(crule, "event", None)
-        return Rejection("rule_failed", f"rule {name!r} raised {type(exc).__name__}: {exc}", name, event.key if event is not None else "", source=source)
+        return rejection("rule_failed", name=name, error_type=type(exc).__name__, error=exc, rule=name, event=event.key if event is not None else "", source=source)
 
     @staticmethod
     def _expr_rejection(rule: str, event: str, label: str, expr: Expr | None, data: Any, exc: Exception, source: str) -> Rejection:
-        return Rejection("expression_error", f"{label}: {error_message(exc)}", rule, event, label, expr.source if expr else "", None, source)
+        return rejection("expression_error", label=label, reason=error_message(exc), rule=rule, event=event, field=label, expression=expr.source if expr else "", source=source)
 
 
 _RESULT_FIELDS = ("events", "rejections", "filtered", "bespoke", "nulls_dropped")

@@ -22,9 +22,8 @@ from typing import Any, Iterable, Iterator
 
 import orjson
 
-from ..outcomes import Rejection
 from .accounting import MapCounts
-from .decode import MAX_DEPTH, MAX_LINE_BYTES, decode_line
+from .decode import MAX_DEPTH, MAX_LINE_BYTES, decode_line, too_large
 from .timestamps import DST_LOG
 from .lines import KEEP_BYTES, LineBatch, Oversized
 
@@ -75,7 +74,7 @@ def map_lines(mapper: Any, lines: LineBatch, name: str, counts: MapCounts, fixed
         for line_no, data in part:
             where = f"{name}:{line_no}"
             if type(data) is Oversized:
-                rejection = Rejection("too_large", f"line is {data.total:,} bytes; the limit is {MAX_LINE_BYTES:,}", source=where)
+                rejection = too_large(data.total, where, MAX_LINE_BYTES)
                 raw = data.kept
             else:
                 # decode_line's own steps, its call saved for the lines it would pass as they are.

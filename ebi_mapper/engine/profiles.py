@@ -33,6 +33,7 @@ from typing import Any, Callable, Mapping, Protocol
 
 from ..catalog.model import Catalog
 from ..outcomes import OotbEvent, Rejection
+from ..rejection_codes import rejection
 from .versioning import compare_versions
 
 __all__ = ["ProfileStore", "MemoryProfiles", "ProfileMerger", "Merged", "delta_settings", "PARTIAL_POLICIES"]
@@ -145,11 +146,9 @@ class ProfileMerger:
                 context[p] = v[0]
         missing = tuple(p for p in self._required.get(event.event, ()) if p not in context)
         if missing and self.policy == "reject":
-            message = (f"{', '.join(missing)} required by {event.event} (channels) but this update does not carry "
-                       f"{'it' if len(missing) == 1 else 'them'} and no earlier event of customer {event.customer!r} is known "
-                       f"(cold start); partial_profiles: reject")
-            return Merged("rejected", None, Rejection("profile_unknown", message, event.rule, event.event,
-                                                     f"$.context.{missing[0]}", "", None, source), missing)
+            refused = rejection("profile_unknown", params=", ".join(missing), pronoun="it" if len(missing) == 1 else "them",
+                                customer=event.customer, rule=event.rule, event=event.event, field=f"$.context.{missing[0]}", source=source)
+            return Merged("rejected", None, refused, missing)
         if fields is not known:
             self.store.put(key, fields)
         out = OotbEvent(event.tenant, event.event, event.customer, fields[_TIME][0], context, event.rule, event.pk,

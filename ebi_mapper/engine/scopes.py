@@ -22,6 +22,7 @@ from jmespath.exceptions import JMESPathError
 
 from ..expressions import error_message
 from ..outcomes import Filtered, Rejection
+from ..rejection_codes import filtered, message, rejection
 from .fields import NULL, VALUE, CompiledField
 
 __all__ = ["LetError", "each_error", "each_problem", "let_rejection", "item_scope", "nested_scope", "with_values"]
@@ -34,9 +35,11 @@ class LetError(Exception):
     """
 
     def __init__(self, field: CompiledField, error: JMESPathError, scope: Any = None):
-        super().__init__(f"let.{field.name}: {error_message(error)}{_where(scope)}")
         self.field = field
         self.error = error
+        self.reason = error_message(error)
+        self.where = _where(scope)
+        super().__init__(message("expression_error", label=f"let.{field.name}", reason=self.reason, where=self.where))
 
 
 def _where(scope: Any) -> str:
@@ -81,7 +84,8 @@ def with_values(data: Any, lets: Sequence[CompiledField], fresh: bool) -> dict:
 def let_rejection(exc: LetError, rule: str, event: str, source: str) -> Rejection:
     """The record's rejection for a named value that could not be computed (its fields cannot be either)."""
     f = exc.field
-    return Rejection("expression_error", str(exc), rule, event, f"let.{f.name}", f.expr.source, getattr(exc.error, "value", None), source)
+    return rejection("expression_error", label=f"let.{f.name}", reason=exc.reason, where=exc.where, rule=rule, event=event, field=f"let.{f.name}",
+                     expression=f.expr.source, value=getattr(exc.error, "value", None), source=source)
 
 
 def _label(outer_index: int | None) -> tuple[str, str]:
@@ -93,13 +97,13 @@ def each_problem(items: Any, src: str, rule: str, event: str, source: str, outer
     label, where = _label(outer_index)
     if not isinstance(items, list):
         what = "nothing (missing or null)" if items is None else f"a {type(items).__name__}"
-        return Rejection("each_not_array", f"{label}: {src!r} produced {what}{where}, expected an array", rule, event, label, src, items, source)
+        return rejection("each_not_array", label=label, what=what, where=where, rule=rule, event=event, field=label, expression=src, value=items, source=source)
     if not items:
-        return Filtered("empty_each", rule, event, f"{label}: {src!r} produced an empty array{where}")
+        return filtered("empty_each", label=label, expression=src, where=where, rule=rule, event=event)
     return None
 
 
 def each_error(exc: JMESPathError, src: str, rule: str, event: str, source: str, outer_index: int | None = None) -> Rejection:
     """An `each` expression that raised."""
     label, where = _label(outer_index)
-    return Rejection("expression_error", f"{label}: {error_message(exc)}{where}", rule, event, label, src, None, source)
+    return rejection("expression_error", label=label, reason=error_message(exc), where=where, rule=rule, event=event, field=label, expression=src, source=source)

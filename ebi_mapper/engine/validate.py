@@ -12,6 +12,7 @@ from typing import Any, Callable
 import jsonschema_rs
 
 from ..outcomes import Rejection
+from ..rejection_codes import rejection
 from ..schemas import load_schema, schema_rejections
 
 __all__ = ["EventValidator", "make_fast_check"]
@@ -68,5 +69,5 @@ class EventValidator:
         rejections = schema_rejections(self.vertical, instance, rule=rule, source=source)
         if not rejections and fast is not None:
             # The two validators disagree: keep the event out (fail closed) and say so loudly.
-            rejections = [Rejection("validator_disagreement", "compiled validator refused an event jsonschema accepts", rule, event, "$", "", None, source)]
+            rejections = [rejection("validator_disagreement", rule=rule, event=event, field="$", source=source)]
         return rejections

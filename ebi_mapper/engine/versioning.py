@@ -85,7 +85,7 @@ def make_version_reader(field: Any, *, rule: str, event: str, tz: Any, dst: str)
     """
     from jmespath.exceptions import JMESPathError
 
-    from ..outcomes import Rejection
+    from ..rejection_codes import rejection
     from .fields import VALUE
 
     src = field.expr.source
@@ -94,18 +94,19 @@ def make_version_reader(field: Any, *, rule: str, event: str, tz: Any, dst: str)
         try:
             state, value = field.evaluate(data)
         except JMESPathError as exc:
-            rejections.append(Rejection("expression_error", f"version: {exc}", rule, event, "version", src, getattr(exc, "value", None), source))
+            rejections.append(rejection("expression_error", label="version", reason=str(exc), rule=rule, event=event, field="version", expression=src,
+                                        value=getattr(exc, "value", None), source=source))
             return None
         if trace is not None:
             trace.field(rule, "version", src, state, value)
         if state != VALUE:
             what = "null" if state == "null" else "nothing"
-            rejections.append(Rejection("missing_version", f"the rule orders versions by {src!r}, which produced {what}", rule, event, "version", src, None, source))
+            rejections.append(rejection("missing_version", what=what, rule=rule, event=event, field="version", expression=src, source=source))
             return None
         try:
             key = version_key(value, tz=tz, dst=dst)
         except CoercionError as exc:
-            rejections.append(Rejection("bad_version", f"version: {exc}", rule, event, "version", src, value, source))
+            rejections.append(rejection("bad_version", reason=str(exc), rule=rule, event=event, field="version", expression=src, value=value, source=source))
             return None
         if trace is not None:
             trace.coerced(rule, "version", describe_version(key))

@@ -20,6 +20,7 @@ from jsonschema import Draft202012Validator
 from ..catalog import load_catalog, nearest_names
 from ..errors import UnknownNameError
 from ..outcomes import Rejection
+from ..rejection_codes import rejection
 from .generate import generate_schema, schema_id, schema_relpath
 from .rejections import event_not_in_vertical, rejections_from_errors
 
@@ -77,7 +78,7 @@ def schema_rejections(vertical: str, event_dict: Any, *, rule: str = "", source:
     catalog = load_catalog()
     vert = catalog.vertical(vertical)
     if not isinstance(event_dict, dict):
-        return [Rejection(code="schema", message=f"the event must be a JSON object, not {type(event_dict).__name__}", rule=rule, field="$", value=event_dict, source=source)]
+        return [rejection("schema", reason=f"the event must be a JSON object, not {type(event_dict).__name__}", rule=rule, field="$", value=event_dict, source=source)]
     name = event_dict.get("event")
     if not isinstance(name, str) or name not in vert.events:
         return [event_not_in_vertical(name, vertical, catalog, rule=rule, source=source)]

@@ -14,6 +14,7 @@ from jsonschema.exceptions import ValidationError, best_match, relevance
 from ..catalog.model import Catalog
 from ..catalog.names import nearest_names
 from ..outcomes import Rejection
+from ..rejection_codes import rejection
 
 __all__ = ["rejections_from_errors", "event_not_in_vertical"]
 
@@ -56,7 +57,7 @@ def rejections_from_errors(
             if field in seen:
                 continue
             seen.add(field)
-            out.append(Rejection(code="schema", message=message, rule=rule, event=event, field=field, value=value, source=source))
+            out.append(rejection("schema", reason=message, rule=rule, event=event, field=field, value=value, source=source))
     return out
 
 
@@ -137,7 +138,7 @@ def event_not_in_vertical(name: Any, vertical: str, catalog: Catalog, *, rule: s
     vert = catalog.vertical(vertical)
     if not isinstance(name, str):
         what = "missing" if name is None else f"a {_json_type(name)}, not a string"
-        return Rejection(code="schema", message=f"envelope 'event' is {what}", rule=rule, field="$.event", value=name, source=source)
+        return rejection("schema", reason=f"envelope 'event' is {what}", rule=rule, field="$.event", value=name, source=source)
     if name in catalog.events:
         message = f"{name} is not one of the {vertical} vertical's events ({', '.join(vert.events)})"
     else:
@@ -147,4 +148,4 @@ def event_not_in_vertical(name: Any, vertical: str, catalog: Catalog, *, rule: s
             message = f"{name!r} is a former name of {renamed}; use the current key"
         else:
             message = f"{name!r} is not an OOTB event" + (f"; did you mean {near[0]}?" if near else "")
-    return Rejection(code="event_not_in_vertical", message=message, rule=rule, event=name, field="$.event", value=name, source=source)
+    return rejection("event_not_in_vertical", reason=message, rule=rule, event=name, field="$.event", value=name, source=source)
