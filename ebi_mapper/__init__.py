@@ -21,7 +21,7 @@ from .errors import (
     TransientSinkError,
     UnknownNameError,
 )
-from .extensions import EnricherDef, FunctionDef, GuardContext, GuardDef, SendResult, Sink, SinkDef
+from .extensions import EnricherDef, FastGuard, FunctionDef, GuardContext, GuardDef, SendResult, Sink, SinkDef
 from .hookspecs import hookimpl
 from .lint import Finding, LintReport, lint_mapping, lint_path
 from .mapping import Mapping, load_mapping, read_mapping
@@ -38,6 +38,7 @@ __all__ = [
     "EbiMapperError",
     "EnricherDef",
     "EventDef",
+    "FastGuard",
     "Filtered",
     "Finding",
     "FunctionDef",

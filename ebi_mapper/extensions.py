@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # annotations only: these modules sit above this one (no import at run time)
-    from .catalog.model import Catalog
+    from .catalog.model import Catalog, EventDef
     from .mapping.model import Mapping, Rule
     from .outcomes import Filtered, OotbEvent, Rejection
 
@@ -20,6 +20,8 @@ __all__ = [
     "FunctionDef",
     "GuardContext",
     "GuardDef",
+    "FastGuard",
+    "FastCheck",
     "EnricherDef",
     "SinkDef",
     "Sink",
@@ -70,12 +72,43 @@ GuardCheck = Callable[["OotbEvent", GuardContext], Iterable["Rejection | Filtere
 # What an enricher's factory returns: params to set on the event, or None.
 Enrich = Callable[["OotbEvent", GuardContext], "dict[str, Any] | None"]
 
+# check(customer, timestamp, event_time, context, now, currency) -> outcomes (see FastGuard)
+FastCheck = Callable[[str, str, datetime, "dict[str, Any]", datetime, Any], "Iterable[Rejection | Filtered] | None"]
+
+
+@dataclass(frozen=True)
+class FastGuard:
+    """The fast form of a guard: what the engine's generated code calls instead of ``check(event, ctx)``.
+
+    ``for_rule(rule, event_def)`` is called once per rule when the mapping is compiled (``rule``
+    a :class:`~ebi_mapper.mapping.model.Rule`, ``event_def`` its catalog
+    :class:`~ebi_mapper.catalog.model.EventDef`) and returns None when the guard has nothing to
+    check for that rule, else ``check(customer, timestamp, event_time, context, now, currency)``:
+    the event's customer id, its envelope timestamp text, its time (aware UTC), its context dict
+    (the event's own, which the check may adjust as a reference check may), the run's clock and
+    the value of the rule's ``currency:`` expression. It returns the outcomes (Rejection |
+    Filtered, or None for none) the reference check gives for that event, in the same order; an
+    exception is a ``guard_failed`` rejection, as for the reference check. No ``OotbEvent`` or
+    ``GuardContext`` is built per event. A rule whose guards all have a fast form runs wholly in
+    generated code (a guard without one is still called there, through its reference check);
+    tests/engine/test_fast_guard_plugin.py shows how a plugin proves the two forms agree.
+
+    ``inline``, for the built-in guards only: the name and settings of a form the code generator
+    writes inline (engine/fast/guards.py knows ``go_live``, ``currency``, ``string_length`` and
+    ``future_skew``); a name it does not know is ignored and ``for_rule`` is used.
+    """
+
+    for_rule: Callable[[Rule, EventDef], FastCheck | None]
+    inline: tuple[str, dict[str, Any]] | None = None
+
 
 @dataclass(frozen=True)
 class GuardDef:
     """A business check after mapping that can reject or filter an event.
 
-    ``factory(options, mapping)`` returns ``check(event, ctx) -> Iterable[Rejection | Filtered]``.
+    ``factory(options, mapping)`` returns ``check(event, ctx) -> Iterable[Rejection | Filtered]``:
+    the reference form, which ``explain`` traces. ``fast(options, mapping)``, when given, returns
+    the guard's :class:`FastGuard` for the same options (or None: no fast form for them).
     Guards with ``default_on`` run for every mapping unless it turns them off under ``guards:``.
     """
 
@@ -83,6 +116,7 @@ class GuardDef:
     factory: Callable[[dict[str, Any], Mapping], GuardCheck]
     default_on: bool = True
     doc: str = ""
+    fast: Callable[[dict[str, Any], Mapping], FastGuard | None] | None = None
 
 
 @dataclass(frozen=True)

@@ -31,9 +31,20 @@ def truncate_value(value: Any, limit: int = _MAX_SHOWN) -> Any:
     return value if len(text) <= limit else text[:limit] + f"… ({len(text)} chars)"
 
 
-@dataclass(frozen=True)
+_set = object.__setattr__
+
+
+@dataclass(frozen=True, init=False)
 class OotbEvent:
-    """One OOTB event ready to send: the envelope plus its ``context``."""
+    """One OOTB event ready to send: the envelope plus its ``context``.
+
+    Frozen, with a hand-written ``__init__`` that stores the eight fields in one assignment: the
+    engine makes one per event and the generated one's eight ``object.__setattr__`` calls cost
+    twice as much. The engine only ever calls this constructor (no ``object.__new__`` shortcut),
+    so a change here (``slots=True``, a field) is a change everywhere;
+    tests/test_outcomes.py::test_ootb_event_constructor_sets_every_field fails if ``__init__``
+    and the fields part.
+    """
 
     tenant: int
     event: str
@@ -43,6 +54,11 @@ class OotbEvent:
     rule: str = ""
     pk: tuple[Any, ...] = ()  # the values of the event's primary key, in catalog order
     version: Any = None  # the rule's `version:` as an order key (engine/versioning.py); never sent
+
+    def __init__(self, tenant: int, event: str, customer: str, timestamp: str, context: dict[str, Any], rule: str = "",
+                 pk: tuple[Any, ...] = (), version: Any = None) -> None:
+        _set(self, "__dict__", {"tenant": tenant, "event": event, "customer": customer, "timestamp": timestamp, "context": context,
+                                "rule": rule, "pk": pk, "version": version})
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object Optimove receives."""

@@ -1,7 +1,7 @@
 """The one table of rejection codes, filter reasons and their messages.
 
 Every :class:`~ebi_mapper.outcomes.Rejection` and :class:`~ebi_mapper.outcomes.Filtered` the
-code base produces is built from an entry here: the input reader (engine/decode.py), the
+code base produces is built from an entry here: the input reader (engine/jsonl/decode.py), the
 reference interpreter (engine/mapper.py), the generated code of the fast path (engine/fast/,
 which writes each message as a Python expression with :func:`message_source`), the built-in
 guards (default_plugins/guards.py), the schema validator, versions and profiles. So a message
@@ -50,7 +50,7 @@ def _code(code: str, stage: str, doc: str, template: str | Mapping[str, str], *,
 
 
 _TABLE = [
-    # -- input: a line that is not one JSON object (engine/decode.py) ----------------------------
+    # -- input: a line that is not one JSON object (engine/jsonl/decode.py) ----------------------------
     _code("decode", "input", "The line is not valid JSON, or not valid UTF-8; the reason is the decoder's.",
           {"utf8": "invalid UTF-8: {reason}", "json": "malformed JSON: {reason}"}),
     _code("too_deep", "input", "The line nests arrays/objects deeper than the limit (64): a bomb or a bug.",

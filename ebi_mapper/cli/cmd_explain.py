@@ -7,7 +7,7 @@ import json
 import click
 
 from ..engine import Trace, compile_mapping
-from ..engine.decode import decode_line
+from ..engine.jsonl.decode import decode_line
 from ..engine.timestamps import DST_LOG
 from ..mapping import load_mapping
 from ..mapping.loader import parse_utc_timestamp

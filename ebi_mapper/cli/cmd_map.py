@@ -18,9 +18,9 @@ from typing import Any
 import click
 
 from ..engine import compile_mapping
-from ..engine.accounting import MapCounts
-from ..engine.lines import iter_line_batches
-from ..engine.parallel import auto_workers, map_in_workers, map_lines, resolve_workers
+from ..engine.jsonl.accounting import MapCounts
+from ..engine.jsonl.lines import iter_line_batches
+from ..engine.jsonl.parallel import auto_workers, map_in_workers, map_lines, resolve_workers
 from ..engine.profiles import EventLines
 from ..mapping import load_mapping
 from .exits import EXIT_FINDINGS, EXIT_OK

@@ -31,9 +31,9 @@ from typing import Any, cast
 from jmespath import exceptions as jmes_errors
 from jmespath.functions import TYPES_MAP
 
-from ..engine.codegen_parts import truthy
 from ..engine.coerce import CoercionError, parse_bool, parse_decimal
 from ..engine.coerce_errors import describe_value
+from ..engine.fields import truthy
 from ..engine.timestamps import (
     format_context,
     load_zone,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator
 
-from ..engine.decode import MAX_LINE_BYTES, iter_jsonl
+from ..engine.jsonl.decode import MAX_LINE_BYTES, iter_jsonl
 from ..errors import DeliveryError
 
 __all__ = ["InputRecord", "InputSource", "make_source", "MAX_LINE_BYTES"]
@@ -33,11 +33,11 @@ class InputRecord:
     offset: int = 0  # byte offset just after this line
     line: int = 0  # 1-based line number in that file
     ref: Any = None  # the dead-letter id when a replay produced this record
-    code: str | None = None  # the decoder's rejection code with ``error`` (engine/decode.py)
+    code: str | None = None  # the decoder's rejection code with ``error`` (engine/jsonl/decode.py)
 
 
 def _read_lines(fh: BinaryIO, name: str, start_offset: int, first_line: int, max_bytes: int, file_key: str) -> Iterator[InputRecord]:
-    # The engine's reader (engine/decode.py), shared with `map`: the same line gets the same
+    # The engine's reader (engine/jsonl/decode.py), shared with `map`: the same line gets the same
     # rejection code and reason in both commands. Blank lines are not records; the checkpoint
     # still moves past them with the next one.
     for line in iter_jsonl(fh, name=name, start_offset=start_offset, start_line=first_line, max_line_bytes=max_bytes):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from ..mapping.loader import parse_utc_timestamp
@@ -22,7 +22,7 @@ __all__ = ["CaseResult", "run_case", "run_cases", "actual_of", "same_json"]
 
 # A fixed clock for cases that do not set `now`, so the future-skew guard gives the same answer
 # on every machine and every day: far enough ahead that example payloads are never "future".
-DEFAULT_CASE_NOW = datetime(2100, 1, 1, tzinfo=timezone.utc)
+DEFAULT_CASE_NOW = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 @dataclass

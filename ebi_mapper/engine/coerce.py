@@ -34,9 +34,10 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation, localcontext
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
 
 from ..catalog.model import Param
 from .coerce_errors import CoercionError, describe_value

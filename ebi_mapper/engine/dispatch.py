@@ -10,7 +10,8 @@ may match several rules and their outputs come out in file order.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from ..expressions import equality_tests, parse_expression
 

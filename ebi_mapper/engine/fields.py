@@ -8,13 +8,14 @@ other expression that yields ``None`` "produced nothing" and counts as missing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from ..expressions import compile_expression, presence, simple_path
 from ..mapping.model import Expr, FieldSpec
 
-__all__ = ["MISSING", "NULL", "VALUE", "CompiledField", "compile_field"]
+__all__ = ["MISSING", "NULL", "VALUE", "CompiledField", "compile_field", "truthy"]
 
 MISSING = "missing"
 NULL = "null"
@@ -57,3 +58,12 @@ def compile_field(name: str, spec: FieldSpec, functions: dict) -> CompiledField:
         default=spec.default,
         has_default=spec.has_default,
     )
+
+
+def truthy(value: Any) -> bool:
+    """JMESPath truthiness: false, null, and empty strings, arrays and objects are false."""
+    if value is None or value is False:
+        return False
+    if isinstance(value, (str, list, dict)):
+        return len(value) > 0
+    return True

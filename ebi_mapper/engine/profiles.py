@@ -28,8 +28,9 @@ retention), a bounded in-memory map for ``map`` (earlier records of the same inp
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Protocol
 
 from ..catalog.model import Catalog
 from ..outcomes import OotbEvent, Rejection

@@ -1,7 +1,7 @@
 """What a rule's fields are evaluated against: the payload, each `each` item, and named values.
 
 One definition for both engine paths (the reference interpreter in :mod:`.mapper` and the
-generated runners of :mod:`.codegen`/:mod:`.codegen_each`):
+generated runners of :mod:`.fast.codegen`/:mod:`.fast.each`):
 
 * ``each`` makes one scope per array element, ``{item, root, index}``. A two-level ``each``
   (``{outer: ..., inner: ...}``) reads the inner array from each outer element's scope
@@ -16,7 +16,8 @@ generated runners of :mod:`.codegen`/:mod:`.codegen_each`):
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from jmespath.exceptions import JMESPathError
 

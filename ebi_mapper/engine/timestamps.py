@@ -21,10 +21,11 @@ from __future__ import annotations
 import math
 import re
 from collections import deque
-from datetime import datetime, timedelta, timezone, tzinfo
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import ROUND_FLOOR, Context, Decimal, localcontext
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import MappingError, UnknownNameError
@@ -49,7 +50,7 @@ __all__ = [
     "to_epoch_millis",
 ]
 
-UTC = timezone.utc
+UTC = UTC
 MIN_TIME = datetime(1970, 1, 1, tzinfo=UTC)  # inclusive
 MAX_TIME = datetime(2100, 1, 1, tzinfo=UTC)  # exclusive
 DST_POLICIES = ("earlier", "later", "reject")

@@ -7,7 +7,8 @@ keeps the two in agreement on generated valid and invalid events.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import jsonschema_rs
 
@@ -49,7 +50,8 @@ class EventValidator:
         self.vertical = vertical
         self._checks: dict[str, Callable[[Any], bool] | None] = {}
 
-    def _check_for(self, event: str) -> Callable[[Any], bool] | None:
+    def compiled_check(self, event: str) -> Callable[[Any], bool] | None:
+        """The compiled "is this event dict valid?" for ``event`` (None when the vertical has no schema for it)."""
         if event not in self._checks:
             try:
                 self._checks[event] = make_fast_check(load_schema(self.vertical, event))
@@ -63,7 +65,7 @@ class EventValidator:
         ``refused``: the compiled validator already said no (the generated code asks it first),
         so it is not asked again.
         """
-        fast = self._check_for(event)
+        fast = self.compiled_check(event)
         if not refused and fast is not None and fast(instance):
             return []
         rejections = schema_rejections(self.vertical, instance, rule=rule, source=source)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from .coerce_errors import CoercionError
@@ -33,7 +33,7 @@ __all__ = ["version_key", "compare_versions", "describe_version", "VERSION_KINDS
 VERSION_KINDS = {"n": "a number", "t": "a time", "s": "a string"}
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 _RUNS = re.compile(r"(\d+)")
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def version_key(value: Any, *, tz: Any = "UTC", dst: str = "earlier") -> list:

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from ..engine.cases import DEFAULT_CASE_NOW, actual_of
-from ..engine.codegen_parts import truthy
+from ..engine.fields import truthy
 from ..engine.mapper import Mapper
 from ..engine.timestamps import parse_timestamp
 from ..engine.trace import Trace

@@ -21,8 +21,8 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 
+from ..engine import Mapper, compile_mapping
 from ..engine.cases import DEFAULT_CASE_NOW
-from ..engine.mapper import Mapper, compile_mapping
 from ..mapping.loader import parse_utc_timestamp
 from ..mapping.model import Mapping
 from ..outcomes import BespokeRow, Filtered, OotbEvent, RecordResult, Rejection

@@ -17,7 +17,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from ..engine.codegen_parts import truthy
+from ..engine.fields import truthy
 from ..engine.timestamps import format_context, format_envelope, load_zone
 from ..expressions.runtime import to_string
 

@@ -2,7 +2,7 @@
 
 `[1,2,3]`, a bare scalar and an array wrapping a valid event used to be silently `filtered` (exit 0,
 no dead letter): a producer batching events into arrays lost them all without a sign (issue #11
-item 2). Both commands now read lines through one decoder (engine/decode.py), so each bad line gets
+item 2). Both commands now read lines through one decoder (engine/jsonl/decode.py), so each bad line gets
 one code whichever command reads it, and both keep it (rejects file / dead letter).
 """
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import textwrap
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from ebi_mapper import compile_mapping, load_mapping
 
-NOW = datetime(2026, 12, 15, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 15, 12, 0, tzinfo=UTC)
 
 BASE = """
 ebi_mapping: 1

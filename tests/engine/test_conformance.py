@@ -1,7 +1,7 @@
 """Validation by construction is sound: an event the fast path does not check would have passed.
 
 The generated runner skips the schema check for an event when every value it wrote carries a
-guarantee that proves that value's schema fragment (engine/conformance.py). Each link of that
+guarantee that proves that value's schema fragment (engine/fast/conformance.py). Each link of that
 argument is tested here against the code it relies on:
 
 1. every coercer's output holds ``coercer_guarantee(param)``, and every value passing an inline
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -32,9 +32,8 @@ from jsonschema import Draft202012Validator
 from ebi_mapper import compile_mapping, load_mapping
 from ebi_mapper.catalog import load_catalog
 from ebi_mapper.catalog.model import Param
-from ebi_mapper.engine.codegen_parts import inline_coercion
 from ebi_mapper.engine.coerce import CoercionError, coerce_customer, make_coercer
-from ebi_mapper.engine.conformance import (
+from ebi_mapper.engine.fast.conformance import (
     Boolean,
     Either,
     Integer,
@@ -47,6 +46,7 @@ from ebi_mapper.engine.conformance import (
     non_empty,
     prove_skeleton,
 )
+from ebi_mapper.engine.fast.parts import inline_coercion
 from ebi_mapper.engine.timestamps import format_context, format_envelope, make_timestamp_parser
 from ebi_mapper.schemas import load_schema
 
@@ -124,7 +124,7 @@ def test_customer_coercer_holds_text_1_to_255(value):
     assert Text(1, 255).holds(out)
 
 
-in_range = st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(2099, 12, 31, 23, 59, 59, 999999), timezones=st.just(timezone.utc))
+in_range = st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(2099, 12, 31, 23, 59, 59, 999999), timezones=st.just(UTC))
 
 
 @settings(max_examples=300, deadline=None)
@@ -354,5 +354,5 @@ def test_example_rules_check_only_events_that_missed_the_proof(path):
         # No branch flags every event that takes it: only a value outside the proof (an empty id) does.
         assert not [line for line in source.splitlines() if line.strip() == "_chk = True"], crule.rule.name
         if "_valid(_d)" in source:
-            # at rule level, or inside an `each` loop's try (engine/codegen_each.py), one level more in a two-level each
+            # at rule level, or inside an `each` loop's try (engine/fast/each.py), one level more in a two-level each
             assert re.search(r"^    ( {4}){0,3}if _chk:\n\s+_d = ", source, re.M), crule.rule.name

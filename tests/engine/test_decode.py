@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from ebi_mapper.engine.decode import iter_jsonl
+from ebi_mapper.engine.jsonl.decode import iter_jsonl
 
 
 def _lines(data: bytes, **kw):

@@ -18,9 +18,9 @@ from ebi_mapper import compile_mapping, load_mapping
 from ebi_mapper.cli import main
 from ebi_mapper.cli.report import dumps_line
 from ebi_mapper.engine import iter_jsonl
-from ebi_mapper.engine.accounting import MapCounts
-from ebi_mapper.engine.decode import MAX_LINE_BYTES, decode_line
-from ebi_mapper.engine.lines import Oversized, iter_line_batches
+from ebi_mapper.engine.jsonl.accounting import MapCounts
+from ebi_mapper.engine.jsonl.decode import MAX_LINE_BYTES, decode_line
+from ebi_mapper.engine.jsonl.lines import Oversized, iter_line_batches
 from ebi_mapper.engine.timestamps import DST_LOG
 from ebi_mapper.mapping.loader import parse_utc_timestamp
 

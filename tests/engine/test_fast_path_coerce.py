@@ -9,16 +9,16 @@ the %-format strings that define Optimove's two forms.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ebi_mapper.catalog.model import Param
-from ebi_mapper.engine.codegen_parts import inline_coercion, string_bound
 from ebi_mapper.engine.coerce import CoercionError, make_coercer, money_exact
-from ebi_mapper.engine.codegen_each import CONTEXT_FROM_ENVELOPE
+from ebi_mapper.engine.fast.each import CONTEXT_FROM_ENVELOPE
+from ebi_mapper.engine.fast.parts import inline_coercion, string_bound
 from ebi_mapper.engine.timestamps import _CONTEXT, _ENVELOPE, context_from_envelope, format_context, format_envelope
 
 MONEY = Param("ootb_deposit_amount", "number", "enrichment", monetary=True)
@@ -98,14 +98,14 @@ def test_string_bound_holds_for_every_coerced_value(param, value):
         assert len(coerced) <= string_bound(param)
 
 
-aware = st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.sampled_from([timezone.utc, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-11))]))
+aware = st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-11))]))
 
 
 @settings(max_examples=500, deadline=None)
 @given(dt=aware)
 def test_time_writers_equal_their_format_strings(dt):
     try:
-        utc = dt.astimezone(timezone.utc)
+        utc = dt.astimezone(UTC)
     except OverflowError:
         return
     fields = (utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import textwrap
 from collections import OrderedDict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -142,7 +142,7 @@ VERSIONS = [1, 2.5, -3, 10**30, "7", "1.10", "v9", "2026-12-01T10:00:00+02:00", 
 
 # `default: null` sends a null through the coercer (valid only where the schema takes null), and
 # `nulls: keep` writes nulls: the two ways a value that is no value reaches the event on the fast
-# path, where the schema check is skipped for values proven valid (engine/conformance.py).
+# path, where the schema check is skipped for values proven valid (engine/fast/conformance.py).
 SMALL["null_defaults"] = (
     "nulls: keep\n",
     DEPOSIT_RULE.replace("ootb_transaction_id: data.tx_id", "ootb_transaction_id: {expr: data.tx_id, default: null}")
@@ -199,7 +199,7 @@ def mappers(tmp_path_factory):
 
 
 NAMES = [f"{p.parent.name}/{p.stem}" for p in MAPPING_FILES] + list(SMALL) + list(UNLINTED)
-CLOCKS = [NOW, datetime(2100, 1, 1, tzinfo=timezone.utc), datetime(2026, 7, 15, 10, 3, tzinfo=timezone.utc)]
+CLOCKS = [NOW, datetime(2100, 1, 1, tzinfo=UTC), datetime(2026, 7, 15, 10, 3, tzinfo=UTC)]
 
 
 SHAPES: dict = {}
@@ -440,7 +440,7 @@ def _exotic(value):
 def test_generated_payloads_give_equal_results(mappers, name, data):
     mapping, fast, reference = mappers[name]
     payload = data.draw(shaped_payload(SHAPES.setdefault(name, _shape(mapping))) if data.draw(st.integers(0, 9)) else json_values, label="payload")
-    now = data.draw(st.sampled_from(CLOCKS) | st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2101, 1, 1), timezones=st.just(timezone.utc)), label="now")
+    now = data.draw(st.sampled_from(CLOCKS) | st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2101, 1, 1), timezones=st.just(UTC)), label="now")
     _assert_same(fast, reference, payload, now=now)
 
 

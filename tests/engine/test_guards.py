@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -89,7 +89,7 @@ def test_string_length_guard_checks_the_customer_id(make_mapper):
 
 def test_go_live_uses_event_time_not_processing_time(make_mapper):
     mapper = make_mapper(DEPOSIT_RULE)
-    late_arrival = datetime(2027, 6, 1, tzinfo=timezone.utc)  # processed long after, event before go-live
+    late_arrival = datetime(2027, 6, 1, tzinfo=UTC)  # processed long after, event before go-live
     result = mapper.map_record(deposit_payload(processed_at="2026-11-01T00:00:00Z"), now=late_arrival)
     assert [f.reason for f in result.filtered] == ["pre_go_live"]
     result = mapper.map_record(deposit_payload(processed_at="2026-12-01T00:00:00Z"), now=late_arrival)

@@ -12,9 +12,9 @@ import pytest
 
 from ebi_mapper import compile_mapping, load_mapping
 from ebi_mapper.cli import main
-from ebi_mapper.engine.accounting import MapCounts
-from ebi_mapper.engine.decode import MAX_DEPTH, MAX_LINE_BYTES, decode_line
-from ebi_mapper.engine.parallel import GROUP_LINES, resolve_workers
+from ebi_mapper.engine.jsonl.accounting import MapCounts
+from ebi_mapper.engine.jsonl.decode import MAX_DEPTH, MAX_LINE_BYTES, decode_line
+from ebi_mapper.engine.jsonl.parallel import GROUP_LINES, resolve_workers
 from ebi_mapper.mapping.loader import parse_utc_timestamp
 from ebi_mapper.outcomes import Rejection
 
@@ -116,7 +116,7 @@ def test_merged_counts_equal_the_counts_of_the_whole():
 
 
 def test_auto_uses_one_process_per_cpu_only_for_big_regular_files(tmp_path, monkeypatch):
-    from ebi_mapper.engine import parallel
+    from ebi_mapper.engine.jsonl import parallel
 
     small, big = tmp_path / "small.jsonl", tmp_path / "big.jsonl"
     small.write_bytes(b"{}\n")
@@ -132,7 +132,7 @@ def test_auto_uses_one_process_per_cpu_only_for_big_regular_files(tmp_path, monk
 
 
 def test_map_defaults_to_auto_and_auto_output_equals_one_process(tmp_path, capsys, monkeypatch):
-    from ebi_mapper.engine import parallel
+    from ebi_mapper.engine.jsonl import parallel
 
     mapping, data = EXAMPLES / f"{SAMPLES[0]}.yaml", EXAMPLES / f"{SAMPLES[0]}.jsonl"
     monkeypatch.setattr(parallel, "AUTO_MIN_BYTES", 1)  # this small sample counts as big

@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from .conftest import BASE, DEPOSIT_RULE, NOW, deposit_payload
 
 from ebi_mapper.cli import main
 from ebi_mapper.engine import Trace
+
+from .conftest import BASE, DEPOSIT_RULE, NOW, deposit_payload
 
 # The deposit rule twice more: once failing in `when`, once in a context field.
 BOOM_RULE = DEPOSIT_RULE.replace("name: deposit", "name: boom").replace(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -25,7 +25,7 @@ from ebi_mapper.engine.timestamps import (
 )
 from ebi_mapper.errors import MappingError, UnknownNameError
 
-UTC = timezone.utc
+UTC = UTC
 # The context-timestamp pattern the catalog's schemas accept.
 CONTEXT_FORM = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")
 ENVELOPE_FORM = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6} UTC$")

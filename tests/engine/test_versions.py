@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ebi_mapper.engine.versioning import compare_versions, describe_version, version_key
 from ebi_mapper.engine.coerce_errors import CoercionError
+from ebi_mapper.engine.versioning import compare_versions, describe_version, version_key
 
 from .conftest import DEPOSIT_RULE, NOW, deposit_payload
 

@@ -16,10 +16,12 @@ validation, the event), with the per-field decisions taken at compile time inste
 * the missing / null / value logic and the null policy become straight-line code per field,
   and the coercer is called only when an inline test (:func:`.codegen_parts.inline_coercion`)
   cannot tell that it would return the value unchanged;
-* the built-in guards are inlined from the ``fused`` form their check functions carry
-  (:mod:`ebi_mapper.default_plugins.guards`); if any enabled guard has no such form (a plugin's
-  guard) or the rule has enrichers, the generated code hands the finished fields to the
-  reference tail (``Mapper._finish``), so every plugin still runs exactly as before;
+* the guards run in the generated code (:mod:`.guards`): the built-ins inline, from the
+  ``inline`` part of their declared fast form (:class:`~ebi_mapper.extensions.FastGuard`); a
+  plugin's guard through its fast form's per-rule check, or, without one, its reference check
+  with the ``OotbEvent`` and ``GuardContext`` it expects. Only a rule with enrichers (which
+  change the event) hands its finished fields to the public tail,
+  :func:`~ebi_mapper.engine.finish.finish_rule`, so every plugin runs exactly as before;
 * the event is checked against its schema only if a value could make it invalid: each branch
   that writes a value carries a guarantee proven against the param's schema fragment at compile
   time (:mod:`.conformance`, :mod:`.codegen_proof`); a branch without one flags the event, and
@@ -35,40 +37,44 @@ from __future__ import annotations
 
 import builtins
 import itertools
+from collections.abc import Callable
 from types import SimpleNamespace
-from typing import Any, Callable
+from typing import Any
 
 from jmespath.exceptions import JMESPathError
 
-from ..expressions import error_message, presence
-from ..outcomes import Filtered, OotbEvent, Rejection
-from ..rejection_codes import Source, message_source
-from .codegen_each import CONTEXT_FROM_ENVELOPE, RUNTIME as EACH_RUNTIME, emit_each_loop, emit_lets
-from .codegen_guards import emit_guards
-from .codegen_proof import make_proof
-from .codegen_parts import SLOW, Slot, Writer, detach, generic, inline_coercion, odd, plain_dataclass, truthy
-from .coerce import CUSTOMER_MAX_LENGTH, CoercionError, coerce_customer
+from ...expressions import error_message, presence
+from ...outcomes import Filtered, OotbEvent, Rejection
+from ...rejection_codes import Source, message_source
+from ..coerce import CUSTOMER_MAX_LENGTH, CoercionError, coerce_customer
+from ..compiled import RuleRunner
+from ..fields import truthy
+from ..timestamps import format_envelope, make_timestamp_parser
 from .conformance import Either, OneOf, Text, TimeText, coercer_guarantee, inline_guarantee
-from .timestamps import format_envelope, make_timestamp_parser
+from .each import CONTEXT_FROM_ENVELOPE, emit_each_loop, emit_lets
+from .each import RUNTIME as EACH_RUNTIME
+from .guards import GuardStep, emit_guards
+from .parts import SLOW, Slot, Writer, detach, generic, inline_coercion, odd
+from .proof import make_proof
 
-__all__ = ["RuleRunner", "make_rule_runner"]
+__all__ = ["make_rule_runner"]
 
-RuleRunner = Callable[[Any, Any, str, Any], bool]
 
-_FAST_EVENTS = plain_dataclass(OotbEvent, ("tenant", "event", "customer", "timestamp", "context", "rule", "pk", "version"))
 _BIG_INT = "10**200"  # ints below this in size print as fewer than 202 characters
 # An exception kept in a local past its `except` block is detached first (codegen_parts.detach).
 
 class _RuleCodegen:
     """Writes the source of one rule's runner; constants go into the function's namespace."""
 
-    def __init__(self, crule: Any, *, tenant: Any, go_live: Any, tz: Any, dst: str, validator: Any, fused: list | None, finish: Callable):
+    def __init__(self, crule: Any, *, tenant: Any, tz: Any, dst: str, validator: Any, guards: list[GuardStep], finish: Callable,
+                 mapping: Any, catalog: Any):
         self.crule = crule
         self.rule = crule.rule
         self.event = crule.event
         self.tenant = tenant
-        self.go_live = go_live
-        self.fused = fused
+        self.guards = guards
+        self.enriched = bool(crule.enrichers)
+        self.mapping, self.catalog = mapping, catalog
         self._ids = itertools.count(1)
         self.ns: dict[str, Any] = {
             "__builtins__": builtins,
@@ -85,8 +91,6 @@ class _RuleCodegen:
             "_Rejection": Rejection,
             "_Filtered": Filtered,
             "_OotbEvent": OotbEvent,
-            "_new": object.__new__,
-            "_setattr": object.__setattr__,
             "_coerce_customer": coerce_customer,
             "_parse_time": make_timestamp_parser(tz=tz, dst=dst),
             "_fmt_env": format_envelope,
@@ -94,7 +98,7 @@ class _RuleCodegen:
             "_crule": crule,
             "_version": crule.version,  # the same reader the interpreter calls (versioning.py)
             "_check_event": validator.check,
-            "_valid": validator._check_for(self.event.key),
+            "_valid": validator.compiled_check(self.event.key),
         }
         in_each = crule.each is not None
         self.slots: dict[str, Slot] = {}
@@ -111,9 +115,11 @@ class _RuleCodegen:
         self.init_vars: list[str] = []  # x<k>/n<k> of plain paths, set to None up front in one line
         self.hoisted_fields: dict[str, str] = {}  # context param -> variable coerced before the loop
         self.exit = "continue" if in_each else "return True"
-        # Validation by construction (see .codegen_proof): only with the built-in guards inlined
-        # (else the reference tail validates) and a compiled validator for the event.
-        self.proof = make_proof(validator, self.event.key, enabled=fused is not None and self.ns["_valid"] is not None)
+        # Validation by construction (see .proof): only when every guard is a built-in written
+        # inline (a plugin's guard may adjust the context; enrichers go to the tail, which
+        # validates) and there is a compiled validator for the event.
+        inline_only = not self.enriched and all(step.how == "inline" for step in guards)
+        self.proof = make_proof(validator, self.event.key, enabled=inline_only and self.ns["_valid"] is not None)
 
     # -- helpers ------------------------------------------------------------------------------
     def const(self, value: Any) -> str:
@@ -299,8 +305,8 @@ class _RuleCodegen:
         with w.indent():
             w.emit("result.rejections.extend(_rej)")
             w.emit(self.exit)
-        if self.fused is None:
-            # Enrichers or a plugin's guard: the reference tail runs them exactly as before.
+        if self.enriched:
+            # Enrichers change the event: the public tail (engine/finish.py) runs them, then the guards.
             w.emit("_finish(_crule, data, payload, result, source, now, None, customer, _when, context, _ver)")
             return
         self.currency(w)
@@ -548,33 +554,29 @@ class _RuleCodegen:
             else:
                 parts.append(f"context.get({key!r})")
         pk = "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
-        if _FAST_EVENTS:
-            # The event without the frozen dataclass's __init__ (eight object.__setattr__ calls).
-            w.emit("_ev = _new(_OotbEvent)")
-            w.emit(f"_setattr(_ev, '__dict__', {{'tenant': {tenant}, 'event': {event.key!r}, 'customer': customer, 'timestamp': _ts, 'context': context, 'rule': {rule.name!r}, 'pk': {pk}, 'version': _ver}})")
-            w.emit("result.events.append(_ev)")
-        else:
-            w.emit(f"result.events.append(_OotbEvent({tenant}, {event.key!r}, customer, _ts, context, {rule.name!r}, {pk}, _ver))")
+        # The public constructor (outcomes.py gives the frozen OotbEvent a one-assignment __init__).
+        w.emit(f"result.events.append(_OotbEvent({tenant}, {event.key!r}, customer, _ts, context, {rule.name!r}, {pk}, _ver))")
 
 
 def make_rule_runner(
     crule: Any,
     *,
     tenant: Any,
-    go_live: Any,
     tz: Any,
     dst: str,
     validator: Any,
-    fused: list | None,
+    guards: list[GuardStep],
     finish: Callable,
+    mapping: Any,
+    catalog: Any,
     check_when: bool = True,
 ) -> tuple[RuleRunner, str]:
     """Generate ``run(payload, result, source, now) -> matched`` for one compiled rule, and its source.
 
-    ``fused`` is the ``(kind, settings)`` list of the enabled guards when every one of them has
-    a fused form and the rule has no enrichers, else ``None`` (then ``finish``, the reference
-    tail, runs enrichers and guards). With ``check_when=False`` the rule's ``when`` is taken as
-    already true (the dispatcher proved it).
+    ``guards`` is how each enabled guard runs (:func:`.guards.plan_guards`); ``finish`` is the
+    tail a rule with enrichers hands its fields to; ``mapping`` and ``catalog`` make the
+    ``GuardContext`` of a guard without a fast form. With ``check_when=False`` the rule's
+    ``when`` is taken as already true (the dispatcher proved it).
     """
-    gen = _RuleCodegen(crule, tenant=tenant, go_live=go_live, tz=tz, dst=dst, validator=validator, fused=fused, finish=finish)
+    gen = _RuleCodegen(crule, tenant=tenant, tz=tz, dst=dst, validator=validator, guards=guards, finish=finish, mapping=mapping, catalog=catalog)
     return gen.build(check_when=check_when)

@@ -28,8 +28,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from ..catalog import load_catalog
-from ..catalog.model import Param
+from ...catalog import load_catalog
+from ...catalog.model import Param
 
 __all__ = [
     "Boolean",

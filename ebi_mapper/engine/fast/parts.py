@@ -9,21 +9,16 @@ stands for in tests/engine/test_fast_path_coerce.py.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from jmespath.exceptions import JMESPathError
 
-from ..expressions import literal_value, presence, simple_path
+from ...expressions import literal_value, presence, simple_path
 
-__all__ = ["SLOW", "STRING_TYPES", "Slot", "Writer", "detach", "generic", "inline_coercion", "odd", "plain_dataclass", "string_bound", "truthy"]
+__all__ = ["SLOW", "STRING_TYPES", "Slot", "Writer", "detach", "generic", "inline_coercion", "odd", "string_bound"]
 
 SLOW = object()  # "a non-JSON type was met": evaluate the generic way
-
-
-def plain_dataclass(cls: type, names: tuple[str, ...]) -> bool:
-    """True when ``cls`` is a dataclass whose __init__ only stores these fields (so it may be skipped)."""
-    fields = getattr(cls, "__dataclass_fields__", {})
-    return tuple(fields) == names and not hasattr(cls, "__post_init__") and "__slots__" not in vars(cls)
 
 
 _JSON_TYPES = frozenset({dict, list, str, int, float, bool, type(None)})
@@ -60,15 +55,6 @@ def detach(exc: BaseException) -> BaseException:
     exc.__context__ = None
     exc.__cause__ = None
     return exc
-
-
-def truthy(value: Any) -> bool:
-    """JMESPath truthiness: false, null, and empty strings, arrays and objects are false."""
-    if value is None or value is False:
-        return False
-    if isinstance(value, (str, list, dict)):
-        return len(value) > 0
-    return True
 
 
 def string_bound(param: Any) -> float:
@@ -155,7 +141,7 @@ class Writer:
     def emit(self, line: str) -> None:
         self.lines.append("    " * self.depth + line)
 
-    def indent(self) -> "_Indent":
+    def indent(self) -> _Indent:
         """A context manager: lines emitted inside it are one level deeper."""
         return _Indent(self)
 

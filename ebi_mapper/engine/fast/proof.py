@@ -82,6 +82,6 @@ def make_proof(validator: Any, event: str, *, enabled: bool) -> ProofMarks:
 @cache
 def _schema(vertical: str, event: str) -> dict:
     """One copy per event schema, shared by every rule's marks (they only read it)."""
-    from ..schemas import load_schema
+    from ...schemas import load_schema
 
     return load_schema(vertical, event)

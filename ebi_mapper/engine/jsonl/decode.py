@@ -14,13 +14,14 @@ than a guess about what the array means (docs/mapping-format.md, "Input").
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO, Any, Iterator
+from typing import IO, Any
 
 import orjson
 
-from ..outcomes import Rejection
-from ..rejection_codes import rejection
+from ...outcomes import Rejection
+from ...rejection_codes import rejection
 
 __all__ = ["DecodedLine", "iter_jsonl", "decode_line", "not_object", "too_large", "MAX_LINE_BYTES", "MAX_DEPTH"]
 

@@ -1,21 +1,69 @@
-"""The four built-in guards as generated code (see :mod:`.codegen`).
+"""The guards in generated code (see :mod:`.codegen`), in the order the registry gives them.
 
-Each check function in :mod:`ebi_mapper.default_plugins.guards` carries ``fused = (kind,
-settings)``; the emitter for that kind writes the same decision inline, with the same messages,
-fields and order of outcomes, so no closure, generator or ``GuardContext`` is built per event.
-An exception inside an inlined check becomes a ``guard_failed`` rejection, as the reference does
-for any guard. tests/engine/test_fast_path_differential.py compares the outcomes.
+:func:`plan_guards` decides how each enabled guard of a rule runs, from its declared fast form
+(:class:`~ebi_mapper.extensions.FastGuard`):
+
+* ``inline``: a built-in whose fast form names an inline form this module writes (``go_live``,
+  ``currency``, ``string_length``, ``future_skew``): the same decision as its check, with the
+  same messages (the one table, ebi_mapper/rejection_codes.py), fields and order of outcomes,
+  and no call, closure or ``GuardContext`` per event;
+* ``fast``: the per-rule check its fast form returns, called with the event's parts;
+* ``check``: a guard without a fast form: its reference check, with the ``OotbEvent`` and
+  ``GuardContext`` it expects (built once per event, only then).
+
+A guard whose fast form has nothing to check for the rule is left out. An exception in any of
+them becomes a ``guard_failed`` rejection naming the guard, and outcomes are taken as the
+interpreter takes them (engine/finish.py). tests/engine/test_fast_path_differential.py and
+tests/engine/test_fast_guard_plugin.py compare the outcomes.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from typing import Any
 
-from ..rejection_codes import Source, message_source
-from .coerce import CUSTOMER_MAX_LENGTH
-from .codegen_parts import string_bound
+from ...extensions import GuardContext
+from ...outcomes import Rejection
+from ...rejection_codes import Source, message_source
+from ..coerce import CUSTOMER_MAX_LENGTH
+from .parts import string_bound
 
-__all__ = ["emit_guards"]
+__all__ = ["GuardStep", "emit_guards", "plan_guards"]
+
+
+@dataclass(frozen=True)
+class GuardStep:
+    """How one enabled guard runs in a rule's generated code."""
+
+    name: str  # its registered name (guard_failed and traces name it)
+    how: str  # inline | fast | check
+    what: Any  # inline: (kind, settings); fast: check(customer, timestamp, event_time, context, now, currency); check: check(event, ctx)
+
+
+def plan_guards(crule: Any) -> list[GuardStep]:
+    """Each enabled guard of ``crule``, as it will run (see the module's docstring)."""
+    steps = []
+    for i, check in enumerate(crule.guards):
+        name = crule.guard_names[i] if i < len(crule.guard_names) else getattr(check, "__name__", str(check))
+        fast = crule.guard_fast[i] if i < len(crule.guard_fast) else None
+        if fast is None:
+            steps.append(GuardStep(name, "check", check))
+        elif fast.inline is not None and fast.inline[0] in _EMITTERS:
+            steps.append(GuardStep(name, "inline", fast.inline))
+        else:
+            try:
+                per_rule = fast.for_rule(crule.rule, crule.event)
+            except Exception:  # noqa: BLE001 - a plugin's fast form that cannot bind: its reference check still runs
+                steps.append(GuardStep(name, "check", check))
+                continue
+            if per_rule is not None:
+                steps.append(GuardStep(name, "fast", per_rule))
+    return steps
+
+
+def _sourced(item: Rejection, source: str) -> Rejection:
+    """A guard's rejection naming the record (as the interpreter's tail does)."""
+    return item if item.source else replace(item, source=source)
 
 
 class _Nested:
@@ -33,19 +81,27 @@ class _Nested:
 
 def emit_guards(gen: Any, w: Any) -> None:
     """Write the enabled guards' checks for ``gen``'s rule, in guard order, then filter or reject."""
-    if not gen.fused:
+    if not gen.guards:
         return
     bodies = []
-    for kind, settings in gen.fused:
+    for step in gen.guards:
         body = type(w)()
         body.depth = w.depth + 1
-        _EMITTERS[kind](gen, body, settings)
+        if step.how == "inline":
+            kind, settings = step.what
+            _EMITTERS[kind](gen, body, settings)
+        else:
+            _call(gen, body, step)
         if body.lines:  # else nothing this guard could say for this rule
-            bodies.append((kind, body))
+            bodies.append((step, body))
     filters = any(_FILTERED in line for _, body in bodies for line in body.lines)
     if filters:
         w.emit("_filtered = False")
-    for kind, body in bodies:
+    if any(step.how == "check" for step, _ in bodies):
+        # What a reference check expects, built once per event (engine/finish.py builds the same).
+        w.emit(f"_gev = _OotbEvent({gen.const(gen.tenant)}, {gen.event.key!r}, customer, _ts, context, {gen.rule.name!r})")
+        w.emit(f"_gctx = {gen.const(GuardContext)}({gen.const(gen.mapping)}, {gen.const(gen.rule)}, {gen.const(gen.catalog)}, now, _when, _cur, payload)")
+    for step, body in bodies:
         # As the reference does for every guard: an exception becomes a guard_failed rejection
         # naming the guard (each body records its outcomes only on its last line, so a failure
         # leaves none behind).
@@ -53,7 +109,10 @@ def emit_guards(gen: Any, w: Any) -> None:
         w.lines.extend(body.lines)
         w.emit("except Exception as _e:")
         with w.indent():
-            w.emit(f"_rej.append({gen.rejection('guard_failed', '', '', name=kind, error_type=Source('type(_e).__name__'), error=Source('_e'))})")
+            failed = gen.rejection("guard_failed", "", "", name=step.name, error_type=Source("type(_e).__name__"), error=Source("_e"))
+            w.emit(f"_rej.append({failed})" if step.how == "inline" else f"_gout = ({failed},)")
+        if step.how != "inline":
+            _take(gen, w)
     if filters:
         w.emit("if _filtered:")
         with w.indent():
@@ -65,6 +124,23 @@ def emit_guards(gen: Any, w: Any) -> None:
 
 
 _FILTERED = "_filtered = True"  # how a body records a Filtered outcome (go_live's)
+
+
+def _call(gen: Any, w: Any, step: GuardStep) -> None:
+    """A guard that is not inline: call it, keeping its outcomes (the reference takes them whole, with list())."""
+    fn = gen.const(step.what)
+    if step.how == "fast":
+        w.emit(f"_gout = list({fn}(customer, _ts, _when, context, now, _cur) or ())")
+    else:
+        w.emit(f"_gout = list({fn}(_gev, _gctx) or ())")
+
+
+def _take(gen: Any, w: Any) -> None:
+    """Outcomes of a called guard, as engine/finish.py takes them: a filter is kept, a rejection named after the record."""
+    w.emit("for _x in _gout:")
+    with w.indent():
+        w.emit(f"if isinstance(_x, _Filtered): result.filtered.append(_x); {_FILTERED}")
+        w.emit(f"else: _rej.append({gen.const(_sourced)}(_x, source))")
 
 
 def _reject(w: Any, rejection: str) -> None:

@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..outcomes import RecordResult, Rejection
+from ...outcomes import RecordResult, Rejection
 
 __all__ = ["MapCounts"]
 
@@ -52,7 +52,7 @@ class MapCounts:
         self.outcomes["rejected"] += 1
         self.rejections[rejection.code] += 1
 
-    def merge(self, other: "MapCounts") -> None:
+    def merge(self, other: MapCounts) -> None:
         """Add another run's totals to these (a worker's counts for one chunk of the input)."""
         self.records += other.records
         self.outcomes.update(other.outcomes)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..rejection_codes import Source, message_source
-from .items import tag_item
-from .scopes import LetError, each_error, each_problem, item_scope, let_rejection, with_values
+from ...rejection_codes import Source, message_source
+from ..items import tag_item
+from ..scopes import LetError, each_error, each_problem, item_scope, let_rejection, with_values
 
 __all__ = ["CONTEXT_FROM_ENVELOPE", "RUNTIME", "emit_each_loop", "emit_lets"]
 

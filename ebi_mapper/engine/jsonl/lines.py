@@ -9,8 +9,9 @@ most ``max_line_bytes``: a longer line is skipped through, keeping only its head
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO, Iterator, Union
+from typing import IO
 
 from .decode import MAX_LINE_BYTES
 
@@ -28,7 +29,7 @@ class Oversized:
     total: int
 
 
-LineBatch = list[tuple[int, Union[bytes, Oversized]]]
+LineBatch = list[tuple[int, bytes | Oversized]]
 
 
 def iter_line_batches(

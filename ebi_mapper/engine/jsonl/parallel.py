@@ -15,16 +15,17 @@ import multiprocessing
 import os
 import stat
 from collections import deque
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 
+from ..timestamps import DST_LOG
 from .accounting import MapCounts
 from .decode import MAX_DEPTH, MAX_LINE_BYTES, decode_line, too_large
-from .timestamps import DST_LOG
 from .lines import KEEP_BYTES, LineBatch, Oversized
 
 __all__ = ["AUTO_MIN_BYTES", "BATCH_LINES", "GROUP_LINES", "MappedBytes", "auto_workers", "map_lines", "map_in_workers", "resolve_workers"]
@@ -69,7 +70,7 @@ def map_lines(mapper: Any, lines: LineBatch, name: str, counts: MapCounts, fixed
     for start in range(0, len(lines), BATCH_LINES):
         part = lines[start : start + BATCH_LINES]
         if fixed_now is None:  # the skew guard needs seconds, not microseconds: once per batch
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
         payloads, sources, slots = [], [], []
         for line_no, data in part:
             where = f"{name}:{line_no}"
@@ -147,8 +148,8 @@ _WORKER: dict[str, Any] = {}
 
 def _init_worker(mapping_path: str, name: str, fixed_now: datetime | None, rejects: bool, bespoke: bool) -> None:
     """Compile the mapping once per worker process (the compiled form holds generated code: not picklable)."""
-    from ..mapping import load_mapping
-    from .mapper import compile_mapping
+    from ...mapping import load_mapping
+    from ..build import compile_mapping
 
     _WORKER.update(mapper=compile_mapping(load_mapping(mapping_path)), name=name, fixed_now=fixed_now, rejects=rejects, bespoke=bespoke)
     # As in the main process: the long-lived compiled mapping out of the cyclic GC's sight.
