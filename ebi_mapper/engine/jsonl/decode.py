@@ -1,8 +1,9 @@
 """Decode a JSON lines stream record by record, turning every bad line into a rejection.
 
-The one reader of JSON lines: ``map`` (through :mod:`.lines` and :func:`decode_line`) and ``run``
-(delivery/source.py, through :func:`iter_jsonl`) use it, so a bad line gets the same code and
-reason whichever command reads it. A malformed line, invalid UTF-8, a nesting bomb, an oversized
+The one reader of JSON lines: ``map`` (:mod:`.lines` splits the stream into numbered lines,
+:func:`decode_lines` decodes them), ``run`` (delivery/source.py, through :func:`iter_jsonl`) and
+``explain`` (:func:`decode_line`) use it, so a bad line gets the same code and reason whichever
+command reads it (tests/engine/test_fast_path_cli.py compares ``map``'s and ``iter_jsonl``'s). A malformed line, invalid UTF-8, a nesting bomb, an oversized
 line, or a line that is valid JSON but not one object (an array, a bare scalar) is reported with
 its line number and kept (truncated for oversized lines), and the stream goes on. Memory stays
 bounded: a line is never read past the size limit.
@@ -14,7 +15,7 @@ than a guess about what the array means (docs/mapping-format.md, "Input").
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -23,11 +24,12 @@ import orjson
 from ...outcomes import Rejection
 from ...rejection_codes import rejection
 
-__all__ = ["DecodedLine", "iter_jsonl", "decode_line", "not_object", "too_large", "MAX_LINE_BYTES", "MAX_DEPTH"]
+__all__ = ["DecodedLine", "Oversized", "iter_jsonl", "decode_line", "decode_lines", "not_object", "too_large", "KEEP_BYTES", "MAX_LINE_BYTES",
+           "MAX_DEPTH"]
 
 MAX_LINE_BYTES = 1024 * 1024  # one event payload; webhooks are a few KiB
 MAX_DEPTH = 64  # real payloads nest < 10 levels; deeper is a bomb or a bug
-_KEEP_BYTES = 64 * 1024  # how much of an oversized line is kept for the dead-letter record
+KEEP_BYTES = 64 * 1024  # how much of a bad line is kept for the dead-letter record or rejects file
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,14 @@ class DecodedLine:
     payload: Any = None
     rejection: Rejection | None = None
     raw: bytes = b""  # the line's bytes, blanks stripped (truncated if huge)
+
+
+@dataclass(frozen=True)
+class Oversized:
+    """A line longer than the limit, as :mod:`.lines` hands it on: its first bytes and its whole length (newline included)."""
+
+    kept: bytes
+    total: int
 
 
 def _depth_exceeds(value: Any, limit: int) -> bool:
@@ -115,7 +125,7 @@ def iter_jsonl(
         offset += len(data)
         if len(data) > max_line_bytes and not data.endswith(b"\n"):
             # Oversized: keep the head for the dead-letter record, skip the rest without holding it.
-            kept = data[:_KEEP_BYTES]
+            kept = data[:KEEP_BYTES]
             total = len(data)
             while True:
                 more = readline(max_line_bytes)
@@ -135,6 +145,41 @@ def iter_jsonl(
         where = f"{name}:{line_no}"
         payload, rej = decode_line(stripped, source=where, max_depth=max_depth)
         if rej is not None:
-            yield DecodedLine(line_no, start, offset, None, rej, stripped[:_KEEP_BYTES])
+            yield DecodedLine(line_no, start, offset, None, rej, stripped[:KEEP_BYTES])
         else:
             yield DecodedLine(line_no, start, offset, payload, None, stripped)
+
+
+def decode_lines(lines: Iterable[tuple[int, bytes | Oversized]], name: str, limit: int = MAX_LINE_BYTES) -> tuple[list[Any], list[str], list[Any]]:
+    """Decode numbered lines (``iter_line_batches``' output): ``(payloads, sources, slots)``.
+
+    ``payloads``/``sources`` are the lines that decoded, in order; ``slots`` has one entry per
+    line: None for a decoded one, ``(rejection, kept bytes)`` for one that did not, so the
+    caller can keep every line's place. The outcome of each line is :func:`decode_line`'s (or
+    :func:`too_large`'s); the common case, a plain object, skips the call.
+    """
+    loads, JSONDecodeError = orjson.loads, orjson.JSONDecodeError
+    payloads: list[Any] = []
+    sources: list[str] = []
+    slots: list[Any] = []
+    for line_no, data in lines:
+        where = f"{name}:{line_no}"
+        if isinstance(data, Oversized):
+            slots.append((too_large(data.total, where, limit), data.kept))
+            continue
+        # decode_line's own steps, its call saved for the lines it would pass as they are.
+        try:
+            payload = loads(data)
+        except JSONDecodeError:
+            payload = None
+        if type(payload) is dict and data.count(b"[") + data.count(b"{") <= MAX_DEPTH:
+            rejection = None
+        else:
+            payload, rejection = decode_line(data, source=where)
+        if rejection is None:
+            payloads.append(payload)
+            sources.append(where)
+            slots.append(None)
+        else:
+            slots.append((rejection, data[:KEEP_BYTES]))
+    return payloads, sources, slots

@@ -10,23 +10,13 @@ most ``max_line_bytes``: a longer line is skipped through, keeping only its head
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import IO
 
-from .decode import MAX_LINE_BYTES
+from .decode import KEEP_BYTES, MAX_LINE_BYTES, Oversized
 
 __all__ = ["Oversized", "LineBatch", "iter_line_batches", "KEEP_BYTES", "CHUNK_BYTES"]
 
-KEEP_BYTES = 64 * 1024  # how much of an oversized line is kept (as iter_jsonl keeps)
 CHUNK_BYTES = 32 * 1024  # bytes per read: a few dozen lines; bigger chunks measured no faster and use more memory
-
-
-@dataclass(frozen=True)
-class Oversized:
-    """A line longer than the limit: its first bytes and its whole length (newline included)."""
-
-    kept: bytes
-    total: int
 
 
 LineBatch = list[tuple[int, bytes | Oversized]]

@@ -1,7 +1,7 @@
 """Map batches of raw JSON lines to output bytes, in this process or in a pool of worker processes.
 
 :func:`map_lines` is the ``ebi-mapper map`` loop body: decode, map, encode a list of lines
-from :func:`~ebi_mapper.engine.lines.iter_line_batches` into the bytes of the events, rejects
+from :func:`~ebi_mapper.engine.jsonl.lines.iter_line_batches` into the bytes of the events, rejects
 and bespoke files. :func:`map_in_workers` hands groups of such lines to N processes (each
 compiles the mapping once) and yields their results strictly in input order, with a bounded
 number of groups in flight so memory stays flat whatever the input size. Both run the same
@@ -25,8 +25,8 @@ import orjson
 
 from ..timestamps import DST_LOG
 from .accounting import MapCounts
-from .decode import MAX_DEPTH, MAX_LINE_BYTES, decode_line, too_large
-from .lines import KEEP_BYTES, LineBatch, Oversized
+from .decode import decode_lines
+from .lines import LineBatch
 
 __all__ = ["AUTO_MIN_BYTES", "BATCH_LINES", "GROUP_LINES", "MappedBytes", "auto_workers", "map_lines", "map_in_workers", "resolve_workers"]
 
@@ -61,7 +61,7 @@ def map_lines(mapper: Any, lines: LineBatch, name: str, counts: MapCounts, fixed
     tests/engine/test_fast_path_cli.py checks it. ``rejects``/``bespoke`` false skip encoding those.
     """
     run = mapper.map_many
-    dumps, loads, JSONDecodeError = orjson.dumps, orjson.loads, orjson.JSONDecodeError
+    dumps = orjson.dumps
     now = fixed_now
     out: list[bytes] = []
     bad: list[bytes] = []
@@ -71,30 +71,7 @@ def map_lines(mapper: Any, lines: LineBatch, name: str, counts: MapCounts, fixed
         part = lines[start : start + BATCH_LINES]
         if fixed_now is None:  # the skew guard needs seconds, not microseconds: once per batch
             now = datetime.now(UTC)
-        payloads, sources, slots = [], [], []
-        for line_no, data in part:
-            where = f"{name}:{line_no}"
-            if type(data) is Oversized:
-                rejection = too_large(data.total, where, MAX_LINE_BYTES)
-                raw = data.kept
-            else:
-                # decode_line's own steps, its call saved for the lines it would pass as they are.
-                try:
-                    payload = loads(data)
-                except JSONDecodeError:
-                    payload = None
-                if type(payload) is dict and data.count(b"[") + data.count(b"{") <= MAX_DEPTH:
-                    rejection = None
-                else:
-                    payload, rejection = decode_line(data, source=where)
-                if rejection is None:
-                    payloads.append(payload)
-                    sources.append(where)
-                    slots.append(None)
-                    continue
-                raw = data[:KEEP_BYTES]
-            # Undecodable lines keep their place in the output order.
-            slots.append((rejection, raw))
+        payloads, sources, slots = decode_lines(part, name)
         results = iter(run(payloads, now=now, sources=sources))
         decoded = iter(zip(payloads, sources))
         for slot in slots:
