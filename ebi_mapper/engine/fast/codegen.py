@@ -14,7 +14,7 @@ validation, the event), with the per-field decisions taken at compile time inste
   often) is evaluated, coerced and parsed once before the loop, not once per element;
 * literals (``{value: completed}``) are coerced once, at compile time;
 * the missing / null / value logic and the null policy become straight-line code per field,
-  and the coercer is called only when an inline test (:func:`.codegen_parts.inline_coercion`)
+  and the coercer is called only when an inline test (:func:`.parts.inline_coercion`)
   cannot tell that it would return the value unchanged;
 * the guards run in the generated code (:mod:`.guards`): the built-ins inline, from the
   ``inline`` part of their declared fast form (:class:`~ebi_mapper.extensions.FastGuard`); a
@@ -24,9 +24,9 @@ validation, the event), with the per-field decisions taken at compile time inste
   :func:`~ebi_mapper.engine.finish.finish_rule`, so every plugin runs exactly as before;
 * the event is checked against its schema only if a value could make it invalid: each branch
   that writes a value carries a guarantee proven against the param's schema fragment at compile
-  time (:mod:`.conformance`, :mod:`.codegen_proof`); a branch without one flags the event, and
+  time (:mod:`.conformance`, :mod:`.proof`); a branch without one flags the event, and
   a flagged event goes through the compiled validator (and ``jsonschema`` for the reasons);
-* the `each` loop and what is done once before it are written by :mod:`.codegen_each`.
+* the `each` loop and what is done once before it are written by :mod:`.each`.
 
 The reference interpreter stays the definition of the behaviour: ``compile_mapping(..., fast=False)``
 uses it, ``trace=`` always uses it, and tests/engine/test_fast_path_differential.py proves the two
@@ -61,7 +61,7 @@ __all__ = ["make_rule_runner"]
 
 
 _BIG_INT = "10**200"  # ints below this in size print as fewer than 202 characters
-# An exception kept in a local past its `except` block is detached first (codegen_parts.detach).
+# An exception kept in a local past its `except` block is detached first (parts.detach).
 
 class _RuleCodegen:
     """Writes the source of one rule's runner; constants go into the function's namespace."""

@@ -256,7 +256,7 @@ def coercer_guarantee(param: Param) -> Guarantee | None:
 
 
 def inline_guarantee(param: Param, *, non_empty: bool = False) -> Guarantee | None:
-    """What passes :func:`~.codegen_parts.inline_coercion` ``(param, v, non_empty=...)``; None if it has no test."""
+    """What passes :func:`~.parts.inline_coercion` ``(param, v, non_empty=...)``; None if it has no test."""
     if param.allowed:
         return None
     kind = param.type
