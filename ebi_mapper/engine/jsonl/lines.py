@@ -1,7 +1,7 @@
 """Split a JSON lines stream into batches of lines, reading big chunks instead of line by line.
 
 The lines, their numbers, the blank lines skipped and the oversized lines are exactly those of
-:func:`~ebi_mapper.engine.decode.iter_jsonl` (tests/engine/test_fast_path_cli.py compares them);
+:func:`~ebi_mapper.engine.jsonl.decode.iter_jsonl` (tests/engine/test_fast_path_cli.py compares them);
 only the reading differs: one ``read`` of ``chunk_bytes`` yields hundreds of lines, where
 ``readline`` costs a call per line. Memory stays bounded by the chunk size plus one line of at
 most ``max_line_bytes``: a longer line is skipped through, keeping only its head for the report.
