@@ -19,15 +19,10 @@ import pytest
 
 from ebi_mapper.serve.status_page import render
 
+from .status_browser import chromium, watch_errors
 from .status_helpers import XSS, make_snapshot
 
 pytestmark = pytest.mark.e2e
-
-CHROMIUM_HELP = ("EBI_MAPPER_TEST_CHROMIUM is empty: the status page is tested in a real headless Chromium. "
-                 "Run the tests through ./scripts/test (it installs Debian's chromium-headless-shell when it can), "
-                 "or install it (sudo apt-get install chromium-headless-shell) and export "
-                 "EBI_MAPPER_TEST_CHROMIUM=$(command -v chromium-headless-shell).")
-
 
 class _Site:
     """What the test server answers; the test changes ``snapshot`` and ``json_status`` under it."""
@@ -65,15 +60,8 @@ def _handler(site: _Site) -> type[BaseHTTPRequestHandler]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    path = os.environ.get("EBI_MAPPER_TEST_CHROMIUM", "")
-    if not path:
-        pytest.fail(CHROMIUM_HELP)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=path, args=["--no-sandbox"])
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture
@@ -92,10 +80,7 @@ def site() -> Iterator[tuple[_Site, str]]:
 def page(browser: Any) -> Iterator[tuple[Any, list[str]]]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     pg = context.new_page()
-    errors: list[str] = []
-    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    pg.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
-    yield pg, errors
+    yield pg, watch_errors(pg)
     context.close()
 
 
