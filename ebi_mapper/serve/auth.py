@@ -23,7 +23,10 @@ a list of names allows rotation (any one matching is enough). A missing or blank
 registered with :mod:`ebi_mapper.secrets` so ``redact`` hides it wherever text leaves the process.
 Timestamps (Stripe, Standard Webhooks) must be within ``tolerance_seconds`` (default 300) of
 ``now`` in either direction: a replayed request older than that is refused (``stale_timestamp``);
-replays inside the window are stopped by intake dedup on ``Verdict.webhook_id``.
+replays inside the window are stopped by intake dedup on ``Verdict.webhook_id``. The signature is
+checked before the clock, so the labels say what happened: a forgery is ``bad_signature`` whatever
+its timestamp, and ``stale_timestamp`` means a genuine request that is old (a replay) or a sender
+whose clock is off.
 
 Comparisons are constant-time (``hmac.compare_digest`` on bytes) and exact: signatures are
 compared as the canonical text the sender produces (lower-case hex, padded base64), so a
@@ -121,13 +124,9 @@ def _clean_id(value: str | None) -> str | None:
     return value
 
 
-def _in_window(timestamp: str, now: float, tolerance: float) -> Verdict | None:
-    """``None`` when ``timestamp`` (epoch seconds, digits only) is within ``tolerance`` of ``now``."""
-    if not _DIGITS.fullmatch(timestamp):
-        return _refuse("malformed_signature")
-    if abs(now - int(timestamp)) > tolerance:
-        return _refuse("stale_timestamp")
-    return None
+def _stale(timestamp: str, now: float, tolerance: float) -> bool:
+    """Whether ``timestamp`` (already checked to be digits) is more than ``tolerance`` from ``now``."""
+    return abs(now - int(timestamp)) > tolerance
 
 
 @dataclass(frozen=True)
@@ -221,14 +220,13 @@ class _Stripe:
             elif name == "v1":
                 signatures.append(_b(value))
             # other schemes (v0: test mode) are not signatures we check, as in Stripe's libraries
-        if timestamp is None or not signatures:
+        if timestamp is None or not signatures or not _DIGITS.fullmatch(timestamp):
             return _refuse("malformed_signature")
-        late = _in_window(timestamp, now, self.tolerance)
-        if late is not None:
-            return late
         expected = [_hmac(key, _b(timestamp), b".", body).hex().encode() for key in self.keys]
         if not any(_any_equal(sig, expected) for sig in signatures):
             return _refuse("bad_signature")
+        if _stale(timestamp, now, self.tolerance):  # genuine but old (a replay) or from a skewed clock
+            return _refuse("stale_timestamp")
         return Verdict(True, "", _stripe_event_id(body))
 
 
@@ -254,9 +252,9 @@ class _StandardWebhooks:
         given = headers.get("webhook-signature")
         if not msg_id or not timestamp or not given:
             return _refuse("missing_signature")
-        late = _in_window(timestamp.strip(), now, self.tolerance)
-        if late is not None:
-            return late
+        timestamp = timestamp.strip()
+        if not _DIGITS.fullmatch(timestamp):
+            return _refuse("malformed_signature")
         signatures = []
         for item in given.split():
             version, sep, value = item.partition(",")
@@ -266,10 +264,12 @@ class _StandardWebhooks:
                 signatures.append(_b(value))
         if not signatures:
             return _refuse("malformed_signature")
-        signed = (_b(msg_id), b".", _b(timestamp.strip()), b".", body)
+        signed = (_b(msg_id), b".", _b(timestamp), b".", body)
         expected = [base64.b64encode(_hmac(key, *signed)) for key in self.keys]
         if not any(_any_equal(sig, expected) for sig in signatures):
             return _refuse("bad_signature")
+        if _stale(timestamp, now, self.tolerance):
+            return _refuse("stale_timestamp")
         return Verdict(True, "", _clean_id(msg_id))
 
 
