@@ -12,9 +12,11 @@ What it prints, every figure from this one run (the machine is shared: compare r
    same feed.
 2. For each N: N `ebi-mapper worker` processes (limits off, `--sink jsonl`, each its own state
    dir) drain the same feed from a redis-server the bench starts (AOF on, appendfsync everysec);
-   aggregate records/s and events/s from the start of the enqueue (the workers already running and
-   sharing the partitions) to the last settled record, the efficiency
+   aggregate records/s and events/s of the workers alone (started and sharing the partitions,
+   paused while the feed is enqueued, timed from their resumption to the last settled record), the efficiency
    rate(N) / (N x rate(1)), and the Redis server's CPU seconds per 1,000 events (INFO cpu).
+   The dedup entries a takeover loads (``MEMORY USAGE`` of each partition's hash and sighting set):
+   bytes per PK.
 3. The limiter: microseconds per `try_admit` + `complete` (two round trips, one Lua script each)
    against a plain PING round trip in the same process.
 4. The projection for Optimove's cap (100,000 events/s): workers at rate(1) each, and Redis CPU.
@@ -107,8 +109,9 @@ def balanced(client: Any, prefix: str, partitions: int, n: int) -> bool:
 
 
 def workers_once(own: OwnRedis, feed: Path, records: int, n: int, workdir: Path, partitions: int) -> dict[str, Any]:
-    """Start N workers on an empty queue, wait until they share the partitions, then enqueue the feed and time
-    from the start of the enqueue to the last record settled (the producer's time included)."""
+    """Start N workers on an empty queue and wait until they share the partitions; pause them (SIGSTOP), enqueue
+    the feed, resume them (SIGCONT) and time from there to the last record settled: the workers' rate alone, the
+    producer's measured apart (it would share the same 2 cores)."""
     own.client.flushall()
     own.client.hset("ebi:bench-casino:meta", "partitions", partitions)
     prefix = "ebi:bench-casino:"
@@ -121,7 +124,7 @@ def workers_once(own: OwnRedis, feed: Path, records: int, n: int, workdir: Path,
         outs.append(out)
         procs.append(subprocess.Popen(
             [sys.executable, "-m", "ebi_mapper", "worker", str(MAPPING), "--queue", own.url, "--state-dir", str(state),
-             "--sink", "jsonl", "--sink-option", f"path={out}", "--concurrency", "4", *NO_LIMITS],
+             "--sink", "jsonl", "--sink-option", f"path={out}", "--concurrency", "4", "--lease-seconds", "60", *NO_LIMITS],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT, env=env))
     deadline = time.monotonic() + 120
     while not balanced(own.client, prefix, partitions, n):
@@ -129,9 +132,13 @@ def workers_once(own: OwnRedis, feed: Path, records: int, n: int, workdir: Path,
             raise SystemExit(f"N={n}: the workers did not share the partitions within 120 s")
         time.sleep(0.2)
     time.sleep(1.0)  # every runner has loaded its (empty) partition
+    for p in procs:
+        p.send_signal(signal.SIGSTOP)
+    enq = enqueue(own.url, feed, workdir, partitions)
     cpu0 = own.cpu()
     started = time.perf_counter()
-    enq = enqueue(own.url, feed, workdir, partitions)
+    for p in procs:
+        p.send_signal(signal.SIGCONT)
     last = None
     deadline = time.monotonic() + 1800
     while time.monotonic() < deadline:
@@ -140,6 +147,12 @@ def workers_once(own: OwnRedis, feed: Path, records: int, n: int, workdir: Path,
             break
         time.sleep(0.05)
     cpu = own.cpu() - cpu0
+    # The dedup entries that survive a worker: bytes per PK in Redis (hash + sighting sorted set).
+    dedup_bytes = dedup_pks = 0
+    for part in range(partitions):
+        for key in (f"{prefix}dd:{part}", f"{prefix}dds:{part}"):
+            dedup_bytes += int(own.client.memory_usage(key, samples=0) or 0)
+        dedup_pks += int(own.client.hlen(f"{prefix}dd:{part}"))
     for p in procs:
         p.send_signal(signal.SIGTERM)
     for p in procs:
@@ -156,6 +169,7 @@ def workers_once(own: OwnRedis, feed: Path, records: int, n: int, workdir: Path,
     return {"workers": n, "records": records, "events": events, "seconds": span,
             "records_per_s": records / span, "events_per_s": events / span,
             "redis_cpu_s": cpu, "redis_cpu_ms_per_1k_events": 1e6 * cpu / max(events, 1),
+            "dedup_pks": dedup_pks, "dedup_bytes_per_pk": dedup_bytes / max(dedup_pks, 1),
             "enqueue_records_per_s": enq["records"] / enq["wall_s"]}
 
 
@@ -173,17 +187,20 @@ def limiter_cost(own: OwnRedis, calls: int) -> dict[str, Any]:
     for _ in range(calls):
         own.client.ping()
     ping = (time.perf_counter() - started) / calls
+    cpu0 = own.cpu()
     started = time.perf_counter()
     for _ in range(calls):
         if lim.try_admit("default") == 0.0:
             lim.complete("default")
     both = (time.perf_counter() - started) / calls
+    redis_cpu = (own.cpu() - cpu0) / calls
     started = time.perf_counter()
     for _ in range(calls):
         lim.try_admit("default")
     admit = (time.perf_counter() - started) / calls
     return {"calls": calls, "usec_per_call": admit * 1e6, "usec_per_admit_and_complete": both * 1e6,
-            "usec_per_ping": ping * 1e6, "ratio_admit_to_ping": admit / ping}
+            "usec_per_ping": ping * 1e6, "ratio_admit_to_ping": admit / ping,
+            "redis_cpu_usec_per_admit_and_complete": redis_cpu * 1e6}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -210,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
         cpu_per_event = base["redis_cpu_s"] / max(base["events"], 1)
         out["projection"] = {"target_events_per_s": CAP, "workers_at_rate_1": CAP / per_worker,
                              "redis_cores": CAP * cpu_per_event,
-                             "limiter_calls_per_s": CAP / 10, "limiter_redis_cores": CAP / 10 * 2 * out["limiter"]["usec_per_ping"] / 1e6}
+                             "limiter_calls_per_s": CAP / 10,
+                             "limiter_redis_cores": CAP / 10 * out["limiter"]["redis_cpu_usec_per_admit_and_complete"] / 1e6}
     finally:
         own.close()
         shutil.rmtree(work, ignore_errors=True)
@@ -222,10 +240,12 @@ def main(argv: list[str] | None = None) -> int:
     for r in out["runs"]:
         print(f"N={r['workers']}: {r['records_per_s']:,.0f} records/s, {r['events_per_s']:,.0f} events/s "
               f"({r['events']:,} events in {r['seconds']:.1f}s), efficiency {r['efficiency']:.2f}, "
-              f"Redis CPU {r['redis_cpu_ms_per_1k_events']:.1f} ms per 1k events; producer {r['enqueue_records_per_s']:,.0f} records/s")
+              f"Redis CPU {r['redis_cpu_ms_per_1k_events']:.1f} ms per 1k events; producer {r['enqueue_records_per_s']:,.0f} records/s; "
+              f"dedup in Redis {r['dedup_bytes_per_pk']:.0f} bytes per PK ({r['dedup_pks']:,} PKs)")
     lim = out["limiter"]
     print(f"limiter: {lim['usec_per_call']:.0f} usec per try_admit ({lim['ratio_admit_to_ping']:.2f}x a PING of "
-          f"{lim['usec_per_ping']:.0f} usec); {lim['usec_per_admit_and_complete']:.0f} usec per admit + complete")
+          f"{lim['usec_per_ping']:.0f} usec); {lim['usec_per_admit_and_complete']:.0f} usec per admit + complete, "
+          f"of which Redis CPU {lim['redis_cpu_usec_per_admit_and_complete']:.1f} usec")
     p = out["projection"]
     print(f"projection for {CAP:,} events/s: {p['workers_at_rate_1']:.0f} workers at the N=1 rate, "
           f"{p['redis_cores']:.2f} Redis cores for the queue; the limiter adds {p['limiter_calls_per_s']:,.0f} admissions/s "

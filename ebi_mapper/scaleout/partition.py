@@ -13,7 +13,10 @@ settled: delivered, rejected (dead letter), filtered, duplicate, stale or supers
 commit that made it durable. In the same fenced Lua call (leases.py) the runner first writes the
 record's PKs' dedup entries (acknowledged content, version, sighting) and any new dead letters to
 Redis, so the next owner of the partition does not send again what the receiver already has and
-treats older versions as stale (tests/scaleout/test_scaleout_worker.py::test_dedup_survives_a_worker).
+treats older versions as stale (tests/scaleout/test_scaleout_worker.py::test_dedup_survives_a_worker);
+and the merged profiles of the records' customers, so a profile delta after a takeover is merged
+into what the previous owner knew instead of going out partial
+(tests/scaleout/test_scaleout_worker.py::test_profiles_survive_a_worker).
 A worker killed between its delivery and the XACK makes the next owner send those records again:
 at-least-once, idempotent at the receiver (same PK, same content), and counted as re-sends.
 """
@@ -58,6 +61,11 @@ def decode_entry(entry_id: str, fields: dict) -> InputRecord:
     return InputRecord(source, raw, payload)
 
 
+def profile_key(event: Any) -> bytes:
+    """The key of ``event``'s customer in the profile store (as make_profile_merger keys it)."""
+    return pk_hash("profile", [event.tenant, event.customer])
+
+
 def entry_id_of(source: str) -> str:
     return source.rpartition("#")[2]
 
@@ -72,14 +80,20 @@ class CaptureMapper:
         self._mapper = mapper
         self._wall = wall
         self.pks: dict[str, list[tuple[bytes, float]]] = {}
+        self.profiles: dict[str, list[bytes]] = {}  # source -> keys of the customers' merged profiles
 
     def __getattr__(self, name: str) -> Any:  # mapping, catalog, …: the loop reads them
         return getattr(self._mapper, name)
 
     def _note(self, source: str, result: Any) -> None:
         now = self._wall()
-        self.pks[source] = [(pk_hash(e.event, e.pk), sighting_time(e.timestamp, now))
-                            for e in getattr(result, "events", ()) or () if e.pk]
+        events = getattr(result, "events", ()) or ()
+        self.pks[source] = [(pk_hash(e.event, e.pk), sighting_time(e.timestamp, now)) for e in events if e.pk]
+        # Events keyed by the customer alone are merged into the customer's known profile
+        # (engine/profiles.py); the key is the one delivery/versions.py gives the profile store.
+        keys = [profile_key(e) for e in events if tuple(e.pk) == (e.customer,)]
+        if keys:
+            self.profiles[source] = keys
 
     def map_many(self, payloads: Any, *, now: Any = None, sources: Any = None) -> list:
         sources = list(sources or ())
@@ -222,9 +236,13 @@ class PartitionRunner:
                 client.hdel(k.dedup(self.p), *part)
                 client.zrem(k.dedup_seen(self.p), *part)
         now = time.time()
-        units, sent, versions = [], [], []
+        units, sent, versions, profiles = [], [], [], []
         for pk, value in client.hscan_iter(k.dedup(self.p), count=1000):
-            acked, version, seen = orjson.loads(value)
+            entry = orjson.loads(value)
+            if isinstance(entry, dict):  # a customer's merged profile
+                profiles.append((pk, entry["profile"], entry["seen"]))
+                continue
+            acked, version, seen = entry
             if acked is not None:
                 units.append((pk, bytes.fromhex(acked), seen))
                 sent.append((pk, bytes.fromhex(acked)))
@@ -236,6 +254,8 @@ class PartitionRunner:
             state.dedup_mark_sent(sent, now)
             for pk, version, seen in versions:
                 state.version_put(pk, version, seen)
+            for key, fields, seen in profiles:
+                state.profile_put(key, fields, seen)
         self.loaded = len(units)
 
     def _on_settled(self, settled: list[tuple[str, str]]) -> None:
@@ -256,6 +276,14 @@ class PartitionRunner:
             version = state.version_get(pk)
             if acked is not None or version is not None:
                 dedup.append((pk, orjson.dumps([acked.hex() if acked else None, version, at]), at))
+        profiles: set[bytes] = set()
+        for source, _ in settled:
+            profiles.update(self._mapper.profiles.pop(source, ()))
+        for key in profiles:
+            fields = state.profile_get(key)
+            if fields:
+                at = sighting_time((fields.get("@timestamp") or [""])[0], time.time())
+                dedup.append((key, orjson.dumps({"profile": fields, "seen": at}), at))
         letters, last = [], self._letters_after
         while True:
             page = state.dead_letters(after_id=last, limit=500)

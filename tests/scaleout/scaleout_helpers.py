@@ -32,7 +32,7 @@ def records_settled(client, prefix: str) -> int:
 
 
 def make_worker(url: str, prefix: str, sandbox, state_dir: Path, name: str, *, partitions: int = 4,
-                profile: str = "10/1s", lease_ttl: float = 2.0, concurrency: int = 4):
+                profile: str = "10/1s", lease_ttl: float = 2.0, concurrency: int = 4, mapping: Path = MAPPING):
     import redis
 
     from ebi_mapper.catalog import load_catalog
@@ -46,7 +46,7 @@ def make_worker(url: str, prefix: str, sandbox, state_dir: Path, name: str, *, p
     from ebi_mapper.scaleout.worker import Worker, WorkerConfig
 
     catalog = load_catalog()
-    mapper = compile_mapping(load_mapping(MAPPING, lint=False))
+    mapper = compile_mapping(load_mapping(mapping, lint=False))
     reg = make_registry(entry_points=False)
 
     def sinks(p: int):
@@ -75,9 +75,10 @@ class ClusterThreads:
         self.running[worker.me] = (worker, stop, t)
 
     def stop(self, name: str) -> None:
-        _, stop, t = self.running.pop(name)
+        worker, stop, t = self.running.pop(name)
         stop.set()
         t.join(60)
+        worker.client.close()  # its connections, not left to the garbage collector
 
     def stop_all(self) -> None:
         for name in list(self.running):

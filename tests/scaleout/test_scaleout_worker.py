@@ -180,3 +180,60 @@ def test_redis_down_is_a_one_line_error():
     with pytest.raises(DeliveryError, match="expected redis://"):
         connect("http://x")
     assert redis_lib  # the client is installed with the project
+
+
+PROFILE_MAPPING = """\
+ebi_mapping: 1
+client: {client}
+vertical: multi_sport_casino
+tenant: 567
+site_currency: EUR
+go_live: "2024-01-01T00:00:00Z"
+rules:
+  - name: signup
+    when: "type == 'signup'"
+    event: ootb_registration
+    customer: to_string(player)
+    timestamp: at
+    context:
+      ootb_email: email
+      ootb_mobile_number: mobile
+  - name: profile
+    when: "type == 'profile'"
+    event: ootb_user_details_update
+    customer: to_string(player)
+    timestamp: at
+    context:
+      ootb_mobile_number: mobile
+"""
+
+
+def test_profiles_survive_a_worker(rclient, redis_url, prefix, sandbox, tmp_path):
+    """A registration goes out through w1; the customer's later delta (mobile only) reaches w2 with a fresh
+    state dir: the update it sends carries the e-mail w1 knew (merged), not a partial profile."""
+    import orjson
+
+    from ebi_mapper.engine import compile_mapping
+    from ebi_mapper.mapping import load_mapping
+    from scaleout_helpers import make_worker as make
+
+    path = tmp_path / "profiles.yaml"
+    path.write_text(PROFILE_MAPPING.format(client="acme-profiles"))
+    mapper = compile_mapping(load_mapping(path, lint=False))
+    producer = Producer(rclient, Keys(prefix), mapper, partitions=4)
+    at = "2025-03-01T12:00:00Z"
+    producer.enqueue([("in:1", orjson.dumps(p), p) for p in
+                      [{"type": "signup", "player": 7, "email": "a@example.com", "mobile": "+3561", "at": at}]])
+    cluster = ClusterThreads()
+    cluster.start(make(redis_url, prefix, sandbox, tmp_path, "w1", mapping=path))
+    wait_for(lambda: records_settled(rclient, prefix) >= 1, 30, "the registration settled")
+    cluster.stop_all()
+    later = "2025-03-02T12:00:00Z"
+    producer.enqueue([("in:2", orjson.dumps(p), p) for p in
+                      [{"type": "profile", "player": 7, "mobile": "+3562", "at": later}]])
+    cluster.start(make(redis_url, prefix, sandbox, tmp_path, "w2", mapping=path))
+    wait_for(lambda: records_settled(rclient, prefix) >= 2, 30, "the delta settled")
+    cluster.stop_all()
+    [update] = [e for e in sandbox.events() if e["event"] == "ootb_user_details_update"]
+    assert update["data"]["context"]["ootb_email"] == "a@example.com"
+    assert update["data"]["context"]["ootb_mobile_number"] == "+3562"
