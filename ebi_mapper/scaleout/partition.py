@@ -54,6 +54,9 @@ def decode_entry(entry_id: str, fields: dict) -> InputRecord:
     raw = fields.get(b"d", b"")
     src = fields.get(b"src", b"?").decode("utf-8", "replace")
     source = f"{src}#{entry_id}"
+    if b"err" in fields:  # the producer's reader already said why this line is not a record
+        return InputRecord(source, raw, None, fields[b"err"].decode("utf-8", "replace"),
+                           code=fields.get(b"code", b"malformed").decode())
     try:
         payload = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:

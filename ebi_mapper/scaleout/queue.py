@@ -143,8 +143,12 @@ class Producer:
         self.mapper = mapper
         self.partitions = ensure_partitions(client, keys, partitions)
 
-    def enqueue(self, records: Iterable[tuple[str, bytes, Any]]) -> list[int]:
+    def enqueue(self, records: Iterable[tuple[str, bytes, Any]],
+                rejections: Iterable[tuple[str, str] | None] | None = None) -> list[int]:
         """Queue ``(source, raw line, payload or None)`` records; returns their partitions.
+
+        ``rejections``, aligned with ``records``, carries the reader's ``(message, code)`` for a
+        line that is not a usable record, so the worker rejects it with the same reason ``run`` gives.
 
         Returns only after Redis answered every XADD (one pipelined round trip for the batch), so
         the caller may then acknowledge its own source (a checkpoint, an HTTP 2xx).
@@ -163,9 +167,13 @@ class Producer:
                 results = [self._map_one(p, now) for _, p in payloads]
             customers = {i: customer_of(r) for (i, _), r in zip(payloads, results, strict=True)}
         parts = [partition_of(customers.get(i), raw, self.partitions) for i, (_, raw, _) in enumerate(items)]
+        why = list(rejections) if rejections is not None else [None] * len(items)
         pipe = self.client.pipeline(transaction=False)
-        for (source, raw, _), p in zip(items, parts, strict=True):
-            pipe.xadd(self.keys.stream(p), {"d": raw, "src": source})
+        for (source, raw, _), p, rejection in zip(items, parts, why, strict=True):
+            fields = {"d": raw, "src": source}
+            if rejection is not None:
+                fields["err"], fields["code"] = rejection
+            pipe.xadd(self.keys.stream(p), fields)
         pipe.execute()
         return parts
 
@@ -193,7 +201,8 @@ def enqueue_input(producer: Producer, source: Any, state: Any, *, chunk_size: in
     def flush(final: bool) -> None:
         nonlocal cp, enqueued
         if chunk:
-            producer.enqueue((r.source, r.raw, r.payload if r.error is None else None) for r in chunk)
+            producer.enqueue([(r.source, r.raw, r.payload if r.error is None else None) for r in chunk],
+                             [None if r.error is None else (r.error, r.code or "malformed") for r in chunk])
             enqueued += len(chunk)
         last = chunk[-1] if chunk else None
         cp = Checkpoint(input_id, last.file if last else cp.file, last.offset if last else cp.offset,

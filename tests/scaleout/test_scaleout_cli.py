@@ -61,6 +61,13 @@ def test_run_queue_then_status_then_workers_then_dlq(client_mapping, redis_url, 
     letters = orjson.loads(capsys.readouterr().out)
     assert len(letters) == expected["outcomes"]["rejected"]  # every rejected record, from any worker, once
     assert {d["kind"] for d in letters} <= {"malformed", "mapping"}
+    broken = [d for d in letters if d["kind"] == "malformed"]
+    assert broken and len(broken) == expected["drawn"]["malformed"]
+    # The reason the producer's reader gave (as `run` would), carried in the entry, not re-guessed by the worker.
+    from ebi_mapper.delivery.source import make_source
+
+    read = {(r.error, r.code) for r in make_source(str(src)).records() if r.error is not None}
+    assert {(d["reasons"][0]["message"], d["reasons"][0]["code"]) for d in broken} == read
     assert main(["dlq", "list", str(mapping), "--queue", redis_url]) == 0
     assert f"{len(letters)} dead letter(s) in the cluster" in capsys.readouterr().out
 
