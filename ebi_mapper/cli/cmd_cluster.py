@@ -29,14 +29,15 @@ def command() -> None:
 def status_cmd(mapping: Path, queue: str, fmt: str) -> int:
     """Backlog per partition, workers alive, records by outcome, limiter headroom."""
     from ..delivery.settings import load_for_delivery, read_delivery_settings
-    from ..scaleout.queue import Keys, connect, default_prefix
+    from ..scaleout.queue import Keys, connect, default_prefix, patiently
     from ..scaleout.status import cluster_status, render_status
 
     loaded = load_for_delivery(mapping)
     settings = read_delivery_settings(loaded.mapping, catalog=loaded.catalog)
     client = connect(queue)
-    status = cluster_status(client, Keys(default_prefix(loaded.mapping.client)), tenant=loaded.mapping.tenant,
-                            plan=settings.plan)
+    status = patiently(lambda: cluster_status(client, Keys(default_prefix(loaded.mapping.client)),
+                                              tenant=loaded.mapping.tenant, plan=settings.plan),
+                       "cluster status", patience=10.0)
     if fmt == "json":
         click.echo(orjson.dumps(status, option=orjson.OPT_INDENT_2).decode())
     else:

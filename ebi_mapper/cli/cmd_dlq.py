@@ -69,15 +69,15 @@ def list_cmd(mapping: Path | None, state_dir: Path | None, include_replayed: boo
 
 def _list_cluster(mapping: Path | None, queue: str, limit: int, fmt: str) -> int:
     from ..mapping import load_mapping
-    from ..scaleout.queue import Keys, connect, default_prefix
+    from ..scaleout.queue import Keys, connect, default_prefix, patiently
     from ..scaleout.status import dead_letters
 
     if mapping is None:
         raise click.UsageError("dlq list --queue needs MAPPING (its client names the cluster)")
     keys = Keys(default_prefix(load_mapping(mapping, lint=False).client))
     client = connect(queue)
-    total = int(client.hlen(keys.dlq))
-    letters = dead_letters(client, keys, limit=limit)
+    total = int(patiently(lambda: client.hlen(keys.dlq), "dlq list", patience=10.0))
+    letters = patiently(lambda: dead_letters(client, keys, limit=limit), "dlq list", patience=10.0)
     if fmt == "json":
         click.echo(orjson.dumps(letters, option=orjson.OPT_INDENT_2).decode())
         return EXIT_OK

@@ -78,7 +78,7 @@ def command(mapping: Path, queue: str, state_dir: Path | None, partitions: int |
         overrides={"linger_ms": linger_ms, "concurrency": concurrency, "max_attempts": max_attempts})
     home = state_dir if state_dir is not None else Path(settings.state_dir) / "worker"
     lock = lock_state_dir(home)
-    client = connect(queue)
+    client = connect(queue, patience=10.0)  # under a supervisor, a worker may start while Redis restarts
 
     def sinks_for(p: int) -> tuple[Any, Any]:
         # Partitions run side by side: a sink writing files gets its own per partition.

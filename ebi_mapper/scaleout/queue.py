@@ -18,32 +18,64 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..errors import DeliveryError
 
-__all__ = ["DEFAULT_PARTITIONS", "GROUP", "Keys", "Producer", "connect", "enqueue_input", "partition_of"]
+__all__ = ["DEFAULT_PARTITIONS", "GROUP", "Keys", "Producer", "connect", "enqueue_input", "partition_of", "patiently"]
 
+T = TypeVar("T")
 DEFAULT_PARTITIONS = 16
 GROUP = "workers"  # the consumer group every worker reads with
 
 
-def connect(url: str) -> Any:
-    """A Redis client for ``url`` (``redis://host:port/db``); a one-line error if it does not answer."""
+def connect(url: str, *, patience: float = 0.0) -> Any:
+    """A Redis client for ``url`` (``redis://host:port/db``); a one-line error if it does not answer
+    within ``patience`` seconds (a worker waits a little: Redis may be restarting)."""
     import redis
 
     if not url.startswith(("redis://", "rediss://", "unix://")):
         raise DeliveryError(f"--queue {url!r}: expected redis://host:port/db")
     client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=30, health_check_interval=10)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        raise DeliveryError(f"--queue: Redis at {_safe(url)} does not answer ({type(exc).__name__}: {exc})") from None
-    return client
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            client.ping()
+            return client
+        except redis.RedisError as exc:
+            if time.monotonic() >= deadline:
+                client.close()
+                raise DeliveryError(f"--queue: Redis at {_safe(url)} does not answer ({type(exc).__name__}: {exc})") from None
+            time.sleep(0.2)
+
+
+def patiently(call: Callable[[], T], what: str, *, patience: float = 60.0) -> T:
+    """``call()``, retried while Redis does not answer (a restart, AOF loading) for up to ``patience`` seconds.
+
+    Then a one-line :class:`DeliveryError` (exit 3), never a traceback: Redis being down is an
+    operator's matter. A retried write may have been applied before the connection dropped;
+    what is retried here is idempotent or harmless twice (a second XADD batch is a duplicate the
+    workers' dedup settles as such).
+    """
+    import redis
+
+    deadline = time.monotonic() + patience
+    delay = 0.1
+    while True:
+        try:
+            return call()
+        except redis.RedisError as exc:
+            if isinstance(exc, redis.ResponseError) and not isinstance(exc, redis.BusyLoadingError):
+                raise
+            if time.monotonic() >= deadline:
+                raise DeliveryError(f"{what}: Redis did not answer for {patience:g} s ({type(exc).__name__}: {exc})") from None
+            time.sleep(delay)
+            delay = min(1.0, delay * 2)
 
 
 def _safe(url: str) -> str:
@@ -100,8 +132,8 @@ def ensure_partitions(client: Any, keys: Keys, partitions: int | None) -> int:
     want = DEFAULT_PARTITIONS if partitions is None else partitions
     if want < 1:
         raise DeliveryError(f"--partitions must be at least 1, got {want}")
-    client.hsetnx(keys.meta, "partitions", want)
-    have = int(client.hget(keys.meta, "partitions"))
+    patiently(lambda: client.hsetnx(keys.meta, "partitions", want), "the queue's partition count")
+    have = int(patiently(lambda: client.hget(keys.meta, "partitions"), "the queue's partition count"))
     if partitions is not None and have != partitions:
         raise DeliveryError(f"the queue under {keys.prefix!r} has {have} partitions, not {partitions}: every producer and "
                             "worker must agree (a record's partition depends on it); drop --partitions or pass "
@@ -110,7 +142,7 @@ def ensure_partitions(client: Any, keys: Keys, partitions: int | None) -> int:
 
     for p in range(have):
         try:
-            client.xgroup_create(keys.stream(p), GROUP, id="0", mkstream=True)
+            patiently(partial(client.xgroup_create, keys.stream(p), GROUP, id="0", mkstream=True), "the queue's groups")
         except redis.ResponseError as exc:  # BUSYGROUP: made before (by us or another process)
             if "BUSYGROUP" not in str(exc):
                 raise
@@ -168,13 +200,19 @@ class Producer:
             customers = {i: customer_of(r) for (i, _), r in zip(payloads, results, strict=True)}
         parts = [partition_of(customers.get(i), raw, self.partitions) for i, (_, raw, _) in enumerate(items)]
         why = list(rejections) if rejections is not None else [None] * len(items)
-        pipe = self.client.pipeline(transaction=False)
-        for (source, raw, _), p, rejection in zip(items, parts, why, strict=True):
-            fields = {"d": raw, "src": source}
-            if rejection is not None:
-                fields["err"], fields["code"] = rejection
-            pipe.xadd(self.keys.stream(p), fields)
-        pipe.execute()
+
+        def send() -> Any:  # a failed pipeline forgets its commands: build it again for each attempt
+            # One MULTI/EXEC: the entries and the cluster's count of enqueued records move together.
+            pipe = self.client.pipeline(transaction=True)
+            for (source, raw, _), p, rejection in zip(items, parts, why, strict=True):
+                fields = {"d": raw, "src": source}
+                if rejection is not None:
+                    fields["err"], fields["code"] = rejection
+                pipe.xadd(self.keys.stream(p), fields)
+            pipe.hincrby(self.keys.counts, "enqueued", len(items))
+            return pipe.execute()
+
+        patiently(send, "enqueueing")
         return parts
 
     def _map_one(self, payload: Any, now: datetime) -> Any:

@@ -42,11 +42,15 @@ def cluster_status(client: Any, keys: Keys, *, tenant: object, plan: Any, lease_
         rows.append({"partition": p, "waiting": lag, "pending": pending, "length": length,
                      "owner": owner.rsplit("/", 1)[0] if owner else None})
     counts = {k.decode(): int(v) for k, v in client.hgetall(keys.counts).items()}
+    enqueued = counts.pop("enqueued", 0)
+    settled = sum(counts.values())
     return {
         "prefix": keys.prefix, "partitions": partitions, "workers": workers,
         "workers_alive": sum(1 for w in workers if w["alive"]),
         "backlog": {"waiting": sum(r["waiting"] or 0 for r in rows), "pending": sum(r["pending"] for r in rows)},
         "per_partition": rows, "records": counts, "dead_letters": int(client.hlen(keys.dlq)),
+        # Every record enqueued is settled (by outcome, counted once at its XACK) or still open.
+        "accounting": {"enqueued": enqueued, "settled": settled, "open": enqueued - settled},
         "limiter": headroom(client, prefix=keys.prefix, tenant=tenant, classes=plan.limits, global_limit=plan.global_limit),
     }
 
@@ -69,8 +73,10 @@ def render_status(status: dict[str, Any]) -> str:
     for r in status["per_partition"]:
         lines.append(f"  partition {r['partition']:>3}: waiting {r['waiting']}, pending {r['pending']}, "
                      f"owner {r['owner'] or '-'}")
-    if status["records"]:
-        lines.append("  records: " + ", ".join(f"{k.removeprefix('records_')} {v}" for k, v in sorted(status["records"].items())))
+    acc = status["accounting"]
+    lines.append(f"  records: {acc['enqueued']:,} enqueued = {acc['settled']:,} settled + {acc['open']:,} open"
+                 + (" (" + ", ".join(f"{k.removeprefix('records_')} {v:,}" for k, v in sorted(status["records"].items())) + ")"
+                    if status["records"] else ""))
     for lim in status["limiter"]:
         lines.append(f"  limiter {lim['class']}: {lim['used']}/{lim['limit']} per {lim['window_seconds']:g}s used "
                      f"({lim['in_flight']} in flight), headroom {lim['headroom']}")

@@ -46,6 +46,7 @@ def test_run_queue_then_status_then_workers_then_dlq(client_mapping, redis_url, 
     status = orjson.loads(capsys.readouterr().out)
     assert status["partitions"] == 4 and status["backlog"] == {"waiting": 300, "pending": 0}
     assert status["workers_alive"] == 0 and {r["class"] for r in status["limiter"]} >= {"profile", "global"}
+    assert status["accounting"] == {"enqueued": 300, "settled": 0, "open": 300}
 
     with start_sandbox(vertical="multi_sport_casino", tenant=567, rate_limits=(("profile", 10, 1.0),)) as sb:
         cluster = ClusterThreads()
@@ -55,6 +56,7 @@ def test_run_queue_then_status_then_workers_then_dlq(client_mapping, redis_url, 
             assert main(["cluster", "status", str(mapping), "--queue", redis_url]) == 0
             text = capsys.readouterr().out
             assert "1 worker(s) alive" in text and "limiter profile" in text
+            assert "300 enqueued = 300 settled + 0 open" in text
         finally:
             cluster.stop_all()
     assert main(["dlq", "list", str(mapping), "--queue", redis_url, "--format", "json"]) == 0
@@ -83,7 +85,7 @@ def test_a_partition_mismatch_and_a_dead_redis_are_one_line_errors(client_mappin
                  "--state-dir", str(tmp_path / "b")]) == 3
     err = capsys.readouterr().err
     assert "has 4 partitions, not 8" in err and "Traceback" not in err
-    assert main(["worker", str(mapping), "--queue", "redis://127.0.0.1:1/0", "--state-dir", str(tmp_path / "w")]) == 3
+    assert main(["cluster", "status", str(mapping), "--queue", "redis://127.0.0.1:1/0"]) == 3
     err = capsys.readouterr().err
     assert "does not answer" in err and len(err.strip().splitlines()) == 1
     assert main(["dlq", "list", "--queue", redis_url]) == 2  # the cluster is named by its mapping

@@ -38,7 +38,7 @@ from scaleout_helpers import (
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-RECORDS = int(os.environ.get("EBI_SCALEOUT_RECORDS", "2500"))
+RECORDS = int(os.environ.get("EBI_SCALEOUT_RECORDS", "3000"))
 KILLS = int(os.environ.get("EBI_SCALEOUT_KILLS", "10"))
 WORKERS = int(os.environ.get("EBI_SCALEOUT_WORKERS", "3"))
 PROFILE = (10, 1.0)
@@ -109,11 +109,11 @@ def test_workers_killed_and_redis_restarted_lose_nothing(tmp_path):
                 except redis.RedisError:
                     return -1
 
-            gap = float(os.environ.get("EBI_SCALEOUT_KILL_GAP", "1.0"))  # mean seconds between kills
+            gap = float(os.environ.get("EBI_SCALEOUT_KILL_GAP", "0.6"))  # mean seconds between kills
             while time.monotonic() < deadline:
                 time.sleep(rng.uniform(0.5, 1.5) * (gap if kills < KILLS else 1.0))
                 done = settled()
-                if done >= RECORDS:
+                if done >= RECORDS and kills >= KILLS:  # (a fast run goes on being killed until KILLS)
                     break
                 if kills < KILLS:
                     i = rng.randrange(WORKERS)
@@ -134,6 +134,7 @@ def test_workers_killed_and_redis_restarted_lose_nothing(tmp_path):
             for p in procs.values():
                 assert p.wait(60) == 143
             counts = cluster_counts(client, keys.prefix)
+            assert counts.pop("enqueued") == RECORDS  # each record enqueued once, settled once
             records = {k.removeprefix("records_"): counts.get(k, 0) for k in
                        ("records_delivered", "records_rejected", "records_filtered", "records_duplicate",
                         "records_stale", "records_superseded")}
