@@ -20,7 +20,7 @@ from ..catalog import load_catalog
 from ..catalog.model import Catalog, Param
 from ..errors import MappingError
 from ..expressions import compile_expression
-from ..extensions import FastGuard
+from ..extensions import FastGuard, GuardCheck
 from ..mapping.model import FieldSpec, Mapping
 from ..plugins import Registry, make_registry
 from .coerce import make_coercer
@@ -52,7 +52,7 @@ def _functions_for(mapping: Mapping, registry: Registry) -> dict[str, Any]:
     return out
 
 
-def _guards_for(mapping: Mapping, registry: Registry) -> tuple[list[Callable], tuple[str, ...], tuple[FastGuard | None, ...]]:
+def _guards_for(mapping: Mapping, registry: Registry) -> tuple[list[GuardCheck], tuple[str, ...], tuple[FastGuard | None, ...]]:
     """The enabled guards: their reference checks, registered names (for traces and guard_failed
     rejections) and declared fast forms (None for a guard without one)."""
     guards, names, fast = [], [], []

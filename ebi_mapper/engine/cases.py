@@ -55,7 +55,7 @@ def same_json(a: Any, b: Any) -> bool:
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(same_json(a[k], b[k]) for k in a)
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b, strict=True))
     return type(a) is type(b) and a == b
 
 
@@ -81,7 +81,7 @@ def _compare(expect: dict[str, Any], actual: dict[str, Any]) -> bool:
     got = actual["rejections"]
     if len(want) != len(got):
         return False
-    return all(_rejection_matches(w, g) for w, g in zip(want, got))
+    return all(_rejection_matches(w, g) for w, g in zip(want, got, strict=True))
 
 
 def _by_value(value: Any) -> Any:
@@ -110,7 +110,7 @@ def run_case(mapper: Mapper, case: MappingTest) -> CaseResult:
     # Show rejections trimmed to the keys the case asked about, so the diff points at what differs.
     want_rej = case.expect.get("rejections", [])
     if want_rej and len(want_rej) == len(actual["rejections"]):
-        shown_actual["rejections"] = [{k: g.get(k) for k in w} for w, g in zip(want_rej, actual["rejections"])]
+        shown_actual["rejections"] = [{k: g.get(k) for k in w} for w, g in zip(want_rej, actual["rejections"], strict=True)]
     expected = {k: case.expect.get(k, []) for k in ("events", "rejections", "filtered", "bespoke")}
     diff = "\n".join(difflib.unified_diff(_render(expected), _render(shown_actual), "expected", "actual", lineterm=""))
     return CaseResult(case.name, False, diff, actual, str(case.loc))

@@ -11,23 +11,37 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol, cast
 
 from ..expressions import equality_tests, parse_expression
 
-__all__ = ["decides_when", "make_dispatcher"]
+__all__ = ["Dispatcher", "decides_when", "make_dispatcher"]
 
 
-def _string_tests(source: str) -> dict[tuple, str]:
-    out = {}
+class Dispatcher(Protocol):
+    """``candidates(payload) -> rules`` in file order, with the parts it was built from.
+
+    A plain function carrying attributes (a call on the hot path costs no bound-method lookup).
+    """
+
+    path: tuple[str, ...]  # the discriminating path (for explain and tests)
+    get: Callable[[Any], Any]  # the value at ``path`` in a payload, or None
+    table: dict[str, list[Any]]  # discriminator value -> the candidate rules
+    default: list[Any]  # the rules for a value in no table (rules testing no literal there)
+
+    def __call__(self, payload: Any) -> Sequence[Any]: ...
+
+
+def _string_tests(source: str) -> dict[tuple[str, ...], str]:
+    out: dict[tuple[str, ...], str] = {}
     for path, literal in equality_tests(source):
         # Only strings: jmespath's == treats True and 1 as different while a dict lookup would not.
         if isinstance(literal, str) and path and all(isinstance(p, str) for p in path):
-            out[tuple(path)] = literal
+            out[cast(tuple[str, ...], tuple(path))] = literal  # all steps are keys (checked above)
     return out
 
 
-def _getter(path: tuple) -> Callable[[Any], Any]:
+def _getter(path: tuple[str, ...]) -> Callable[[Any], Any]:
     def get(data: Any) -> Any:
         for key in path:
             if type(data) is not dict:
@@ -38,7 +52,7 @@ def _getter(path: tuple) -> Callable[[Any], Any]:
     return get
 
 
-def make_dispatcher(rules: Sequence[Any]) -> Callable[[Any], Sequence[Any]] | None:
+def make_dispatcher(rules: Sequence[Any]) -> Dispatcher | None:
     """Return ``candidates(payload) -> rules`` or ``None`` when no discriminator is worth it."""
     tests = [(_string_tests(r.rule.when.source) if r.rule.when is not None else {}) for r in rules]
     counts = Counter(path for t in tests for path in t)
@@ -62,12 +76,13 @@ def make_dispatcher(rules: Sequence[Any]) -> Callable[[Any], Sequence[Any]] | No
             return table.get(value, default)
         return default
 
-    candidates.path = path  # type: ignore[attr-defined]  # for explain and tests
+    dispatcher = cast(Dispatcher, candidates)
+    dispatcher.path = path
     # The parts, for the generated fast path (Mapper builds its own tables of runners from them).
-    candidates.get = get  # type: ignore[attr-defined]
-    candidates.table = table  # type: ignore[attr-defined]
-    candidates.default = default  # type: ignore[attr-defined]
-    return candidates
+    dispatcher.get = get
+    dispatcher.table = table
+    dispatcher.default = default
+    return dispatcher
 
 
 def decides_when(source: str, path: tuple) -> str | None:

@@ -31,6 +31,7 @@ from ..plugins import Registry
 from ..rejection_codes import filtered, rejection
 from .coerce import CoercionError, coerce_customer
 from .compiled import CompiledBespoke, CompiledRule
+from .dispatch import Dispatcher
 from .fields import MISSING, NULL, CompiledField, truthy
 from .finish import expression_rejection, finish_rule, rule_failed
 from .items import item_key, tag_item
@@ -57,17 +58,17 @@ class Mapper:
     validator: EventValidator
     clock: Callable[[], datetime]
     tz: ZoneInfo
-    dispatch: Callable[[Any], Iterable[CompiledRule]] | None = None  # engine/dispatch.py: the rules a payload may match
+    dispatch: Dispatcher | None = None  # engine/dispatch.py: the rules a payload may match
     fast: bool = False  # generated runners (engine/fast/) are used when no trace is asked for
     fast_path: FastPath | None = None
 
     @property
-    def _dispatch(self) -> Callable[[Any], Iterable[CompiledRule]] | None:
+    def _dispatch(self) -> Dispatcher | None:
         """The dispatcher under its former name (tests swap it to check both paths follow)."""
         return self.dispatch
 
     @_dispatch.setter
-    def _dispatch(self, value: Callable[[Any], Iterable[CompiledRule]] | None) -> None:
+    def _dispatch(self, value: Dispatcher | None) -> None:
         self.dispatch = value
 
     # -- public -----------------------------------------------------------------------------
@@ -93,11 +94,11 @@ class Mapper:
             if not self.fast or self.fast_path is None:
                 if sources is None:
                     return [self._map_reference(p, "", now, None) for p in payloads]
-                return [self._map_reference(p, s, now, None) for p, s in zip(payloads, sources)]
+                return [self._map_reference(p, s, now, None) for p, s in zip(payloads, sources, strict=True)]
             run = self.fast_path.map
             if sources is None:
                 return [run(p, "", now) for p in payloads]
-            return [run(p, s, now) for p, s in zip(payloads, sources)]
+            return [run(p, s, now) for p, s in zip(payloads, sources, strict=True)]
         finally:
             if paused:
                 gc.enable()
@@ -113,7 +114,7 @@ class Mapper:
                 if crule.when is not None:
                     ok = crule.when(payload)
                     if trace is not None:
-                        trace.when(crule.rule.name, crule.rule.when.source, ok)
+                        trace.when(crule.rule.name, crule.rule.when.source if crule.rule.when is not None else "", ok)
                     if not truthy(ok):
                         continue
             except JMESPathError as exc:
@@ -161,31 +162,34 @@ class Mapper:
         return matched
 
     # -- rules ------------------------------------------------------------------------------
-    def _scopes(self, each: Callable | None, expr: Expr | None, payload: Any, rule_name: str, event: str, result: RecordResult, source: str,
-                inner: Callable | None = None, inner_expr: Expr | None = None) -> Iterator[Any]:
+    def _scopes(self, each: Callable[[Any], Any] | None, expr: Expr | None, payload: Any, rule_name: str, event: str, result: RecordResult, source: str,
+                inner: Callable[[Any], Any] | None = None, inner_expr: Expr | None = None) -> Iterator[Any]:
         """The data each field is evaluated against: the payload, or one scope per `each` item (per inner item for two levels)."""
-        if each is None:
+        if each is None or expr is None:  # `each` and its expression come together
             yield payload
             return
         items = self._each_items(each, expr, payload, rule_name, event, result, source, None)
         for i, item in enumerate(items):
-            if inner is None:
+            if inner is None or inner_expr is None:
                 yield item_scope(item, payload, i)
                 continue
             for j, element in enumerate(self._each_items(inner, inner_expr, item_scope(item, payload, i), rule_name, event, result, source, i)):
                 yield nested_scope(element, item, j, i, payload)
 
     @staticmethod
-    def _each_items(each: Callable, expr: Expr, data: Any, rule_name: str, event: str, result: RecordResult, source: str, outer_index: int | None) -> list:
+    def _each_items(each: Callable[[Any], Any], expr: Expr, data: Any, rule_name: str, event: str, result: RecordResult, source: str, outer_index: int | None) -> list[Any]:
         """The array `each` yields, or [] after recording why there is nothing to fan out."""
         try:
-            items = each(data)
+            items: list[Any] = each(data)  # checked to be a list by each_problem below
         except JMESPathError as exc:
             result.rejections.append(each_error(exc, expr.source, rule_name, event, source, outer_index))
             return []
         problem = each_problem(items, expr.source, rule_name, event, source, outer_index)
         if problem is not None:
-            (result.filtered if isinstance(problem, Filtered) else result.rejections).append(problem)
+            if isinstance(problem, Filtered):
+                result.filtered.append(problem)
+            else:
+                result.rejections.append(problem)
             return []
         return items
 
@@ -266,7 +270,7 @@ class Mapper:
             return
         finish_rule(self, crule, data, payload, result, source, now, trace, customer, event_time, context, version)
 
-    def _customer(self, f: CompiledField, data: Any, reject: Callable, trace: Trace | None, rule: str) -> str | None:
+    def _customer(self, f: CompiledField, data: Any, reject: Callable[..., None], trace: Trace | None, rule: str) -> str | None:
         try:
             state, value = f.evaluate(data)
         except JMESPathError as exc:
@@ -283,7 +287,7 @@ class Mapper:
             reject("coerce_failed", "$.customer", f.expr, value, name="customer", reason=exc)
             return None
 
-    def _event_time(self, f: CompiledField, data: Any, reject: Callable, trace: Trace | None, rule: str) -> datetime | None:
+    def _event_time(self, f: CompiledField, data: Any, reject: Callable[..., None], trace: Trace | None, rule: str) -> datetime | None:
         try:
             state, value = f.evaluate(data)
         except JMESPathError as exc:
@@ -308,7 +312,7 @@ class Mapper:
         for data in self._scopes(cb.each, cb.rule.each, payload, cb.rule.name, "", result, source, cb.each_inner, cb.rule.each_inner):
             rejections: list[Rejection] = []
 
-            def reject(code: str, path: str, expr: Expr | None, value: Any, variant: str = "", _r: list = rejections, **params: Any) -> None:
+            def reject(code: str, path: str, expr: Expr | None, value: Any, variant: str = "", _r: list[Rejection] = rejections, **params: Any) -> None:
                 _r.append(rejection(code, variant, rule=cb.rule.name, field=path, expression=expr.source if expr else "", value=value, source=source, **params))
 
             customer = self._customer(cb.customer, data, reject, trace, cb.rule.name)

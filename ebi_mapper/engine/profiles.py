@@ -28,7 +28,7 @@ retention), a bounded in-memory map for ``map`` (earlier records of the same inp
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -106,7 +106,7 @@ class ProfileMerger:
             for k in completable if k in catalog.events
         }
 
-    def _fits(self, event: str, param: str, field: list) -> bool:
+    def _fits(self, event: str, param: str, field: Sequence[Any]) -> bool:
         """Whether a known ``field`` of ``param`` may complete ``event``: written by it, or by an event typing it alike."""
         writer = field[2] if len(field) > 2 else event
         return writer == event or self._types.get(writer, {}).get(param) == self._types[event][param]
@@ -119,7 +119,7 @@ class ProfileMerger:
         key = self.key(event)
         known = self.store.get(key) or {}
         version, writer = event.version, event.event
-        updates: dict[str, list] = {}
+        updates: dict[str, Sequence[Any]] = {}
         changed = False
         for name, value in ((_TIME, event.timestamp), *event.context.items()):
             old = known.get(name)
@@ -157,7 +157,7 @@ class ProfileMerger:
         return Merged("partial" if missing else "merged", out, None, missing)
 
 
-def _highest(fields: Mapping[str, list]) -> Any:
+def _highest(fields: Mapping[str, Sequence[Any]]) -> Any:
     best = None
     for field in fields.values():
         version = field[1]
@@ -192,6 +192,8 @@ class EventLines:
     def __call__(self, blob: bytes) -> bytes:
         """``blob`` (whole JSON lines) with each profile event's line replaced by its merged form; only those lines are touched."""
         out, pos = [], 0
+        if self.pattern is None:  # no profile events in this mapping
+            return blob
         for match in self.pattern.finditer(blob):
             start = blob.rfind(b"\n", 0, match.start()) + 1
             if start < pos:
@@ -213,5 +215,7 @@ class EventLines:
         merged = self.merger.merge(OotbEvent(d["tenant"], d["event"], d["customer"], d["timestamp"], d["context"]))
         self.partial += merged.status == "partial"
         m = merged.event
+        if m is None:  # never here: without versions or a cold-start policy nothing is refused or stale
+            return line
         return orjson.dumps({"tenant": m.tenant, "event": m.event, "customer": m.customer, "timestamp": m.timestamp,
                              "context": m.context}, option=orjson.OPT_APPEND_NEWLINE)

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import ROUND_FLOOR, Context, Decimal, localcontext
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import MappingError, UnknownNameError
@@ -154,6 +154,8 @@ def localise(naive: datetime, zone: tzinfo, dst: str = "earlier") -> datetime:
     fields = (naive.year, naive.month, naive.day, naive.hour, naive.minute, naive.second, naive.microsecond)
     off0 = zone.utcoffset(datetime(*fields) if naive.fold else naive)
     off1 = zone.utcoffset(datetime(*fields, fold=1))
+    if off0 is None or off1 is None:  # a zone always has an offset; only a broken tzinfo has none
+        raise CoercionError(f"time zone {_zone_name(zone)} gives no UTC offset for {naive.isoformat(' ')}")
     if off0 == off1:
         offset = off0
     elif dst == "earlier" or dst == "later":
@@ -234,7 +236,7 @@ def _scale(number: int | Decimal, unit: str) -> int:
         return number * factor
     # Exact (wide precision so long fractions cannot round up), then truncate below a microsecond.
     with localcontext(_EXACT):
-        return int((number * factor).to_integral_value(rounding=ROUND_FLOOR))
+        return int((cast(Decimal, number) * factor).to_integral_value(rounding=ROUND_FLOOR))
 
 
 def _from_epoch(number: int | Decimal, value: Any) -> datetime:

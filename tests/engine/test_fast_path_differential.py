@@ -468,7 +468,7 @@ def test_map_many_equals_map_record(mappers):
     payloads = [{"type": "wallet.deposit", "data": {"player_id": i, "processed_at": 1797069600 + i, "currency": "EUR", "tx_id": f"t{i}", "amount": i / 7}} for i in range(20)]
     payloads += [None, {"type": "casino.session", "data": {"rounds": []}}]
     sources = [f"f:{i}" for i in range(len(payloads))]
-    expected = [reference.map_record(p, source=s, now=NOW) for p, s in zip(payloads, sources)]
+    expected = [reference.map_record(p, source=s, now=NOW) for p, s in zip(payloads, sources, strict=True)]
     assert fast.map_many(payloads, now=NOW, sources=sources) == expected
     assert reference.map_many(payloads, now=NOW, sources=sources) == expected
 

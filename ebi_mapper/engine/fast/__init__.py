@@ -56,7 +56,7 @@ class FastPath:
             )
             crule.run, crule.python_source = make_rule_runner(crule, **options)
             crule.run_dispatched = crule.run
-            if crule.when is not None and mapper.dispatch is not None and decides_when(crule.rule.when.source, mapper.dispatch.path):
+            if crule.rule.when is not None and mapper.dispatch is not None and decides_when(crule.rule.when.source, mapper.dispatch.path):
                 crule.run_dispatched, _ = make_rule_runner(crule, check_when=False, **options)
         self.all: tuple[RuleRunner, ...] = tuple(crule.run for crule in mapper.rules if crule.run is not None)  # file order, no dispatcher
         self.dispatch: Any = mapper.dispatch  # the dispatcher the tables below were built from

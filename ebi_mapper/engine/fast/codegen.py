@@ -193,6 +193,7 @@ class _RuleCodegen:
             return
         cur = slot.base
         steps = slot.steps
+        assert steps is not None  # an inlined slot has a path
         for i, step in enumerate(steps):
             # Intermediate objects (`data` in data.a, data.b, ...) are walked to once per scope.
             prefix = (slot.base, *steps[: i + 1])
@@ -201,7 +202,7 @@ class _RuleCodegen:
                 cur = self.prefixes[prefix]
                 continue
             out = f"r{k}" if last else f"_p{len(self.prefixes) + 1}"
-            if type(step) is str:
+            if isinstance(step, str):  # a step is exactly a str or an int (Slot.inline)
                 w.emit(f"{out} = {cur}.get({step!r}) if type({cur}) is dict else _odd({cur})")
             else:
                 bound = f"{step} < len({cur})" if step >= 0 else f"{-step} <= len({cur})"
@@ -223,6 +224,7 @@ class _RuleCodegen:
         k = slot.k
         if not slot.inline:
             return f"n{k}"
+        assert slot.parent is not None  # set when the slot's path was written (evaluate), before any test
         parent, is_key, step = slot.parent
         if is_key:
             inline = f"(type({parent}) is dict and {step} in {parent})"

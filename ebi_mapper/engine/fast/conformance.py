@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from jsonschema import Draft202012Validator
 
@@ -213,7 +213,7 @@ def non_empty(guarantee: Guarantee | None) -> Guarantee | None:
         return Text(max(guarantee.lo, 1), guarantee.hi) if guarantee.hi >= 1 else None
     if isinstance(guarantee, Either):
         parts = tuple(non_empty(p) if isinstance(p, Text) else p for p in guarantee.parts)
-        return None if None in parts else Either(parts)
+        return None if None in parts else Either(cast(tuple[Guarantee, ...], parts))  # no None left
     return guarantee
 
 

@@ -116,11 +116,11 @@ class Slot:
         self.path = path
         self.inline = path is not None and len(path) > 0 and all(type(s) is str or type(s) is int for s in path)
         self.base, self.steps = "data", path
-        if self.inline and in_each and len(path) >= 2 and path[0] in ("root", "item"):
+        if self.inline and path is not None and in_each and len(path) >= 2 and path[0] in ("root", "item"):
             # In an `each` scope {item, root, index}, root.x is payload.x and item.x is the element.
             self.base, self.steps = ("payload" if path[0] == "root" else "_item"), path[1:]
         self.evaluated = False
-        self.parent: tuple | None = None  # (variable, is a key, step) of the last step, once written
+        self.parent: tuple[str, bool, str] | None = None  # (variable, is a key, step) of the last step, once written
 
     @property
     def can_fail(self) -> bool:

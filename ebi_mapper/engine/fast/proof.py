@@ -32,6 +32,8 @@ class ProofMarks:
 
     def fragment(self, key: str) -> Any:
         """The schema fragment a value written to ``key`` (an envelope key or ``$.context.<param>``) must meet."""
+        if self.schema is None:  # not enabled: nothing to meet
+            return None
         if key.startswith(_CONTEXT):
             context = envelope_fragment(self.schema, "context")
             return context.get("properties", {}).get(key[len(_CONTEXT):], {}) if isinstance(context, dict) else None

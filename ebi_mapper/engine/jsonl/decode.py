@@ -143,9 +143,9 @@ def iter_jsonl(
         if not stripped:
             continue
         where = f"{name}:{line_no}"
-        payload, rej = decode_line(stripped, source=where, max_depth=max_depth)
-        if rej is not None:
-            yield DecodedLine(line_no, start, offset, None, rej, stripped[:KEEP_BYTES])
+        payload, refused = decode_line(stripped, source=where, max_depth=max_depth)
+        if refused is not None:
+            yield DecodedLine(line_no, start, offset, None, refused, stripped[:KEEP_BYTES])
         else:
             yield DecodedLine(line_no, start, offset, payload, None, stripped)
 

@@ -73,7 +73,7 @@ def map_lines(mapper: Any, lines: LineBatch, name: str, counts: MapCounts, fixed
             now = datetime.now(UTC)
         payloads, sources, slots = decode_lines(part, name)
         results = iter(run(payloads, now=now, sources=sources))
-        decoded = iter(zip(payloads, sources))
+        decoded = iter(zip(payloads, sources, strict=True))
         for slot in slots:
             if slot is not None:
                 rejection, raw = slot
