@@ -11,15 +11,19 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from jmespath.functions import Functions
 
 from ..catalog.model import Catalog, EventDef, Param
-from ..catalog.names import nearest_names
 from ..expressions import BUILTIN_FUNCTIONS
 from ..mapping.model import Expr, Loc, Mapping, Rule
+from .basics import Facts as _Facts
+from .basics import analyse as _analyse
+from .basics import err as _err
+from .basics import suggest as _suggest
+from .basics import warn as _warn
 from .currencies import ISO_4217
 from .findings import Finding
 from .named_values import check_named_values
@@ -34,8 +38,10 @@ class CheckContext:
     """What the checks share: the mapping, the catalog, the registered names, and where things are written."""
 
     def __init__(self, mapping: Mapping, catalog: Catalog, function_names: frozenset[str], guard_names=(), enricher_names=(), sink_names=(), doc=None, functions=None,
-                 broken: frozenset[str] = frozenset()):
+                 broken: frozenset[str] = frozenset(), why_missing: Callable[[str, str], str | None] = lambda kind, name: None):
         self.mapping = mapping
+        # (kind, name) -> why a name is not registered when a disabled plugin had it (Registry.why_missing)
+        self.why_missing = why_missing
         self.functions = dict(functions or {})  # name -> FunctionDef of the registered extras: arity and types
         self.broken = broken  # top-level parts of the file that did not load (format errors)
         self.doc = doc  # the LocatedDocument the mapping was read from, for exact locations (optional)
@@ -72,19 +78,6 @@ class CheckContext:
         return fallback or self.mapping.locs.get(path[0]) or Loc(self.mapping.path, 1, 1)
 
 
-def _err(loc: Loc, code: str, message: str) -> Finding:
-    return Finding(loc, "error", code, message)
-
-
-def _warn(loc: Loc, code: str, message: str) -> Finding:
-    return Finding(loc, "warning", code, message)
-
-
-def _suggest(name: str, candidates, hint_if_none: str = "", cutoff: float = 0.6) -> str:
-    near = nearest_names(name, candidates, 1, cutoff=cutoff)
-    return f"; did you mean {near[0]!r}?" if near else hint_if_none
-
-
 def _all_exprs(mapping: Mapping) -> Iterator[tuple[str, Expr]]:
     """Every expression in the mapping with a label saying where it sits."""
     for rule in mapping.rules:
@@ -106,51 +99,6 @@ def _all_exprs(mapping: Mapping) -> Iterator[tuple[str, Expr]]:
             yield f"bespoke {brule.name!r} timestamp", brule.timestamp.expr
             for key, spec in brule.attributes.items():
                 yield f"bespoke {brule.name!r} attributes.{key}", spec.expr
-
-
-class _Facts(NamedTuple):
-    """What lint needs to know about one expression text."""
-
-    error: Any  # ExpressionSyntaxError or None
-    calls: tuple[tuple[str, int | None], ...]  # (function name, offset of the name)
-    literal: tuple[bool, Any]  # (is the whole expression a literal, its value)
-    tables: tuple[tuple[str, int], ...]  # lookup('<table>', ...) calls: (table, offset of the literal)
-    # (name, offset, argument count, JSON type of each literal argument or None), per call
-    arguments: tuple[tuple[str, int | None, int, tuple[str | None, ...]], ...] = ()
-
-
-_NO_FACTS = _Facts(None, (), (False, None), ())
-# A dotted path of unquoted identifiers parses to fields only: no call, no literal, no error.
-# Most expressions in a mapping are such paths; recognising them skips jmespath's parser.
-_SIMPLE_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
-
-
-@lru_cache(maxsize=16384)
-def _analyse(source: str) -> _Facts:
-    """Parse once per distinct expression text (parsing is all lint needs: names and literals are in the AST)."""
-    from ..expressions import ExpressionSyntaxError, function_calls, literal_value, parse_expression
-
-    if _SIMPLE_PATH.fullmatch(source):
-        return _NO_FACTS
-    try:
-        ast = parse_expression(source)
-    except ExpressionSyntaxError as exc:
-        return _Facts(exc, (), (False, None), ())
-    return _Facts(None, tuple(function_calls(ast)), literal_value(ast), tuple(_lookup_tables(ast, source)), tuple(_call_arguments(ast)))
-
-
-def _call_arguments(node: dict) -> Iterator[tuple[str, int | None, int, tuple[str | None, ...]]]:
-    """Every call with its argument count and the JSON type of each literal argument."""
-    if node.get("type") == "function_expression":
-        args = node.get("children") or []
-        types = tuple(_JSON_TYPE_NAMES.get(type(a["value"])) if a.get("type") == "literal" else None for a in args)
-        yield node["value"], node.get("position"), len(args), types
-    for child in node.get("children") or ():
-        if isinstance(child, dict):
-            yield from _call_arguments(child)
-
-
-_JSON_TYPE_NAMES = {str: "string", int: "number", float: "number", bool: "boolean", type(None): "null", list: "array", dict: "object"}
 
 
 def _signature(name: str, ctx: CheckContext) -> tuple[list[list[str]], bool] | None:
@@ -192,20 +140,6 @@ def _fails_always(source: str) -> bool:
     return ast.get("type") == "function_expression" and ast.get("value") == "fail"
 
 
-def _lookup_tables(node: dict, source: str) -> Iterator[tuple[str, int]]:
-    """Tables named by a literal first argument of ``lookup(...)``, with the literal's offset."""
-    if node.get("type") == "function_expression" and node.get("value") == "lookup":
-        args = node.get("children") or []
-        if args and args[0].get("type") == "literal" and isinstance(args[0].get("value"), str):
-            offset = source.find("(", node.get("position") or 0) + 1
-            while offset < len(source) and source[offset].isspace():
-                offset += 1
-            yield args[0]["value"], offset
-    for child in node.get("children") or ():
-        if isinstance(child, dict):
-            yield from _lookup_tables(child, source)
-
-
 def check_expressions(ctx: CheckContext) -> Iterator[Finding]:
     """JMESPath syntax (pointing into the expression), unknown function names, lookup tables."""
     for label, expr in _all_exprs(ctx.mapping):
@@ -218,7 +152,9 @@ def check_expressions(ctx: CheckContext) -> Iterator[Finding]:
             continue
         for name, pos in facts.calls:
             if name not in ctx.function_names and ctx.loaded("plugins"):  # broken plugins: names unknown
-                yield _err(ctx.expr_loc(expr, pos or 0), "unknown-function", f"{label}: unknown function {name}(){_suggest(name, ctx.function_names)}")
+                why = ctx.why_missing("functions", name)
+                yield _err(ctx.expr_loc(expr, pos or 0), "unknown-function",
+                           f"{label}: {why}" if why else f"{label}: unknown function {name}(){_suggest(name, ctx.function_names)}")
             elif name == "fail" and _fails_always(expr.source):
                 yield _err(ctx.expr_loc(expr, pos or 0), "unconditional-fail",
                            f"{label}: fail() is the whole expression, so every record reaching it is rejected; guard it: cond && fail('why')")
@@ -522,12 +458,20 @@ def check_settings(ctx: CheckContext) -> Iterator[Finding]:
     if not ctx.loaded("plugins"):
         return  # guards, enrichers and routes may come from the plugins that did not load
     for name in m.guards:
-        if ctx.guard_names and name not in ctx.guard_names:
+        why = ctx.why_missing("guards", name)
+        if why and name not in ctx.guard_names:
+            yield _err(ctx.key_loc(("guards", name)), "unknown-guard", why)
+        elif ctx.guard_names and name not in ctx.guard_names:
             yield _err(ctx.key_loc(("guards", name)), "unknown-guard", f"guard {name!r} is not registered{_suggest(name, ctx.guard_names)}")
     for i, (name, _) in enumerate(m.enrichers):
         if name not in ctx.enricher_names:
-            yield _err(ctx.value_loc(("enrichers", i, "name")), "unknown-enricher", f"enricher {name!r} is not registered{_suggest(name, ctx.enricher_names)}")
-    if m.bespoke is not None and m.bespoke.route != "drop" and ctx.sink_names and m.bespoke.route not in ctx.sink_names:
+            why = ctx.why_missing("enrichers", name)
+            yield _err(ctx.value_loc(("enrichers", i, "name")), "unknown-enricher", why or f"enricher {name!r} is not registered{_suggest(name, ctx.enricher_names)}")
+    route = m.bespoke.route if m.bespoke is not None else "drop"
+    why = ctx.why_missing("sinks", route) if route != "drop" and route not in ctx.sink_names else None
+    if why and m.bespoke is not None:
+        yield _err(ctx.value_loc(("bespoke", "route"), m.bespoke.loc), "unknown-route", f"bespoke route {route!r}: {why}")
+    elif m.bespoke is not None and m.bespoke.route != "drop" and ctx.sink_names and m.bespoke.route not in ctx.sink_names:
         yield _err(
             ctx.value_loc(("bespoke", "route"), m.bespoke.loc),
             "unknown-route",

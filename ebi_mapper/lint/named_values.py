@@ -12,6 +12,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..mapping.model import Expr, Rule
+from .basics import analyse as _analyse
+from .basics import err as _err
+from .basics import suggest as _suggest
+from .basics import warn as _warn
 from .findings import Finding
 
 __all__ = ["check_named_values", "value_references"]
@@ -79,8 +83,6 @@ def _rule_expressions(rule: Rule) -> Iterator[tuple[str, Expr]]:
 
 def check_named_values(ctx: Any) -> Iterator[Finding]:
     """Unknown names, values used before they are computed (cycles), unused values and field sets, `vars` in when/each."""
-    from .checks import _analyse, _err, _suggest, _warn
-
     set_uses: dict[tuple[str, str], bool] = defaultdict(bool)  # (field set, value) -> used by some rule
     set_users: set[str] = set()
     for rule in ctx.mapping.rules:

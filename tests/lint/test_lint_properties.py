@@ -58,7 +58,8 @@ def test_lint_never_raises_and_every_finding_is_located_in_the_file(text):
 def test_the_simple_path_shortcut_agrees_with_the_parser(source):
     """Lint skips jmespath's parser for dotted identifier paths: the parser must find nothing in them either."""
     from ebi_mapper.expressions import function_calls, literal_value, parse_expression, simple_path
-    from ebi_mapper.lint.checks import _SIMPLE_PATH, _analyse
+    from ebi_mapper.lint.basics import SIMPLE_PATH as _SIMPLE_PATH
+    from ebi_mapper.lint.basics import analyse as _analyse
 
     assert _SIMPLE_PATH.fullmatch(source)
     ast = parse_expression(source)
