@@ -7,9 +7,10 @@ The public API, re-exported from the modules that hold it::
     result = mapper.map_record(payload)      # events, rejections, filtered, bespoke rows
 """
 
+from .app import compile_mapping, load_mapping
 from .catalog import load_catalog
 from .catalog.model import Catalog, EventDef, Param, RateClass, Vertical
-from .engine import Mapper, Trace, compile_mapping, iter_jsonl
+from .engine import Mapper, Trace, iter_jsonl
 from .errors import (
     DeliveryError,
     EbiMapperError,
@@ -24,7 +25,7 @@ from .errors import (
 from .extensions import EnricherDef, FastGuard, FunctionDef, GuardContext, GuardDef, SendResult, Sink, SinkDef
 from .hookspecs import hookimpl
 from .lint import Finding, LintReport, lint_mapping, lint_path
-from .mapping import Mapping, load_mapping, read_mapping
+from .mapping import Mapping, read_mapping
 from .outcomes import BespokeRow, Filtered, OotbEvent, RecordResult, Rejection
 from .plugins import Registry, make_registry
 from .schemas import load_schema, schema_rejections

@@ -50,7 +50,11 @@ class _LazyGroup(click.Group):
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="ebi-mapper")
-def cli() -> None:
+@click.option("--disable-plugin", "disable_plugins", multiple=True, metavar="NAME",
+              help="Do not load this plugin (repeatable; also EBI_MAPPER_DISABLE_PLUGINS), for every command "
+                   "that loads a mapping: a built-in like ebi_mapper.default_plugins.guards, an installed "
+                   "plugin's entry-point name, or local:FILE.py of a mapping's plugins:.")
+def cli(disable_plugins: tuple[str, ...]) -> None:
     """Map any event stream to Optimove's OOTB events, check them, and deliver them."""
 
 

@@ -40,25 +40,25 @@ def _step(title: str) -> None:
 @click.option("--state-dir", type=click.Path(file_okay=False), help="Keep the run's state here (default: a temporary folder).")
 def command(example: str, state_dir: str | None) -> int:
     """Lint, test and deliver the bundled example to an embedded Optimove sandbox."""
-    from ..engine import compile_mapping
+    from ..app import lint_file, load
     from ..engine.cases import run_cases
-    from ..lint import lint_path
-    from ..mapping import load_mapping
     from ..sandbox import start_sandbox
     from . import cli
+    from .plugin_args import disabled
 
     mapping_path, input_path = find_example(example)
     _step(f"lint {mapping_path}")
-    report = lint_path(mapping_path)
+    report = lint_file(mapping_path, disable=disabled())
     click.echo(f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)", err=True)
     for finding in report.errors:
         click.echo(str(finding), err=True)
     if report.errors:
         return EXIT_FINDINGS
 
-    mapping = load_mapping(mapping_path)
+    loaded = load(mapping_path, disable=disabled())
+    mapping = loaded.mapping
     _step("example cases")
-    results = run_cases(compile_mapping(mapping))
+    results = run_cases(loaded.mapper)
     failed = [r for r in results if not r.passed]
     click.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed", err=True)
     for r in failed:

@@ -131,12 +131,14 @@ def show_cmd(args: tuple[str, ...], state_dir: Path | None) -> int:
 def replay_cmd(mapping: Path, state_dir: Path | None, sink: str | None, sink_options: tuple[str, ...],
                limits: tuple[str, ...], fmt: str) -> int:
     """Re-map dead-lettered payloads with MAPPING (fixed) and deliver what is now valid."""
+    from ..app import load
     from ..delivery.pipeline import DeliveryLoop
-    from ..delivery.settings import load_for_delivery, make_sinks, parse_key_values, read_delivery_settings
+    from ..delivery.settings import make_sinks, parse_key_values, read_delivery_settings
     from ..delivery.state import open_state
     from .cmd_run import render_summary, summary_to_stderr
+    from .plugin_args import disabled
 
-    loaded = load_for_delivery(mapping)
+    loaded = load(mapping, disable=disabled())
     settings = read_delivery_settings(loaded.mapping, catalog=loaded.catalog, sink=sink,
                                       sink_options=parse_key_values(sink_options, "--sink-option"),
                                       limits=parse_key_values(limits, "--limit"), state_dir=state_dir)

@@ -6,12 +6,13 @@ import json
 
 import click
 
-from ..engine import Trace, compile_mapping
+from ..app import load_mapper
+from ..engine import Trace
 from ..engine.jsonl.decode import decode_line
 from ..engine.timestamps import DST_LOG
-from ..mapping import load_mapping
 from ..mapping.loader import parse_utc_timestamp
 from .exits import EXIT_FINDINGS, EXIT_OK
+from .plugin_args import disabled
 from .report import echo_json
 
 __all__ = ["command"]
@@ -34,7 +35,7 @@ def _short(value) -> str:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def command(mapping: str, payload: str, now: str | None, fmt: str) -> int:
     """For each matching rule and field: expression, raw value, coerced value, guards, and the result."""
-    mapper = compile_mapping(load_mapping(mapping))
+    mapper = load_mapper(mapping, disable=disabled())
     with click.open_file(payload, "rb") as stream:  # closed even when the payload is a file
         raw = stream.read()
     # The reader map and run use, so a payload explain accepts is one they would accept too.

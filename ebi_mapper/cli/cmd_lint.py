@@ -6,9 +6,10 @@ import json
 
 import click
 
-from ..lint import lint_path
+from ..app import lint_file
 from .companions import mapping_paths
 from .exits import EXIT_CONFIG, EXIT_FINDINGS, EXIT_OK
+from .plugin_args import disabled
 
 __all__ = ["command"]
 
@@ -20,7 +21,7 @@ __all__ = ["command"]
 @click.option("--quiet", "-q", is_flag=True, help="Show errors only, no warnings.")
 def command(mappings: tuple[str, ...], fmt: str, strict: bool, quiet: bool) -> int:
     """Check mapping files against the catalog before any event flows."""
-    reports = [lint_path(path) for path in mapping_paths(mappings)]
+    reports = [lint_file(path, disable=disabled()) for path in mapping_paths(mappings)]
     failed = any(r.errors or (strict and r.warnings) for r in reports)
     if fmt == "json":
         out = [

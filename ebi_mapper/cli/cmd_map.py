@@ -13,17 +13,18 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import click
 
-from ..engine import compile_mapping
+from ..app import load_mapper
 from ..engine.jsonl.accounting import MapCounts
 from ..engine.jsonl.lines import iter_line_batches
 from ..engine.jsonl.parallel import auto_workers, map_in_workers, map_lines, resolve_workers
 from ..engine.profiles import EventLines
-from ..mapping import load_mapping
 from .exits import EXIT_FINDINGS, EXIT_OK
+from .plugin_args import disabled
 from .progress import CountingReader, StatusLine, describe
 from .report import echo_json, render_counts
 
@@ -52,9 +53,9 @@ def _map_stream(mapper: Any, src: Any, name: str, counts: MapCounts, write: Call
         tick()
 
 
-def _map_stream_workers(mapping_path: str, workers: int, src: Any, name: str, counts: MapCounts, write: Callable, write_rejects: Callable | None, write_bespoke: Callable | None, fixed_now: datetime | None, tick: Callable[[], None] = lambda: None) -> None:
+def _map_stream_workers(make_mapper: Callable[[], Any], workers: int, src: Any, name: str, counts: MapCounts, write: Callable, write_rejects: Callable | None, write_bespoke: Callable | None, fixed_now: datetime | None, tick: Callable[[], None] = lambda: None) -> None:
     """As :func:`_map_stream`, the mapping done by ``workers`` processes; written in input order."""
-    results = map_in_workers(iter_line_batches(src), mapping_path, workers, name, fixed_now, rejects=write_rejects is not None, bespoke=write_bespoke is not None)
+    results = map_in_workers(iter_line_batches(src), make_mapper, workers, name, fixed_now, rejects=write_rejects is not None, bespoke=write_bespoke is not None)
     for result in results:
         counts.merge(result.counts)
         if result.events:
@@ -97,7 +98,8 @@ def _workers_option(ctx: click.Context, param: click.Parameter, value: str) -> i
 )
 def command(mapping: str, input: str, out: str, rejects: str | None, bespoke_out: str | None, summary: str, now: str | None, workers: int | None) -> int:
     """Map JSON lines to OOTB events and report what happened to every line."""
-    mapper = compile_mapping(load_mapping(mapping))
+    disabled_names = disabled()
+    mapper = load_mapper(mapping, disable=disabled_names)
     # Everything built so far (mapping, catalog, schemas, generated code) lives for the whole run:
     # move it out of the cyclic GC's sight so its collections scan only the per-record garbage.
     gc.collect()
@@ -133,7 +135,7 @@ def command(mapping: str, input: str, out: str, rejects: str | None, bespoke_out
         write = (lambda blob: dst.write(merge(blob))) if merge else dst.write
         sinks = (write, rej.write if rej else None, bes.write if bes else None)
         if processes > 1:
-            _map_stream_workers(mapping, processes, src, name, counts, *sinks, fixed_now, tick)
+            _map_stream_workers(partial(load_mapper, mapping, disable=disabled_names), processes, src, name, counts, *sinks, fixed_now, tick)
         else:
             _map_stream(mapper, src, name, counts, *sinks, fixed_now, tick)
     elapsed = time.perf_counter() - started

@@ -66,13 +66,14 @@ def render_plan(report) -> str:  # noqa: ANN001 - CapacityReport
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def command(mapping: Path, volumes: Path, peak_minutes: float, limits: tuple[str, ...], strict: bool, fmt: str) -> int:
     """Check expected events/s per event against the rate classes of MAPPING's delivery limits."""
+    from ..app import load_mapping
     from ..catalog import load_catalog
     from ..delivery.capacity import load_volumes, plan_capacity
     from ..delivery.rateplan import make_rate_plan
     from ..delivery.settings import parse_key_values
-    from ..mapping import load_mapping
+    from .plugin_args import disabled
 
-    loaded = load_mapping(mapping)
+    loaded = load_mapping(mapping, disable=disabled())
     catalog = load_catalog()
     plan = make_rate_plan(catalog, delivery=loaded.delivery, overrides=parse_key_values(limits, "--limit"))
     report = plan_capacity(plan, load_volumes(volumes), peak_seconds=peak_minutes * 60.0,

@@ -180,12 +180,14 @@ def command(mapping: Path, input_spec: str, state_dir: Path | None, sink: str | 
     The state (dedup, outbox, dead letters, checkpoint) lives in one SQLite file; a run killed at
     any moment and started again resumes where it stopped, losing nothing and sending no PK twice.
     """
+    from ..app import load
     from ..delivery.pipeline import DeliveryLoop
-    from ..delivery.settings import load_for_delivery, make_sinks, parse_key_values, read_delivery_settings
+    from ..delivery.settings import make_sinks, parse_key_values, read_delivery_settings
     from ..delivery.source import make_source
     from ..delivery.state import open_state
+    from .plugin_args import disabled
 
-    loaded = load_for_delivery(mapping)
+    loaded = load(mapping, disable=disabled())
     settings = read_delivery_settings(
         loaded.mapping, catalog=loaded.catalog, sink=sink, sink_options=parse_key_values(sink_options, "--sink-option"),
         bespoke_options=parse_key_values(bespoke_options, "--bespoke-option"),

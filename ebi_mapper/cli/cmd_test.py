@@ -9,11 +9,11 @@ from typing import Any
 
 import click
 
-from ..engine import compile_mapping
+from ..app import load_mapper
 from ..engine.cases import run_cases
-from ..mapping import load_mapping
 from .companions import mapping_paths
 from .exits import EXIT_FINDINGS, EXIT_OK
+from .plugin_args import disabled
 from .report import echo_json
 
 __all__ = ["command"]
@@ -46,7 +46,7 @@ def command(mappings: tuple[str, ...], generate: int, seed: int | None, source_s
     total = 0
     out = []
     for path in mapping_paths(mappings):
-        mapper = compile_mapping(load_mapping(path))
+        mapper = load_mapper(path, disable=disabled())
         results = run_cases(mapper)
         total += len(results)
         for r in results:

@@ -36,8 +36,8 @@ def state_dir_for(mapping: Path | None, state_dir: Path | None) -> Path:
         return state_dir
     if mapping is None:
         raise click.UsageError("give MAPPING (its state dir is used) or --state-dir DIR")
+    from ..app import load_mapping
     from ..delivery.settings import state_dir_of
-    from ..mapping import load_mapping
 
     # Only the delivery section is needed: a mapping lint would fault still finds its state.
     return state_dir_of(load_mapping(mapping, lint=False))

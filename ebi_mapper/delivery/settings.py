@@ -37,7 +37,7 @@ from .rateplan import RatePlan, make_rate_plan
 from .retention import Retention, parse_duration
 from .retry import RetryPolicy
 
-__all__ = ["DeliverySettings", "LoadedMapping", "load_for_delivery", "read_delivery_settings", "parse_key_values",
+__all__ = ["DeliverySettings", "read_delivery_settings", "parse_key_values",
            "make_sinks", "interpolate_env", "state_dir_of", "KNOWN_KEYS", "ENV_SINK", "ENV_SINK_URL", "ENV_STATE_DIR"]
 
 # The EBI_MAPPER_* variables (documented in docs/delivery.md): between the mapping and the command line.
@@ -237,26 +237,3 @@ def make_sinks(registry: Any, settings: DeliverySettings) -> tuple[Any, Any]:
             event_sink.close()
             raise
     return event_sink, bespoke_sink
-
-
-@dataclass(frozen=True)
-class LoadedMapping:
-    """A mapping loaded, its plugins registered, compiled: what ``run`` and ``dlq replay`` start from."""
-
-    mapping: Any
-    registry: Any
-    mapper: Any
-    catalog: Any
-
-
-def load_for_delivery(path: str | Path) -> LoadedMapping:
-    """Load and compile the mapping at ``path`` with its plugins (the sinks included)."""
-    from ..catalog import load_catalog
-    from ..engine import compile_mapping
-    from ..mapping import load_mapping
-    from ..plugins import make_registry
-
-    mapping = load_mapping(path)
-    registry = make_registry(local_modules=mapping.plugins, base_dir=Path(path).parent)
-    catalog = load_catalog()
-    return LoadedMapping(mapping, registry, compile_mapping(mapping, registry=registry, catalog=catalog), catalog)

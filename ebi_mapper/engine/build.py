@@ -22,7 +22,7 @@ from ..errors import MappingError
 from ..expressions import compile_expression
 from ..extensions import FastGuard, GuardCheck
 from ..mapping.model import FieldSpec, Mapping
-from ..plugins import Registry, make_registry
+from ..plugins import Registry
 from .coerce import make_coercer
 from .compiled import CompiledBespoke, CompiledRule, ContextField
 from .dispatch import make_dispatcher
@@ -70,7 +70,7 @@ def _guards_for(mapping: Mapping, registry: Registry) -> tuple[list[GuardCheck],
 def compile_mapping(
     mapping: Mapping,
     *,
-    registry: Registry | None = None,
+    registry: Registry,
     catalog: Catalog | None = None,
     clock: Callable[[], datetime] | None = None,
     fast: bool = True,
@@ -79,10 +79,10 @@ def compile_mapping(
 
     With ``fast`` (the default) each rule also gets a generated runner (:mod:`.fast`) that
     gives the same results as the reference interpreter, which ``fast=False`` keeps using.
+    ``registry`` comes from the application edge (:func:`ebi_mapper.compile_mapping` builds one
+    when not given): the engine never loads plugins itself.
     """
     catalog = catalog or load_catalog()
-    if registry is None:
-        registry = make_registry(local_modules=mapping.plugins, base_dir=Path(mapping.path).parent if mapping.path else None)
     functions = _functions_for(mapping, registry)
     channels = set(mapping.channels)
     guards, guard_names, guard_fast = _guards_for(mapping, registry)

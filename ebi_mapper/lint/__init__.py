@@ -1,9 +1,18 @@
-"""``ebi-mapper lint``: find every mistake in a mapping before a single event flows."""
+"""``ebi-mapper lint``: find every mistake in a mapping before a single event flows.
+
+Lint reads the model only; it imports nothing above it (the loader calls nothing here: the
+application edge, :mod:`ebi_mapper.app`, reads, lints and compiles in that order). Given no
+registry, :func:`lint_mapping` builds the mapping's own, so that a plugin that fails to load or a
+bad name to disable is a finding like any other; the report keeps it (``report.registry``) for the
+edge to compile with, so a command builds one registry (``tests/test_app_edge.py``).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .findings import Finding, has_errors
 
@@ -16,6 +25,8 @@ class LintReport:
 
     path: str
     findings: list[Finding] = field(default_factory=list)
+    # The plugin registry the checks ran against (None: the file did not load, or its plugins did not).
+    registry: Any = None
 
     @property
     def errors(self) -> list[Finding]:
@@ -30,8 +41,12 @@ class LintReport:
         return not self.errors
 
 
-def lint_mapping(result, *, registry=None, catalog=None) -> LintReport:
-    """Run the semantic checks on a :class:`~ebi_mapper.mapping.loader.LoadResult`."""
+def lint_mapping(result, *, registry=None, catalog=None, disable: Iterable[str] = ()) -> LintReport:
+    """Run the semantic checks on a :class:`~ebi_mapper.mapping.loader.LoadResult`.
+
+    Without ``registry`` one is built for the mapping (its ``plugins:``, the installed plugins and
+    the built-ins, minus the plugins named in ``disable``).
+    """
     from ..catalog import load_catalog
     from ..errors import EbiMapperError
     from ..plugins import make_registry
@@ -46,13 +61,16 @@ def lint_mapping(result, *, registry=None, catalog=None) -> LintReport:
         return report
     if registry is None:
         try:
-            registry = make_registry(local_modules=mapping.plugins, base_dir=Path(mapping.path).parent)
+            registry = make_registry(local_modules=mapping.plugins, base_dir=Path(mapping.path).parent, disable=disable)
+            report.registry = registry
         except EbiMapperError as exc:
             from ..mapping.model import Loc
 
             loc = mapping.locs.get("plugins") or Loc(mapping.path, 1, 1)
             report.findings.append(Finding(loc, "error", "plugin", str(exc)))
-            registry = make_registry()
+            registry = make_registry()  # the rest of the file is still checked against the built-ins
+    else:
+        report.registry = registry
     ctx = CheckContext(
         mapping,
         catalog or load_catalog(),
@@ -63,6 +81,7 @@ def lint_mapping(result, *, registry=None, catalog=None) -> LintReport:
         doc=getattr(result, "doc", None),
         functions=registry.functions,
         broken=getattr(result, "broken", frozenset()),
+        why_missing=registry.why_missing,
     )
     from ..mapping.yaml_source import paused_gc
 
@@ -78,7 +97,7 @@ def _file_order(path: str):
 
 
 def lint_path(path: str | Path, **kwargs) -> LintReport:
-    """Read and lint one mapping file."""
+    """Read and lint one mapping file (``kwargs`` as for :func:`lint_mapping`)."""
     from ..mapping.loader import read_mapping
 
     return lint_mapping(read_mapping(path), **kwargs)

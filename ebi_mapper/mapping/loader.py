@@ -1,7 +1,9 @@
 """Load a mapping file: YAML with locations → checked against the format's JSON Schema → model.
 
 ``read_mapping`` never raises on a bad file: it returns the findings (for ``lint``).
-``load_mapping`` raises :class:`~ebi_mapper.errors.MappingError` carrying them (for ``map``/``run``).
+Loading for use (lint too, raise :class:`~ebi_mapper.errors.MappingError` carrying the findings,
+for ``map``/``run``) is :func:`ebi_mapper.app.load_mapping`, above lint: this module never imports
+lint's checks (``tests/test_structure.py::test_no_import_cycle``).
 """
 
 from __future__ import annotations
@@ -19,12 +21,11 @@ from typing import Any
 import jsonschema
 import jsonschema_rs
 
-from ..errors import MappingError
-from ..lint.findings import Finding, has_errors
+from ..locations import Finding, has_errors
 from .model import Bespoke, BespokeRule, Expr, FieldSet, FieldSpec, Loc, Mapping, MappingTest, Rule
 from .yaml_source import MAX_FILE_BYTES, LocatedDocument, Path_, paused_gc, read_yaml
 
-__all__ = ["LoadResult", "read_mapping", "load_mapping", "mapping_schema", "parse_utc_timestamp", "literal_expression"]
+__all__ = ["LoadResult", "read_mapping", "mapping_schema", "parse_utc_timestamp", "literal_expression"]
 
 
 @dataclass
@@ -420,21 +421,3 @@ def _read_mapping(source: str | Path, text: str | bytes | None, max_bytes: int) 
             mapping = replace(mapping, tests=mapping.tests + tuple(extra))
     result.mapping = mapping
     return result
-
-
-def load_mapping(source: str | Path, *, lint: bool = True) -> Mapping:
-    """Load a mapping for use; raise :class:`MappingError` with the findings if it has errors.
-
-    With ``lint`` (the default) the semantic checks of ``ebi-mapper lint`` run too, so a mapping
-    that lint would fail never reaches the engine.
-    """
-    result = read_mapping(source)
-    findings = list(result.findings)
-    if result.mapping is not None and lint and not has_errors(findings):
-        from ..lint import lint_mapping
-
-        findings = lint_mapping(result).findings
-    errors = [f for f in findings if f.severity == "error"]
-    if errors or result.mapping is None:
-        raise MappingError(f"{source}: {len(errors)} error(s) in mapping", findings=errors)
-    return result.mapping

@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from ..lint.findings import Finding
+from ..locations import Finding
 from .model import Loc
 
 __all__ = ["LocatedDocument", "read_yaml", "paused_gc", "scalar_positions", "MAX_FILE_BYTES", "MAX_NODES", "MAX_DEPTH", "Path_"]

@@ -85,12 +85,11 @@ class MappingFile(pytest.File):
     """A mapping file: its example cases and one generated-properties item per rule."""
 
     def collect(self):
-        from ..engine import compile_mapping
-        from ..mapping import load_mapping
+        from ..app import load
         from .shapes import rule_names
 
-        mapping = load_mapping(self.path)
-        mapper = compile_mapping(mapping)
+        loaded = load(self.path)
+        mapping, mapper = loaded.mapping, loaded.mapper
         for case in mapping.tests:
             yield MappingCaseItem.from_parent(self, name=case.name, mapper=mapper, case=case)
         schema_path = self.path.with_name(self.path.name.rsplit(".", 1)[0].removesuffix(".ebi") + ".source.json")
@@ -189,7 +188,7 @@ def _resolver(request: pytest.FixtureRequest) -> Callable[[Any], Path]:
 @pytest.fixture
 def ebi_mapper_mapping(request: pytest.FixtureRequest) -> Callable[[Any], Any]:
     """``ebi_mapper_mapping(path) -> Mapping``: load (and lint) a mapping file, once per test."""
-    from ..mapping import load_mapping
+    from ..app import load_mapping
 
     resolve = _resolver(request)
     cache: dict[Path, Any] = {}
@@ -206,7 +205,7 @@ def ebi_mapper_mapping(request: pytest.FixtureRequest) -> Callable[[Any], Any]:
 @pytest.fixture
 def ebi_mapper_mapper(ebi_mapper_mapping: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """``ebi_mapper_mapper(path_or_mapping) -> Mapper``: a compiled mapper, ready for ``map_record``."""
-    from ..engine import compile_mapping
+    from ..app import compile_mapping
     from ..mapping import Mapping
 
     def make(path_or_mapping: Any) -> Any:

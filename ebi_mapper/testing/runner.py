@@ -21,7 +21,8 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 
-from ..engine import Mapper, compile_mapping
+from ..app import compile_mapping
+from ..engine import Mapper
 from ..engine.cases import DEFAULT_CASE_NOW
 from ..mapping.loader import parse_utc_timestamp
 from ..mapping.model import Mapping

@@ -22,8 +22,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from ..app import load_mapping
 from ..errors import UnknownNameError
-from ..mapping import load_mapping
 from ..mapping.model import BespokeRule, Mapping, Rule
 from .shapes import ELEMENTS, VALUES, Arr, Leaf, Node, Obj, Path, RuleShape, compatible, mapping_shapes, merge_tree
 from .values import ANY_JSON, ID_TEXT, Kind, TimeSettings, valid_time_forms, valid_values, wrong_values

@@ -18,14 +18,14 @@ MAPPING = DATA / "casino.yaml"
 
 @pytest.fixture(scope="session")
 def mapping():
-    from ebi_mapper.mapping import load_mapping
+    from ebi_mapper import load_mapping
 
     return load_mapping(MAPPING, lint=False)
 
 
 @pytest.fixture(scope="session")
 def mapper(mapping):
-    from ebi_mapper.engine import compile_mapping
+    from ebi_mapper import compile_mapping
 
     return compile_mapping(mapping)
 

@@ -181,7 +181,7 @@ def test_a_replay_the_sink_refuses_again_leaves_each_record_a_waiting_dead_lette
 def test_replay_after_a_mapping_fix_sends_only_what_was_missing(tmp_path, mapper, catalog, mapping):
     from dataclasses import replace
 
-    from ebi_mapper.engine import compile_mapping
+    from ebi_mapper import compile_mapping
     from ebi_mapper.mapping.model import Expr, FieldSpec, Loc
 
     src = tmp_path / "in.jsonl"

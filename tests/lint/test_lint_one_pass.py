@@ -78,8 +78,9 @@ def test_checks_that_depend_on_a_broken_part_are_skipped(tmp_path):
 def test_a_file_lint_refuses_still_never_loads_for_use(tmp_path):
     import pytest
 
+    from ebi_mapper import load_mapping
     from ebi_mapper.errors import MappingError
-    from ebi_mapper.mapping import load_mapping, read_mapping
+    from ebi_mapper.mapping import read_mapping
 
     path = _edit(tmp_path, ("nulls: drop", "nulls: dropp"))
     assert read_mapping(path).mapping is None

@@ -12,9 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ebi_mapper import load_mapping
 from ebi_mapper.errors import EbiMapperError, MappingError
 from ebi_mapper.lint.findings import Finding
-from ebi_mapper.mapping import Mapping, load_mapping, read_mapping
+from ebi_mapper.mapping import Mapping, read_mapping
 from ebi_mapper.mapping.loader import literal_expression, parse_utc_timestamp
 
 BASE = Path(__file__).parents[1] / "lint" / "base.yaml"

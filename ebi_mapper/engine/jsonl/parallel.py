@@ -15,7 +15,7 @@ import multiprocessing
 import os
 import stat
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -123,12 +123,13 @@ def auto_workers(input_path: str | None) -> int:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(mapping_path: str, name: str, fixed_now: datetime | None, rejects: bool, bespoke: bool) -> None:
-    """Compile the mapping once per worker process (the compiled form holds generated code: not picklable)."""
-    from ...mapping import load_mapping
-    from ..build import compile_mapping
+def _init_worker(make_mapper: Callable[[], Any], name: str, fixed_now: datetime | None, rejects: bool, bespoke: bool) -> None:
+    """Compile the mapping once per worker process (the compiled form holds generated code: not picklable).
 
-    _WORKER.update(mapper=compile_mapping(load_mapping(mapping_path)), name=name, fixed_now=fixed_now, rejects=rejects, bespoke=bespoke)
+    ``make_mapper`` comes from the application edge (a picklable ``functools.partial`` of
+    :func:`ebi_mapper.app.load_mapper`): the engine never loads plugins itself.
+    """
+    _WORKER.update(mapper=make_mapper(), name=name, fixed_now=fixed_now, rejects=rejects, bespoke=bespoke)
     # As in the main process: the long-lived compiled mapping out of the cyclic GC's sight.
     gc.collect()
     gc.freeze()
@@ -156,7 +157,7 @@ def _groups(batches: Iterable[LineBatch], size: int) -> Iterator[LineBatch]:
 
 def map_in_workers(
     batches: Iterable[LineBatch],
-    mapping_path: str,
+    make_mapper: Callable[[], Any],
     workers: int,
     name: str,
     fixed_now: datetime | None,
@@ -167,13 +168,16 @@ def map_in_workers(
 ) -> Iterator[MappedBytes]:
     """Map ``batches`` in ``workers`` processes; yield each group's result in input order.
 
+    Each process calls ``make_mapper()`` once (picklable: a ``functools.partial`` of
+    :func:`ebi_mapper.app.load_mapper` with the run's path and disabled plugins).
+
     At most ``3 * workers`` groups are in flight, so memory does not grow with the input.
     """
     # spawn, not fork: the parent may hold threads and locks (a fork would copy them mid-use).
     context = multiprocessing.get_context("spawn")
     pending: deque[Future] = deque()
     limit = max(1, workers) * _IN_FLIGHT_PER_WORKER
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(mapping_path, name, fixed_now, rejects, bespoke)) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(make_mapper, name, fixed_now, rejects, bespoke)) as pool:
         try:
             for group in _groups(batches, group_lines):
                 pending.append(pool.submit(_map_group, group))
