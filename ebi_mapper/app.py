@@ -63,36 +63,43 @@ def lint_file(path: str | Path, *, disable: Iterable[str] = ()) -> LintReport:
 
 @dataclass(frozen=True)
 class Loaded:
-    """A mapping loaded and linted, its one registry, and (unless asked not to) its compiled mapper."""
+    """A mapping loaded and linted, its one registry, and its compiled mapper."""
 
     mapping: Mapping
     registry: Registry
     catalog: Catalog
-    mapper: Mapper | None = None
+    mapper: Mapper
 
 
-def load(source: str | Path, *, lint: bool = True, compile: bool = True, disable: Iterable[str] = (),
-         catalog: Catalog | None = None, clock: Callable[[], datetime] | None = None, fast: bool = True) -> Loaded:
+def _read_checked(source: str | Path, *, lint: bool, disable: Iterable[str], catalog: Catalog | None) -> tuple[Mapping, Registry | None]:
+    """Read ``source`` and lint it with its one registry (built here); :class:`MappingError` on errors.
+
+    Without ``lint`` no registry is built (None): the caller needs the model only.
+    """
+    result = read_mapping(source)
+    findings = list(result.findings)
+    registry: Registry | None = None
+    if result.mapping is not None and not has_errors(findings) and lint:
+        report = lint_mapping(result, disable=disabled_plugins(disable), catalog=catalog)
+        findings, registry = report.findings, report.registry
+    errors = [f for f in findings if f.severity == "error"]
+    if errors or result.mapping is None or (lint and registry is None):
+        raise MappingError(f"{source}: {len(errors)} error(s) in mapping", findings=errors)
+    return result.mapping, registry
+
+
+def load(source: str | Path, *, disable: Iterable[str] = (), catalog: Catalog | None = None,
+         clock: Callable[[], datetime] | None = None, fast: bool = True) -> Loaded:
     """Read, lint and compile the mapping at ``source`` with one registry.
 
     Raises :class:`MappingError` (its ``findings`` say where and why) for a mapping with errors,
     :class:`~ebi_mapper.errors.PluginError` for a plugin that does not load or a bad name to disable.
     """
     catalog = catalog or load_catalog()
-    result = read_mapping(source)
-    findings = list(result.findings)
-    registry: Registry | None = None
-    if result.mapping is not None and not has_errors(findings):
-        if lint:
-            report = lint_mapping(result, disable=disabled_plugins(disable), catalog=catalog)
-            findings, registry = report.findings, report.registry
-        else:
-            registry = registry_for(result.mapping, disable=disable)
-    errors = [f for f in findings if f.severity == "error"]
-    if errors or result.mapping is None or registry is None:
-        raise MappingError(f"{source}: {len(errors)} error(s) in mapping", findings=errors)
-    mapper = _compile(result.mapping, registry=registry, catalog=catalog, clock=clock, fast=fast) if compile else None
-    return Loaded(result.mapping, registry, catalog, mapper)
+    mapping, registry = _read_checked(source, lint=True, disable=disable, catalog=catalog)
+    assert registry is not None  # lint=True always yields one (or raised)
+    mapper = _compile(mapping, registry=registry, catalog=catalog, clock=clock, fast=fast)
+    return Loaded(mapping, registry, catalog, mapper)
 
 
 def load_mapping(source: str | Path, *, lint: bool = True, disable: Iterable[str] = ()) -> Mapping:
@@ -101,20 +108,12 @@ def load_mapping(source: str | Path, *, lint: bool = True, disable: Iterable[str
     With ``lint`` (the default) the semantic checks of ``ebi-mapper lint`` run too, so a mapping
     that lint would fail never reaches the engine. Without it no plugin is loaded.
     """
-    if lint:
-        return load(source, compile=False, disable=disable).mapping
-    result = read_mapping(source)
-    errors = [f for f in result.findings if f.severity == "error"]
-    if errors or result.mapping is None:
-        raise MappingError(f"{source}: {len(errors)} error(s) in mapping", findings=errors)
-    return result.mapping
+    return _read_checked(source, lint=lint, disable=disable, catalog=None)[0]
 
 
 def load_mapper(source: str | Path, *, disable: Iterable[str] = (), fast: bool = True) -> Mapper:
     """The compiled mapper of the mapping at ``source`` (module-level, so a worker process can be handed it)."""
-    mapper = load(source, disable=disable, fast=fast).mapper
-    assert mapper is not None  # compile=True
-    return mapper
+    return load(source, disable=disable, fast=fast).mapper
 
 
 def compile_mapping(mapping: Mapping, *, registry: Registry | None = None, disable: Iterable[str] = (),
