@@ -28,11 +28,13 @@ def command() -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def status_cmd(mapping: Path, queue: str, fmt: str) -> int:
     """Backlog per partition, workers alive, records by outcome, limiter headroom."""
-    from ..delivery.settings import load_for_delivery, read_delivery_settings
+    from ..app import load
+    from ..delivery.settings import read_delivery_settings
     from ..scaleout.queue import Keys, connect, default_prefix, patiently
     from ..scaleout.status import cluster_status, render_status
+    from .plugin_args import disabled
 
-    loaded = load_for_delivery(mapping)
+    loaded = load(mapping, disable=disabled())
     settings = read_delivery_settings(loaded.mapping, catalog=loaded.catalog)
     client = connect(queue)
     status = patiently(lambda: cluster_status(client, Keys(default_prefix(loaded.mapping.client)),

@@ -68,7 +68,7 @@ def list_cmd(mapping: Path | None, state_dir: Path | None, include_replayed: boo
 
 
 def _list_cluster(mapping: Path | None, queue: str, limit: int, fmt: str) -> int:
-    from ..mapping import load_mapping
+    from ..app import load_mapping
     from ..scaleout.queue import Keys, connect, default_prefix, patiently
     from ..scaleout.status import dead_letters
 

@@ -62,16 +62,13 @@ def command(mapping: Path, queue: str, state_dir: Path | None, partitions: int |
             sink_options: tuple[str, ...], bespoke_options: tuple[str, ...], limits: tuple[str, ...],
             linger_ms: int | None, concurrency: int | None, max_attempts: int | None, lease_seconds: float) -> int:
     """Deliver MAPPING's records from the Redis queue, sharing partitions and rate limits with the other workers."""
-    from ..delivery.settings import (
-        load_for_delivery,
-        make_sinks,
-        parse_key_values,
-        read_delivery_settings,
-    )
+    from ..app import load
+    from ..delivery.settings import make_sinks, parse_key_values, read_delivery_settings
     from ..scaleout.queue import Keys, connect, default_prefix
     from ..scaleout.worker import Worker, WorkerConfig
+    from .plugin_args import disabled
 
-    loaded = load_for_delivery(mapping)
+    loaded = load(mapping, disable=disabled())
     settings = read_delivery_settings(
         loaded.mapping, catalog=loaded.catalog, sink=sink, sink_options=parse_key_values(sink_options, "--sink-option"),
         bespoke_options=parse_key_values(bespoke_options, "--bespoke-option"), limits=parse_key_values(limits, "--limit"),

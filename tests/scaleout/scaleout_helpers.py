@@ -35,12 +35,11 @@ def make_worker(url: str, prefix: str, sandbox, state_dir: Path, name: str, *, p
                 profile: str = "10/1s", lease_ttl: float = 2.0, concurrency: int = 4, mapping: Path = MAPPING):
     import redis
 
+    from ebi_mapper import compile_mapping, load_mapping
     from ebi_mapper.catalog import load_catalog
     from ebi_mapper.delivery.pipeline import DeliveryOptions
     from ebi_mapper.delivery.rateplan import make_rate_plan
     from ebi_mapper.delivery.retry import RetryPolicy
-    from ebi_mapper.engine import compile_mapping
-    from ebi_mapper.mapping import load_mapping
     from ebi_mapper.plugins import make_registry
     from ebi_mapper.scaleout.queue import Keys
     from ebi_mapper.scaleout.worker import Worker, WorkerConfig

@@ -56,10 +56,9 @@ def test_partition_count_is_fixed_and_a_mismatch_refused(rclient, prefix):
 
 
 def _enqueue(rclient, prefix, tmp_path, n, seed, partitions=4):
+    from ebi_mapper import compile_mapping, load_mapping
     from ebi_mapper.delivery.source import make_source
     from ebi_mapper.delivery.state import open_state
-    from ebi_mapper.engine import compile_mapping
-    from ebi_mapper.mapping import load_mapping
     from scaleout_helpers import MAPPING
 
     tmp_path.mkdir(parents=True, exist_ok=True)
