@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ebi_mapper import compile_mapping, load_mapping
+from ebi_mapper import EbiMapperError, compile_mapping, load_mapping
 from ebi_mapper.app import load
 from ebi_mapper.cli import main
 
@@ -77,3 +77,29 @@ def test_the_engine_is_handed_a_registry():
 
     with pytest.raises(TypeError, match="registry"):
         engine_compile(load_mapping(EXAMPLES / "casino.yaml"))  # type: ignore[call-arg]
+
+
+def test_delivering_records_how_the_run_ended_and_closes_the_sinks(tmp_path):
+    """The set-up run, dlq replay, worker and serve share: a failure inside is recorded 'failed', Ctrl-C 'interrupted'."""
+    from ebi_mapper.app import delivering, delivery_setup
+    from ebi_mapper.delivery.state import open_state
+
+    setup = delivery_setup(EXAMPLES / "casino.yaml", sink="jsonl", sink_options=[f"path={tmp_path / 'out.jsonl'}"],
+                           state_dir=tmp_path / "state")
+    assert setup.loaded.mapper.registry is setup.loaded.registry
+    with open_state(setup.settings.state_dir) as state:
+        for exc, status in ((RuntimeError("boom"), "failed"), (KeyboardInterrupt(), "interrupted")):
+            with pytest.raises(type(exc)), delivering(setup, state, input_id=f"in-{status}", mapping="m") as run:
+                sink = run.event_sink
+                raise exc
+            assert state.runs(1)[0]["status"] == status and state.runs(1)[0]["input_id"] == f"in-{status}"
+            with pytest.raises(EbiMapperError, match="closed"):
+                sink.send([{"event": "x"}])
+        src = tmp_path / "in.jsonl"
+        src.write_bytes((EXAMPLES / "casino.jsonl").read_bytes())
+        from ebi_mapper.delivery.source import make_source
+
+        source = make_source(str(src), run_tag="t")
+        with delivering(setup, state, input_id=source.input_id, mapping="m") as run:
+            run.summary = run.loop.run_input(source)
+        assert state.runs(1)[0]["status"] == run.summary.status == "complete"

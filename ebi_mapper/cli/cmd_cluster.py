@@ -28,14 +28,13 @@ def command() -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def status_cmd(mapping: Path, queue: str, fmt: str) -> int:
     """Backlog per partition, workers alive, records by outcome, limiter headroom."""
-    from ..app import load
-    from ..delivery.settings import read_delivery_settings
+    from ..app import delivery_setup
     from ..scaleout.queue import Keys, connect, default_prefix, patiently
     from ..scaleout.status import cluster_status, render_status
     from .plugin_args import disabled
 
-    loaded = load(mapping, disable=disabled())
-    settings = read_delivery_settings(loaded.mapping, catalog=loaded.catalog)
+    setup = delivery_setup(mapping, disable=disabled())
+    loaded, settings = setup.loaded, setup.settings
     client = connect(queue)
     status = patiently(lambda: cluster_status(client, Keys(default_prefix(loaded.mapping.client)),
                                               tenant=loaded.mapping.tenant, plan=settings.plan),

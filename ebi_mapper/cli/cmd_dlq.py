@@ -131,35 +131,19 @@ def show_cmd(args: tuple[str, ...], state_dir: Path | None) -> int:
 def replay_cmd(mapping: Path, state_dir: Path | None, sink: str | None, sink_options: tuple[str, ...],
                limits: tuple[str, ...], fmt: str) -> int:
     """Re-map dead-lettered payloads with MAPPING (fixed) and deliver what is now valid."""
-    from ..app import load
-    from ..delivery.pipeline import DeliveryLoop
-    from ..delivery.settings import make_sinks, parse_key_values, read_delivery_settings
+    from ..app import delivering, delivery_setup
     from ..delivery.state import open_state
     from .cmd_run import render_summary, summary_to_stderr
     from .plugin_args import disabled
 
-    loaded = load(mapping, disable=disabled())
-    settings = read_delivery_settings(loaded.mapping, catalog=loaded.catalog, sink=sink,
-                                      sink_options=parse_key_values(sink_options, "--sink-option"),
-                                      limits=parse_key_values(limits, "--limit"), state_dir=state_dir)
-    with open_state(settings.state_dir) as state:
-        event_sink, bespoke_sink = make_sinks(loaded.registry, settings)
-        loop = DeliveryLoop(state=state, mapper=loaded.mapper, plan=settings.plan, event_sink=event_sink,
-                            bespoke_sink=bespoke_sink, bespoke_route=settings.bespoke_route, options=settings.options)
+    setup = delivery_setup(mapping, disable=disabled(), sink=sink, sink_options=sink_options, limits=limits,
+                           state_dir=state_dir)
+    with open_state(setup.settings.state_dir) as state:
         input_id = f"dlq-replay@{int(time.time() * 1000)}"
-        run_id = state.start_run(input_id=input_id, mapping=str(mapping), now=time.time())
-        summary = None
-        try:
-            summary = loop.replay_dead_letters(input_id)
-        finally:
-            loop.close()
-            for s in (event_sink, bespoke_sink):
-                if s is not None:
-                    s.close()
-            state.end_run(run_id, status=summary.status if summary else "failed",
-                          counts=summary.totals if summary else {}, now=time.time())
+        with delivering(setup, state, input_id=input_id, mapping=str(mapping)) as run:
+            run.summary = summary = run.loop.replay_dead_letters(input_id)
         dead = state.dead_letter_count()
-    err = summary_to_stderr(event_sink, bespoke_sink)
+    err = summary_to_stderr(*run.sinks)
     if fmt == "json":
         click.echo(orjson.dumps({**summary.to_dict(), "dead_letters": dead}, option=orjson.OPT_INDENT_2).decode(), err=err)
     else:

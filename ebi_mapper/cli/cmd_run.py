@@ -180,56 +180,35 @@ def command(mapping: Path, input_spec: str, state_dir: Path | None, sink: str | 
     The state (dedup, outbox, dead letters, checkpoint) lives in one SQLite file; a run killed at
     any moment and started again resumes where it stopped, losing nothing and sending no PK twice.
     """
-    from ..app import load
-    from ..delivery.pipeline import DeliveryLoop
-    from ..delivery.settings import make_sinks, parse_key_values, read_delivery_settings
+    from dataclasses import replace
+
+    from ..app import delivering, delivery_setup
     from ..delivery.source import make_source
     from ..delivery.state import open_state
     from .plugin_args import disabled
 
-    loaded = load(mapping, disable=disabled())
-    settings = read_delivery_settings(
-        loaded.mapping, catalog=loaded.catalog, sink=sink, sink_options=parse_key_values(sink_options, "--sink-option"),
-        bespoke_options=parse_key_values(bespoke_options, "--bespoke-option"),
-        limits=parse_key_values(limits, "--limit"), state_dir=state_dir, max_records=max_records,
-        overrides={"linger_ms": linger_ms, "concurrency": concurrency, "max_attempts": max_attempts},
-    )
+    setup = delivery_setup(mapping, disable=disabled(), sink=sink, sink_options=sink_options, bespoke_options=bespoke_options,
+                           limits=limits, state_dir=state_dir, max_records=max_records,
+                           overrides={"linger_ms": linger_ms, "concurrency": concurrency, "max_attempts": max_attempts})
+    settings = setup.settings
     source = make_source(input_spec, run_tag=str(int(time.time() * 1000)))
     if queue is not None:
-        return _enqueue(loaded, settings, source, queue, partitions, max_records, fmt)
+        return _enqueue(setup.loaded, settings, source, queue, partitions, max_records, fmt)
     interactive = sys.stderr.isatty()
     # Input that cannot be read again (stdin) needs every commit on disk before it is acknowledged.
     state = open_state(settings.state_dir, synchronous="NORMAL" if source.resumable else "FULL")
     _stop_on_sigterm()
     try:
-        event_sink, bespoke_sink = make_sinks(loaded.registry, settings)
         reporter = ProgressReporter(progress, live=interactive)
-        options = settings.options
-        from dataclasses import replace
-
-        options = replace(options, progress_interval=0.25 if interactive else 5.0)
-        loop = DeliveryLoop(state=state, mapper=loaded.mapper, plan=settings.plan, event_sink=event_sink,
-                            bespoke_sink=bespoke_sink, bespoke_route=settings.bespoke_route, options=options,
-                            on_progress=reporter)
-        run_id = state.start_run(input_id=source.input_id, mapping=str(mapping), now=time.time())
-        status = "failed"
-        summary = None
-        received = stop_gracefully(loop)
-        try:
+        options = replace(settings.options, progress_interval=0.25 if interactive else 5.0)
+        with delivering(setup, state, input_id=source.input_id, mapping=str(mapping), options=options,
+                        on_progress=reporter) as run:
+            received = stop_gracefully(run.loop)
             with reporter:
-                summary = loop.run_input(source)
-            status = summary.status
-        except KeyboardInterrupt:
-            status = "interrupted"
-            raise
-        finally:
-            loop.close()
-            for s in (event_sink, bespoke_sink):
-                if s is not None:
-                    s.close()
-            state.end_run(run_id, status=status, counts=summary.totals if summary else {}, now=time.time())
+                run.summary = loop_summary = run.loop.run_input(source)
+        summary = loop_summary
         dead = state.dead_letter_count()
-        err = summary_to_stderr(event_sink, bespoke_sink)
+        err = summary_to_stderr(*run.sinks)
         if fmt == "json":
             click.echo(orjson.dumps({**summary.to_dict(), "dead_letters": dead, "state_dir": str(settings.state_dir)},
                                     option=orjson.OPT_INDENT_2).decode(), err=err)

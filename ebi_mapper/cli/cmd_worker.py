@@ -62,17 +62,15 @@ def command(mapping: Path, queue: str, state_dir: Path | None, partitions: int |
             sink_options: tuple[str, ...], bespoke_options: tuple[str, ...], limits: tuple[str, ...],
             linger_ms: int | None, concurrency: int | None, max_attempts: int | None, lease_seconds: float) -> int:
     """Deliver MAPPING's records from the Redis queue, sharing partitions and rate limits with the other workers."""
-    from ..app import load
-    from ..delivery.settings import make_sinks, parse_key_values, read_delivery_settings
+    from ..app import delivery_setup
     from ..scaleout.queue import Keys, connect, default_prefix
     from ..scaleout.worker import Worker, WorkerConfig
     from .plugin_args import disabled
 
-    loaded = load(mapping, disable=disabled())
-    settings = read_delivery_settings(
-        loaded.mapping, catalog=loaded.catalog, sink=sink, sink_options=parse_key_values(sink_options, "--sink-option"),
-        bespoke_options=parse_key_values(bespoke_options, "--bespoke-option"), limits=parse_key_values(limits, "--limit"),
-        overrides={"linger_ms": linger_ms, "concurrency": concurrency, "max_attempts": max_attempts})
+    setup = delivery_setup(mapping, disable=disabled(), sink=sink, sink_options=sink_options, bespoke_options=bespoke_options,
+                           limits=limits, overrides={"linger_ms": linger_ms, "concurrency": concurrency,
+                                                     "max_attempts": max_attempts})
+    loaded, settings = setup.loaded, setup.settings
     home = state_dir if state_dir is not None else Path(settings.state_dir) / "worker"
     lock = lock_state_dir(home)
     client = connect(queue, patience=10.0)  # under a supervisor, a worker may start while Redis restarts
@@ -86,7 +84,7 @@ def command(mapping: Path, queue: str, state_dir: Path | None, partitions: int |
         if "path" in events and str(events["path"]) != "-":
             path = Path(str(events["path"]))
             events["path"] = str(path.with_name(f"{path.stem}.p{p}{path.suffix}"))
-        return make_sinks(loaded.registry, replace(settings, bespoke_options=options, sink_options=events))
+        return setup.make_sinks(replace(settings, bespoke_options=options, sink_options=events))
 
     for s in sinks_for(0):  # a sink that cannot start is a config error now, not in a runner thread
         if s is not None:

@@ -1,4 +1,4 @@
-"""The application edge: a mapping file becomes a checked, compiled mapper with one plugin registry.
+"""Loading at the application edge: a mapping file becomes a checked, compiled mapper with one plugin registry.
 
 Every command (``lint``, ``map``, ``explain``, ``test``, ``run``, ``dlq replay``, and the coming
 ``serve`` and workers) and the public Python API start here, so the set-up is written once:
@@ -24,16 +24,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from .catalog import load_catalog
-from .catalog.model import Catalog
-from .engine.mapper import Mapper
-from .engine.mapper import compile_mapping as _compile
-from .errors import MappingError
-from .lint import LintReport, lint_mapping
-from .locations import has_errors
-from .mapping.loader import read_mapping
-from .mapping.model import Mapping
-from .plugins import DISABLE_ENV, Registry, make_registry
+from ..catalog import load_catalog
+from ..catalog.model import Catalog
+from ..engine.mapper import Mapper
+from ..engine.mapper import compile_mapping as _compile
+from ..errors import MappingError
+from ..lint import LintReport, lint_mapping
+from ..locations import has_errors
+from ..mapping.loader import read_mapping
+from ..mapping.model import Mapping
+from ..plugins import DISABLE_ENV, Registry, make_registry
 
 __all__ = ["DISABLE_ENV", "Loaded", "compile_mapping", "disabled_plugins", "lint_file", "load", "load_mapper",
            "load_mapping", "registry_for"]
