@@ -1,4 +1,4 @@
-"""The application edge (ebi_mapper/app.py): each command builds one plugin registry and hands it on.
+"""The application edge (ebi_mapper/app/): each command builds one plugin registry and hands it on.
 
 A mapping-local plugin counts how often its registration hook runs: once per registry built.
 Before the edge, ``run`` built two (lint's and delivery's) and ``map`` two (lint's and the engine's).

@@ -35,7 +35,7 @@ def constant_enricher(options: dict, mapping: Any):
 
 def lookup_enricher(options: dict, mapping: Any):
     """Derive a param from a lookup table keyed by an expression over the source record."""
-    from ..expressions import compile_expression
+    from ..plugin_kit import compile_expression
 
     try:
         table = mapping.tables[options["table"]]

@@ -31,21 +31,24 @@ from typing import Any, cast
 from jmespath import exceptions as jmes_errors
 from jmespath.functions import TYPES_MAP
 
-from ..engine.coerce import CoercionError, parse_bool, parse_decimal
-from ..engine.coerce_errors import describe_value
-from ..engine.fields import truthy
-from ..engine.timestamps import (
+from ..errors import UnknownNameError
+from ..extensions import FunctionDef
+from ..hookspecs import hookimpl
+from ..plugin_kit import (
+    CoercionError,
+    FunctionValueError,
+    describe_value,
     format_context,
     load_zone,
     make_timestamp_parser,
+    parse_bool,
+    parse_decimal,
     parse_epoch,
     parse_formatted,
+    quote_value,
     to_epoch_millis,
+    truthy,
 )
-from ..errors import UnknownNameError
-from ..expressions.value_errors import FunctionValueError, quote_value
-from ..extensions import FunctionDef
-from ..hookspecs import hookimpl
 from .odds import ODDS_FUNCTIONS
 
 __all__ = ["BUILTIN_FUNCTIONS", "register_functions"]

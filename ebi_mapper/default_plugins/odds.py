@@ -21,8 +21,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
 
-from ..engine.coerce import CoercionError, parse_decimal
-from ..expressions.value_errors import FunctionValueError, quote_value
+from ..plugin_kit import CoercionError, FunctionValueError, parse_decimal, quote_value
 
 __all__ = ["COMMON_FRACTIONS", "MAX_DENOMINATOR", "decimal_from_fraction_or_american", "fn_odds_american", "fn_odds_decimal", "fn_odds_fraction"]
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..delivery.sink_options import Option, option_help, read_options
 from ..extensions import SendResult, SinkDef
 from ..hookspecs import hookimpl
+from ..plugin_kit import Option, option_help, read_options
 
 __all__ = ["OPTIMOVE_OPTIONS", "JSONL_OPTIONS", "DATA_STUDIO_OPTIONS", "API_ATTRIBUTES_OPTIONS",
            "make_optimove_sink", "register_sinks"]
@@ -78,21 +78,21 @@ def make_optimove_sink(options: dict[str, Any]) -> Any:
 
 
 def _make_jsonl(options: dict[str, Any]) -> Any:
-    from ..delivery.file_sinks import JsonLinesSink
+    from .file_sinks import JsonLinesSink
 
     opts = read_options("jsonl", options, JSONL_OPTIONS)
     return JsonLinesSink(opts["path"], fsync_each_batch=opts["fsync"])
 
 
 def _make_stdout(options: dict[str, Any]) -> Any:
-    from ..delivery.file_sinks import StdoutSink
+    from .file_sinks import StdoutSink
 
     read_options("stdout", options, {})
     return StdoutSink()
 
 
 def _make_data_studio(options: dict[str, Any]) -> Any:
-    from ..delivery.bespoke_sinks import DataStudioSink
+    from .bespoke_sinks import DataStudioSink
 
     opts = read_options("data_studio", options, DATA_STUDIO_OPTIONS)
     return DataStudioSink(opts["dir"], client=opts["client"] or "ebi", customer_column=opts["customer_column"],
@@ -101,8 +101,8 @@ def _make_data_studio(options: dict[str, Any]) -> Any:
 
 
 def _make_api_attributes(options: dict[str, Any]) -> Any:
-    from ..delivery.bespoke_sinks import make_api_attributes_sink
     from ..delivery.http_sink import read_token
+    from .bespoke_sinks import make_api_attributes_sink
 
     opts = read_options("api_attributes", options, API_ATTRIBUTES_OPTIONS)
     token = read_token("api_attributes", opts["token_env"]) if opts["token_env"] else None

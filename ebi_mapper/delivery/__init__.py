@@ -1,7 +1,10 @@
 """Delivery: durable state, dedup, the outbox, batching, rate limits, retries and the run loop.
 
-The sinks themselves live beside this (``http_sink``, ``file_sinks``, ``bespoke_sinks``) and are
-registered as plugins; ``docs/delivery.md`` states the guarantees.
+Delivery knows sinks only through the :class:`~ebi_mapper.extensions.Sink` protocol: the built-in
+ones are a plugin like any other (:mod:`ebi_mapper.default_plugins`: ``file_sinks``,
+``bespoke_sinks``; ``http_sink`` joins them once today's HTTP pool work has landed), built from
+the registry the application edge hands over;
+``docs/delivery.md`` states the guarantees.
 """
 
 from __future__ import annotations

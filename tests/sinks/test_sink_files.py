@@ -8,7 +8,7 @@ import json
 import orjson
 import pytest
 
-from ebi_mapper.delivery.bespoke_sinks import DataStudioSink, csv_cell
+from ebi_mapper.default_plugins.bespoke_sinks import DataStudioSink, csv_cell
 from ebi_mapper.errors import DeliveryError
 from ebi_mapper.outcomes import BespokeRow
 from ebi_mapper.plugins import make_registry
@@ -130,7 +130,7 @@ def test_data_studio_client_defaults_to_the_mapping_client_passed_by_the_run_loo
 
 _CRASHING_WRITER = """
 import os, sys
-from ebi_mapper.delivery.bespoke_sinks import DataStudioSink
+from ebi_mapper.default_plugins.bespoke_sinks import DataStudioSink
 sink = DataStudioSink(sys.argv[1], client="acme", flush_seconds=3600)
 row = {"customer": "p1", "timestamp": "2026-12-01T10:00:00Z", "attributes": {"tier": "gold"}, "rule": "r"}
 assert sink.send([row]).status == "ok"

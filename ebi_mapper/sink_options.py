@@ -8,10 +8,11 @@ ignores them rather than failing.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
-from ..errors import DeliveryError
+from .errors import DeliveryError
 
 __all__ = ["Option", "CONTEXT_OPTIONS", "read_options", "option_help"]
 

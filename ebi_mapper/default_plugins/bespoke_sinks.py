@@ -29,15 +29,15 @@ import os
 import re
 import time
 from collections import OrderedDict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
 import orjson
 
+from ..delivery.http_sink import HttpJsonSink
 from ..errors import DeliveryError
 from ..extensions import SendResult
-from .http_sink import HttpJsonSink
 
 __all__ = ["DataStudioSink", "make_api_attributes_sink", "csv_cell", "api_attribute_rows"]
 
@@ -73,7 +73,7 @@ def _utc_key(timestamp: Any) -> datetime | None:
         return None
     if when.tzinfo is None:
         return None
-    return when.astimezone(timezone.utc)
+    return when.astimezone(UTC)
 
 
 class _Day:
