@@ -26,8 +26,8 @@ from pathlib import Path
 
 from ..catalog import load_catalog
 from ..catalog.model import Catalog
+from ..engine.build import compile_mapping as _compile
 from ..engine.mapper import Mapper
-from ..engine.mapper import compile_mapping as _compile
 from ..errors import MappingError
 from ..lint import LintReport, lint_mapping
 from ..locations import has_errors
