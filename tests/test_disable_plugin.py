@@ -131,3 +131,25 @@ def test_an_unknown_name_on_the_command_line_exits_3_with_a_suggestion(capsys):
     code = main(["--disable-plugin", "guards", "map", str(EXAMPLES / "casino.yaml"), str(EXAMPLES / "casino.jsonl"), "--out", "-"])
     err = capsys.readouterr().err
     assert code == 3 and f"did you mean '{GUARDS}'?" in err and "Traceback" not in err
+
+
+def test_plugins_lists_every_name_and_what_a_disabled_one_would_register(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("EBI_MAPPER_DISABLE_PLUGINS", raising=False)
+    text = (EXAMPLES / "casino.yaml").read_text().replace("channels: [email]\n", "channels: [email]\nplugins: [mine.py]\n", 1)
+    (tmp_path / "m.yaml").write_text(text)
+    (tmp_path / "mine.py").write_text(
+        "from ebi_mapper import EnricherDef, hookimpl\n"
+        "@hookimpl\n"
+        "def register_enrichers(register):\n"
+        "    register(EnricherDef('mine', lambda options, mapping: (lambda event, ctx: None)))\n")
+    assert main(["--disable-plugin", SINKS, "--disable-plugin", "local:mine.py", "plugins", str(tmp_path / "m.yaml"),
+                 "--format", "json"]) == 0
+    rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
+    assert {GUARDS, FUNCTIONS, SINKS, "webhook", "convert_currency", "local:mine.py"} <= set(rows)
+    assert rows[SINKS]["disabled"] and "jsonl" in rows[SINKS]["sinks"]
+    assert rows["local:mine.py"]["disabled"] and rows["local:mine.py"]["enrichers"] == ["mine"]
+    assert not rows[GUARDS]["disabled"] and "currency" in rows[GUARDS]["guards"]
+    assert main(["plugins"]) == 0
+    assert "webhook\n    sinks:     webhook" in capsys.readouterr().out
+    assert main(["--disable-plugin", "nope", "plugins"]) == 3
+    assert "cannot disable plugin 'nope'" in capsys.readouterr().err

@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "dlq",
     "state",
     "plan",
+    "plugins",
     "schema",
     "demo",
     "worker",
