@@ -17,8 +17,10 @@ import difflib
 import importlib
 import importlib.metadata
 import importlib.util
+import os
 import sys
 from collections.abc import Iterable
+from collections.abc import Mapping as EnvMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -29,7 +31,7 @@ from . import hookspecs
 from .errors import PluginError, UnknownNameError
 from .extensions import EnricherDef, FunctionDef, GuardDef, SinkDef
 
-__all__ = ["Registry", "make_registry", "plugin_names", "DEFAULT_PLUGINS", "DISABLE_ENV"]
+__all__ = ["Registry", "make_registry", "plugin_names", "disabled_plugins", "DEFAULT_PLUGINS", "DISABLE_ENV"]
 
 # Names of plugins to disable, comma- or space-separated (added to ``--disable-plugin``).
 DISABLE_ENV = "EBI_MAPPER_DISABLE_PLUGINS"
@@ -198,6 +200,21 @@ def _collect(pm: pluggy.PluginManager, registry: Registry, provided_by: dict[tup
                 provided_by[(_kind, item.name)] = _plugin
 
             impl.function(**{name: register for name in impl.argnames})
+
+
+def disabled_plugins(names: Iterable[str] = (), environ: EnvMapping[str, str] | None = None) -> tuple[str, ...]:
+    """The plugins to disable: ``names`` (``--disable-plugin``) plus those in :data:`DISABLE_ENV`.
+
+    :func:`make_registry` itself reads no environment (a test's registry is what it asks for); the
+    builders of a mapping's registry (the edge, and lint given none) ask here.
+    """
+    environ = os.environ if environ is None else environ
+    from_env = environ.get(DISABLE_ENV, "").replace(",", " ").split()
+    out: list[str] = []
+    for name in (*names, *from_env):
+        if name and name not in out:
+            out.append(name)
+    return tuple(out)
 
 
 def plugin_names(*, local_modules: Iterable[str] = (), entry_points: bool = True, defaults: bool = True) -> list[str]:

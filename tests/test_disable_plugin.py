@@ -153,3 +153,16 @@ def test_plugins_lists_every_name_and_what_a_disabled_one_would_register(tmp_pat
     assert "webhook\n    sinks:     webhook" in capsys.readouterr().out
     assert main(["--disable-plugin", "nope", "plugins"]) == 3
     assert "cannot disable plugin 'nope'" in capsys.readouterr().err
+
+
+def test_the_environment_is_honoured_by_every_builder_of_a_mapping_registry(monkeypatch):
+    from ebi_mapper import compile_mapping, lint_path, load_mapping
+
+    monkeypatch.setenv("EBI_MAPPER_DISABLE_PLUGINS", FUNCTIONS)
+    assert [f.code for f in lint_path(EXAMPLES / "casino.yaml").errors] == ["unknown-function"]
+    with pytest.raises(MappingError):
+        load_mapping(EXAMPLES / "casino.yaml")
+    mapping = load_mapping(EXAMPLES / "casino.yaml", lint=False)
+    assert compile_mapping(mapping, registry=make_registry()).registry.functions  # a registry handed in is used as is
+    monkeypatch.setenv("EBI_MAPPER_DISABLE_PLUGINS", GUARDS)
+    assert set(compile_mapping(mapping).registry.guards) == {"convert_currency"}  # the installed plugin's only

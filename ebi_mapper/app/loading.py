@@ -17,9 +17,7 @@ import directions are drawn in ``docs/architecture.md`` and enforced by ``tests/
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable
-from collections.abc import Mapping as EnvMapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -33,21 +31,10 @@ from ..lint import LintReport, lint_mapping
 from ..locations import has_errors
 from ..mapping.loader import read_mapping
 from ..mapping.model import Mapping
-from ..plugins import DISABLE_ENV, Registry, make_registry
+from ..plugins import DISABLE_ENV, Registry, disabled_plugins, make_registry
 
 __all__ = ["DISABLE_ENV", "Loaded", "compile_mapping", "disabled_plugins", "lint_file", "load", "load_mapper",
            "load_mapping", "registry_for"]
-
-
-def disabled_plugins(names: Iterable[str] = (), environ: EnvMapping[str, str] | None = None) -> tuple[str, ...]:
-    """The plugins to disable: ``names`` (``--disable-plugin``) plus those in :data:`DISABLE_ENV`."""
-    environ = os.environ if environ is None else environ
-    from_env = environ.get(DISABLE_ENV, "").replace(",", " ").split()
-    out: list[str] = []
-    for name in (*names, *from_env):
-        if name and name not in out:
-            out.append(name)
-    return tuple(out)
 
 
 def registry_for(mapping: Mapping, *, disable: Iterable[str] = ()) -> Registry:

@@ -45,11 +45,11 @@ def lint_mapping(result, *, registry=None, catalog=None, disable: Iterable[str] 
     """Run the semantic checks on a :class:`~ebi_mapper.mapping.loader.LoadResult`.
 
     Without ``registry`` one is built for the mapping (its ``plugins:``, the installed plugins and
-    the built-ins, minus the plugins named in ``disable``).
+    the built-ins, minus the plugins named in ``disable`` and in ``EBI_MAPPER_DISABLE_PLUGINS``).
     """
     from ..catalog import load_catalog
     from ..errors import EbiMapperError
-    from ..plugins import make_registry
+    from ..plugins import disabled_plugins, make_registry
     from .checks import CheckContext, run_checks
 
     report = LintReport(result.path, list(result.findings))
@@ -61,7 +61,8 @@ def lint_mapping(result, *, registry=None, catalog=None, disable: Iterable[str] 
         return report
     if registry is None:
         try:
-            registry = make_registry(local_modules=mapping.plugins, base_dir=Path(mapping.path).parent, disable=disable)
+            registry = make_registry(local_modules=mapping.plugins, base_dir=Path(mapping.path).parent,
+                                     disable=disabled_plugins(disable))
             report.registry = registry
         except EbiMapperError as exc:
             from ..mapping.model import Loc
