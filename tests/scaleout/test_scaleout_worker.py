@@ -212,8 +212,7 @@ def test_profiles_survive_a_worker(rclient, redis_url, prefix, sandbox, tmp_path
     state dir: the update it sends carries the e-mail w1 knew (merged), not a partial profile."""
     import orjson
 
-    from ebi_mapper.engine import compile_mapping
-    from ebi_mapper.mapping import load_mapping
+    from ebi_mapper import compile_mapping, load_mapping
     from scaleout_helpers import make_worker as make
 
     path = tmp_path / "profiles.yaml"
