@@ -50,10 +50,14 @@ class Batcher:
     clock: Clock = time.monotonic
     _open: dict[str, Batch] = field(default_factory=dict, init=False, repr=False)
     _changed: dict[int, Batch] = field(default_factory=dict, init=False, repr=False)
+    _sizes: dict[str, int] = field(default_factory=dict, init=False, repr=False)  # size_of, asked once per event
 
     def size_of(self, rate_class: str) -> int:
         """The most items one batch of ``rate_class`` may hold."""
-        return max(1, int(self.max_size.get(rate_class, self.default_size)))
+        size = self._sizes.get(rate_class)
+        if size is None:
+            size = self._sizes[rate_class] = max(1, int(self.max_size.get(rate_class, self.default_size)))
+        return size
 
     def add(self, rate_class: str, item: Any) -> Batch | None:
         """Put ``item`` in the open batch of its class; return that batch if this filled and sealed it."""
