@@ -16,17 +16,32 @@ headers, registered with :mod:`ebi_mapper.secrets`, and scrubbed from every reas
 (with its base64 and URL encodings, and before a server's text is cut to 300 characters, so no
 part of an echoed token survives the cut; tests/delivery/test_secret_echo.py); reprs show the
 variable's name only.
+
+Requests go over a small pool of keep-alive HTTP/1.1 connections of the standard library
+(``http.client``), one per sending thread at a time: a request costs about a third of the CPU of
+``httpx.Client`` (measured in bench/bench_run.py, where sending is the loop's largest cost), and
+the loop and its senders share one core's worth of interpreter. ``httpx`` still carries the
+requests when a proxy is configured in the environment (its proxy rules are not re-implemented
+here) or a test hands in a transport; TLS uses the context ``httpx`` would build, so certificate
+checks are the same either way. Proven by tests/sinks/test_sink_optimove.py (every answer class,
+faults, one reused connection, secrets) and tests/sinks/test_http_pool.py (stale and closed
+connections, many threads).
 """
 
 from __future__ import annotations
 
+import http.client
 import logging
 import math
 import os
+import select
+import threading
+import time
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, Callable
 from urllib.parse import urlsplit
+from urllib.request import getproxies
 
 import httpx
 import orjson
@@ -136,6 +151,93 @@ def result_from_response(response: httpx.Response, *, batch_size: int, sink: str
 
 
 _POOL = httpx.Limits(max_connections=None, max_keepalive_connections=256, keepalive_expiry=30.0)
+_KEEPALIVE = 30.0  # seconds an idle connection is kept (as httpx's keepalive_expiry)
+
+
+class _SendError(Exception):
+    """A request failed on the wire; ``kind`` names it as httpx would (ConnectError, ReadTimeout...)."""
+
+    def __init__(self, kind: str, detail: str, timeout: bool):
+        super().__init__(detail)
+        self.kind = kind
+        self.timeout = timeout
+
+
+class _ConnectionPool:
+    """Keep-alive HTTP/1.1 connections to one origin, shared by the sending threads (one request each at a time)."""
+
+    def __init__(self, url: str, timeout: float, headers: dict[str, str], context: Any) -> None:
+        parts = urlsplit(url)
+        self._https = parts.scheme == "https"
+        self._host = parts.hostname or ""
+        self._port = parts.port
+        self._target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self._timeout = timeout
+        self._headers = {**headers, "User-Agent": "ebi-mapper", "Connection": "keep-alive"}
+        self._context = context
+        self._idle: list[tuple[http.client.HTTPConnection, float]] = []
+        self._lock = threading.Lock()
+
+    def _connection(self) -> http.client.HTTPConnection:
+        now = time.monotonic()
+        with self._lock:
+            while self._idle:
+                conn, since = self._idle.pop()
+                sock = conn.sock
+                # Reuse only a connection the server has not closed meanwhile (it would be readable:
+                # EOF), nor kept idle past the expiry: a request on it would fail for nothing.
+                if sock is not None and now - since < _KEEPALIVE and not select.select([sock], [], [], 0)[0]:
+                    return conn
+                conn.close()
+        if self._https:
+            conn = http.client.HTTPSConnection(self._host, self._port, timeout=self._timeout, context=self._context)
+        else:
+            conn = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
+        try:
+            conn.connect()
+        except TimeoutError as exc:
+            conn.close()
+            raise _SendError("ConnectTimeout", str(exc), True) from exc
+        except OSError as exc:
+            conn.close()
+            raise _SendError("ConnectError", str(exc), False) from exc
+        return conn
+
+    def post(self, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
+        """POST ``body``: the answer's status, headers and body; :class:`_SendError` on the wire's faults."""
+        conn = self._connection()
+        try:
+            conn.request("POST", self._target, body=body, headers=self._headers)
+            response = conn.getresponse()
+            content = response.read()
+        except TimeoutError as exc:
+            conn.close()
+            raise _SendError("ReadTimeout", str(exc), True) from exc
+        except (http.client.HTTPException, OSError) as exc:
+            conn.close()
+            kind = "RemoteProtocolError" if isinstance(exc, http.client.HTTPException) else "ReadError"
+            raise _SendError(kind, str(exc) or type(exc).__name__, False) from exc
+        if response.will_close:
+            conn.close()
+        else:
+            with self._lock:
+                self._idle.append((conn, time.monotonic()))
+        return response.status, response.getheaders(), content
+
+    def connections(self) -> int:
+        """Idle connections kept (for tests)."""
+        return len(self._idle)
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn, _ in idle:
+            conn.close()
+
+
+def _proxied(trust_env: bool) -> bool:
+    """Whether the environment names a proxy that httpx would use (then httpx carries every request)."""
+    return trust_env and any(getproxies().get(k) for k in ("http", "https", "all"))
 
 
 class HttpJsonSink:
@@ -165,6 +267,10 @@ class HttpJsonSink:
         # connections, so `concurrency` requests are in flight, never waiting for a free one).
         self._client = httpx.Client(headers=headers, timeout=httpx.Timeout(timeout), trust_env=trust_env,
                                     transport=transport, limits=_POOL)
+        self._pool: _ConnectionPool | None = None
+        if transport is None and not _proxied(trust_env) and not parts.username:  # credentials in the URL: httpx sends them
+            context = httpx.create_ssl_context(trust_env=trust_env) if parts.scheme == "https" else None
+            self._pool = _ConnectionPool(url, timeout, headers, context)
         self._closed = False
 
     def __repr__(self) -> str:
@@ -187,6 +293,38 @@ class HttpJsonSink:
             body = orjson.dumps(payload)
         except TypeError as exc:
             raise DeliveryError(f"sink {self.name!r}: batch is not JSON-serialisable: {exc}") from exc
+        if self._pool is not None:
+            result = self._post_pooled(body, len(batch))
+        else:
+            result = self._post_httpx(body, len(batch))
+        if result.status != "ok":
+            log.debug("sink %s: %s (%d items): %s", self.name, result.status, len(batch), result.reason)
+        return result
+
+    def _post_pooled(self, body: bytes, size: int) -> SendResult:
+        try:
+            status, headers, content = self._pool.post(body)  # type: ignore[union-attr]
+        except _SendError as exc:
+            if exc.timeout:
+                return SendResult("retry", reason=self._scrub(f"timeout after {self.timeout:g} s ({exc.kind})"))
+            return SendResult("retry", reason=self._scrub(f"connection error ({exc.kind}): {exc}"))
+        if 200 <= status < 300:
+            return SendResult("ok", http_status=status)
+        # Anything else is read exactly as the httpx path reads it (one mapping of answers).
+        response = httpx.Response(status, headers=headers, content=content, request=httpx.Request("POST", self.url))
+        return self._judge(response, size)
+
+    def _judge(self, response: httpx.Response, size: int) -> SendResult:
+        try:
+            result = result_from_response(response, batch_size=size, sink=self.name)
+        except DeliveryError as exc:
+            raise DeliveryError(self._scrub(str(exc))) from None
+        if result.reason:
+            result = SendResult(result.status, self._scrub(result.reason), result.retry_after,
+                                result.http_status, result.rejected_index)
+        return result
+
+    def _post_httpx(self, body: bytes, size: int) -> SendResult:
         try:
             response = self._client.post(self.url, content=body)
         except httpx.TimeoutException as exc:
@@ -194,15 +332,7 @@ class HttpJsonSink:
         except httpx.TransportError as exc:
             result = SendResult("retry", reason=self._scrub(f"connection error ({type(exc).__name__}): {exc}"))
         else:
-            try:
-                result = result_from_response(response, batch_size=len(batch), sink=self.name)
-            except DeliveryError as exc:
-                raise DeliveryError(self._scrub(str(exc))) from None
-            if result.reason:
-                result = SendResult(result.status, self._scrub(result.reason), result.retry_after,
-                                    result.http_status, result.rejected_index)
-        if result.status != "ok":
-            log.debug("sink %s: %s (%d items): %s", self.name, result.status, len(batch), result.reason)
+            result = self._judge(response, size)
         return result
 
     def close(self) -> None:
@@ -210,6 +340,8 @@ class HttpJsonSink:
         if not self._closed:
             self._closed = True
             self._client.close()
+            if self._pool is not None:
+                self._pool.close()
 
     def __enter__(self) -> "HttpJsonSink":
         return self
