@@ -14,9 +14,10 @@ What it prints, every figure from this one run (the machine is shared: compare r
    >= 0.5), each run rate relative to the smallest size's (target within +-20%: flat in the size
    of the state), and the peak RSS of each (flat).
 2. HTTP on loopback: the bundled sandbox (limits off, no faults) fed by `run --sink optimove`
-   from one process, against the same sandbox fed by a plain load generator (threads posting
-   ready-made 10-event batches over keep-alive connections): events/s of each and the ratio
-   (targets: >= 10,000 events/s and >= 0.5).
+   from one process, against the same sandbox fed by two plain load generators (threads posting
+   ready-made 10-event batches over keep-alive connections, one with the standard library's
+   http.client, one with httpx): events/s of each and the ratio to the faster one, the
+   receiver's ceiling (targets: >= 10,000 events/s and >= 0.5).
 3. State size: the state dir after a feed spanning 7 days, with a 1-day dedup window and
    without one (the window keeps the file the size of one day of PKs, not of the input).
 
@@ -138,24 +139,47 @@ class Sandbox:
         self.proc.stdout.close()
 
 
-def load_generator(endpoint: str, batches: list[bytes], threads: int) -> dict[str, Any]:
-    """``threads`` threads post the ready-made batches over keep-alive connections: the receiver's ceiling."""
+def load_generator(endpoint: str, batches: list[bytes], threads: int, client: str = "http.client") -> dict[str, Any]:
+    """``threads`` threads post the ready-made batches over keep-alive connections: the receiver's ceiling.
+
+    ``client``: ``http.client`` (the standard library's, about a third of httpx's CPU per request,
+    so the receiver, not the generator, is what runs out) or ``httpx``.
+    """
+    import http.client
+    from urllib.parse import urlsplit
+
     import httpx
 
     todo = iter(range(len(batches)))
     lock = threading.Lock()
     failures = []
+    headers = {"X-Api-Key": TOKEN, "Content-Type": "application/json"}
+    where = urlsplit(endpoint)
+
+    def post_httpx(conn: httpx.Client, body: bytes) -> int:
+        return conn.post(endpoint, content=body).status_code
+
+    def post_stdlib(conn: http.client.HTTPConnection, body: bytes) -> int:
+        conn.request("POST", where.path, body=body, headers=headers)
+        answer = conn.getresponse()
+        answer.read()
+        return answer.status
 
     def worker() -> None:
-        with httpx.Client(headers={"X-Api-Key": TOKEN, "Content-Type": "application/json"}, timeout=30) as client:
+        conn: Any = (httpx.Client(headers=headers, timeout=30) if client == "httpx"
+                     else http.client.HTTPConnection(where.hostname, where.port, timeout=30))
+        post = post_httpx if client == "httpx" else post_stdlib
+        try:
             while True:
                 with lock:
                     i = next(todo, None)
                 if i is None:
                     return
-                r = client.post(endpoint, content=batches[i])
-                if r.status_code != 200:
-                    failures.append(r.status_code)
+                status = post(conn, batches[i])
+                if status != 200:
+                    failures.append(status)
+        finally:
+            conn.close()
 
     started = time.perf_counter()
     pool = [threading.Thread(target=worker) for _ in range(threads)]
@@ -165,7 +189,8 @@ def load_generator(endpoint: str, batches: list[bytes], threads: int) -> dict[st
         t.join()
     wall = time.perf_counter() - started
     events = sum(b.count(b'"tenant"') for b in batches)
-    return {"requests": len(batches), "events": events, "wall_s": wall, "events_per_s": events / wall, "failures": len(failures)}
+    return {"client": client, "requests": len(batches), "events": events, "wall_s": wall, "events_per_s": events / wall,
+            "failures": len(failures)}
 
 
 def http_bench(records: int, workdir: Path, seed: int, concurrency: int) -> dict[str, Any]:
@@ -178,9 +203,11 @@ def http_bench(records: int, workdir: Path, seed: int, concurrency: int) -> dict
     lines = events_file.read_bytes().splitlines()
     batches = [b"[" + b",".join(lines[i:i + 10]) + b"]" for i in range(0, len(lines), 10)]
     env = {**os.environ, "OPTIMOVE_TOKEN": TOKEN}
-    with Sandbox() as sandbox:
-        endpoint = sandbox.info["endpoint"]
-        plain = load_generator(endpoint, batches, concurrency)
+    generators = []
+    for client in ("http.client", "httpx"):
+        with Sandbox() as sandbox:  # a fresh receiver for each: the same work (every PK new to it)
+            generators.append(load_generator(sandbox.info["endpoint"], batches, concurrency, client))
+    plain = max(generators, key=lambda g: g["events_per_s"])  # the receiver's ceiling: the faster generator
     with Sandbox() as sandbox:  # a fresh receiver: the same work (every PK new to it)
         state = workdir / "http-state"
         shutil.rmtree(state, ignore_errors=True)
@@ -196,7 +223,7 @@ def http_bench(records: int, workdir: Path, seed: int, concurrency: int) -> dict
     run = {"records": records, "events": delivered, "wall_s": wall, "loop_s": summary["elapsed_seconds"],
            "events_per_s": delivered / wall, "loop_events_per_s": delivered / max(summary["elapsed_seconds"], 1e-9),
            "requests": summary["this_run"].get("requests_ok", 0), "peak_rss_mb": rss, "adds_up": summary["adds_up"]}
-    return {"concurrency": concurrency, "load_generator": plain, "run": run,
+    return {"concurrency": concurrency, "load_generator": plain, "load_generators": generators, "run": run,
             "ratio": run["loop_events_per_s"] / plain["events_per_s"]}
 
 
@@ -255,10 +282,12 @@ def main(argv: list[str] | None = None) -> int:
         h = report["http"]
         g, r = h["load_generator"], h["run"]
         print(f"HTTP to the sandbox on loopback, limits off, {h['concurrency']} requests in flight:")
-        print(f"  plain load generator: {g['events']:,} events in {g['requests']:,} requests: {g['events_per_s']:,.0f} events/s ({g['failures']} failed)")
+        for lg in h["load_generators"]:
+            print(f"  plain load generator ({lg['client']}): {lg['events']:,} events in {lg['requests']:,} requests: "
+                  f"{lg['events_per_s']:,.0f} events/s ({lg['failures']} failed)")
         print(f"  run --sink optimove:  {r['events']:,} events in {r['requests']:,} requests: {r['loop_events_per_s']:,.0f} events/s in the loop "
               f"({r['events_per_s']:,.0f} with start-up), peak RSS {r['peak_rss_mb']:.0f} MB, adds up: {r['adds_up']}")
-        print(f"  run / load generator: {h['ratio']:.2f}")
+        print(f"  run / the faster load generator ({g['client']}): {h['ratio']:.2f}")
     if "state" in report:
         s = report["state"]
         print(f"state dir after {s['records']:,} records spanning {s['feed_days']} days:")
