@@ -84,6 +84,9 @@ class Ingestor:
     wall: Callable[[], float]
     versions: VersionGate = field(init=False)
     profiles: Any = field(init=False)  # engine.profiles.ProfileMerger, or None for a mapper without a mapping
+    # Set by the loop for a chunk whose events may go straight to an inline sink (direct.py):
+    # (pending rows, their items, dedup entries, counts, now) -> the bespoke items left for the batcher.
+    direct: Callable[[list, list, dict, Counter, float], list[tuple[str, OutboxItem]]] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.versions = VersionGate(self.state)
@@ -123,7 +126,8 @@ class Ingestor:
             result, record_units, stale = self._units(rec, next(results), counts, now)
             mapped.append((rec, result, record_units, stale))
             units.extend((pk, ch, seen) for _, _, pk, ch, seen, _ in record_units)
-        decisions = iter(self.state.dedup_decide_many(units, now))
+        known: dict[bytes, tuple[bytes, bytes | None]] = {}  # each PK's dedup entry once decided (for the direct path)
+        decisions = iter(self.state.dedup_decide_many(units, now, known if self.direct is not None else None))
         pending_rows: list[tuple[str, str, bytes | None, int, bool]] = []
         to_queue: list[list[tuple[str, OutboxItem]]] = []
         for rec, result, record_units, stale in mapped:
@@ -133,9 +137,13 @@ class Ingestor:
             if queued:
                 pending_rows.append((input_id, rec.source, rec.raw, len(queued), bool(result.rejections)))
                 to_queue.append(queued)
-        for pending_id, queued in zip(self.state.add_pending_many(pending_rows), to_queue):
-            for rate_class, item in queued:
-                self.batcher.add(rate_class, OutboxItem(item.pk_hash, item.content_hash, pending_id, item.body))
+        if self.direct is not None and to_queue:
+            for rate_class, item in self.direct(pending_rows, to_queue, known, counts, now):  # bespoke rows come back
+                self.batcher.add(rate_class, item)
+        else:
+            for pending_id, queued in zip(self.state.add_pending_many(pending_rows), to_queue):
+                for rate_class, item in queued:
+                    self.batcher.add(rate_class, OutboxItem(item.pk_hash, item.content_hash, pending_id, item.body))
         for kind, n in DST_LOG.take().items():  # local times the dst policy settled (as map's summary counts them)
             if n:
                 counts[f"dst_{kind}"] += n

@@ -33,6 +33,7 @@ import orjson
 
 from ..extensions import SendResult, Sink
 from .batcher import Batch, Batcher
+from .direct import DirectPath
 from .inflight import PkGate, forget_acknowledged, forget_acknowledged_of_outbox
 from .ingest import COUNTER_NAMES, Ingestor, MapperLike
 from .ratelimit import DEFAULT_SAFETY, RateLimiter, make_rate_limiter
@@ -66,6 +67,7 @@ class DeliveryOptions:
     stop_grace: float = 10.0  # seconds a graceful stop waits for the answers of requests in flight
     seed: int | None = None  # for the jitter (tests)
     retention: Retention = field(default_factory=Retention)  # what the state forgets, and when (retention.py)
+    direct: bool = True  # an inline events sink gets a chunk's events inside its transaction when nothing waits (direct.py)
 
 
 class DeliveryLoop:
@@ -120,6 +122,7 @@ class DeliveryLoop:
         # once, so more of them make one group commit; threaded sinks keep `concurrency` in flight.
         inline = all(getattr(s, "inline", False) for s in (event_sink, bespoke_sink) if s is not None)
         self._slots = max(self.options.concurrency, _INLINE_GROUP) if inline else self.options.concurrency
+        self._direct = DirectPath(self) if self.options.direct and getattr(event_sink, "inline", False) else None
         self._run_counts: Counter = Counter()
         # Classes to send from: the plan's, plus any an earlier run left in the outbox. Without a
         # bespoke sink, bespoke rows already queued stay there (reported as backlog), untouched.
@@ -323,6 +326,7 @@ class DeliveryLoop:
     def _commit_chunk(self, chunk: list[InputRecord], input_id: str, exhausted: bool, stop: bool,
                       commit: Callable[[list[InputRecord], bool], None]) -> None:
         counts: Counter = Counter()
+        self.ingestor.direct = self._direct.deliver if self._direct is not None and self._direct.ready() else None
         with self.state.transaction():
             settled = self.ingestor.ingest(chunk, input_id, counts, datetime.now(timezone.utc))
             if self.on_settled is not None:

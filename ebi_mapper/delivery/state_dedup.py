@@ -30,7 +30,8 @@ class DedupStore(StoreBase):
         """
         return self.dedup_decide_many([(pk, content, now if seen is None else seen)], now)[0]
 
-    def dedup_decide_many(self, units: list[tuple[bytes, bytes, float]], now: float) -> list[str]:
+    def dedup_decide_many(self, units: list[tuple[bytes, bytes, float]], now: float,
+                          after: dict[bytes, tuple[bytes, bytes | None]] | None = None) -> list[str]:
         """Decide ``(pk_hash, content_hash, seen)`` units in order: ``new``, ``update`` or ``duplicate`` each.
 
         Compared with the content last committed for the PK (whether or not it was sent yet), so
@@ -40,22 +41,25 @@ class DedupStore(StoreBase):
         ``last_seen`` moves up to it, which is what retention expires by. A constant number of
         statements for the whole list (one lookup per 500 PKs, one ``executemany`` per kind of
         write), so the cost per record does not depend on the chunk or on the table's size.
+
+        ``after``, if given, receives what :meth:`dedup_get_many` would answer for these PKs once
+        the decisions are written (the direct path reads it instead of asking again).
         """
         self._require_txn()
-        known: dict[bytes, list] = {}  # pk -> [content, last_seen, existed, changed]
+        known: dict[bytes, list] = {}  # pk -> [content, last_seen, existed, changed, sent]
         distinct = list(dict.fromkeys(u[0] for u in units))
         for start in range(0, len(distinct), IN_BATCH):
             part = distinct[start:start + IN_BATCH]
-            sql = f"SELECT pk_hash, content_hash, last_seen FROM dedup WHERE pk_hash IN ({','.join('?' * len(part))})"
-            for pk, content, last_seen in self._exec(sql, part).fetchall():
-                known[pk] = [content, last_seen, True, False]
+            sql = f"SELECT pk_hash, content_hash, last_seen, sent_hash FROM dedup WHERE pk_hash IN ({','.join('?' * len(part))})"
+            for pk, content, last_seen, sent in self._exec(sql, part).fetchall():
+                known[pk] = [content, last_seen, True, False, sent]
         decisions = []
         newest = None
         for pk, content, seen in units:
             newest = seen if newest is None or seen > newest else newest
             entry = known.get(pk)
             if entry is None:
-                known[pk] = [content, seen, False, True]
+                known[pk] = [content, seen, False, True, None]
                 decisions.append("new")
                 continue
             if seen > entry[1]:
@@ -75,6 +79,8 @@ class DedupStore(StoreBase):
             self._execmany("UPDATE dedup SET content_hash = ?, last_seen = ? WHERE pk_hash = ?", updates)
         if newest is not None:
             self._advance_clock(newest)
+        if after is not None:
+            after.update((pk, (e[0], e[4])) for pk, e in known.items())
         return decisions
 
     def _advance_clock(self, seen: float) -> None:

@@ -126,11 +126,14 @@ class OutboxStore(StoreBase):
         """Remember a record with ``remaining`` events in the outbox; return its id."""
         return self.add_pending_many([(input_id, source, payload, remaining, counted)])[0]
 
-    def add_pending_many(self, rows: list[tuple[str, str, bytes | None, int, bool]]) -> list[int]:
-        """:meth:`add_pending` for ``(input_id, source, payload, remaining, counted)`` rows; their ids, in order.
+    def add_pending_many(self, rows: list[tuple[str, str, bytes | None, int, bool]] | list[tuple[str, str, bytes | None, int, bool, int]]
+                         ) -> list[int]:
+        """:meth:`add_pending` for ``(input_id, source, payload, remaining, counted[, bits])`` rows; their ids, in order.
 
-        The ids are handed out here (one past the highest ever given, as AUTOINCREMENT would) so
-        the rows go in with one ``executemany``: the store's lock makes this process the only writer.
+        ``bits``: what the record's events that already settled did (``pending.failed``; 0 when
+        none did). The ids are handed out here (one past the highest ever given, as AUTOINCREMENT
+        would) so the rows go in with one ``executemany``: the store's lock makes this process the
+        only writer.
         """
         self._require_txn()
         if not rows:
@@ -138,8 +141,9 @@ class OutboxStore(StoreBase):
         top = self._exec("SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'pending'), 0), "
                          "COALESCE((SELECT MAX(id) FROM pending), 0))").fetchone()[0]
         ids = list(range(top + 1, top + 1 + len(rows)))
-        self._execmany("INSERT INTO pending (id, input_id, source, payload, remaining, counted) VALUES (?, ?, ?, ?, ?, ?)",
-                       [(i, r[0], r[1], r[2], r[3], int(r[4])) for i, r in zip(ids, rows)])
+        values = [(i, r[0], r[1], r[2], r[3], int(r[4]), r[5] if len(r) > 5 else 0) for i, r in zip(ids, rows)]  # type: ignore[misc]
+        self._execmany("INSERT INTO pending (id, input_id, source, payload, remaining, counted, failed) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       values)
         return ids
 
     def get_pending(self, pending_id: int) -> PendingRecord | None:
