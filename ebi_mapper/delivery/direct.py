@@ -57,6 +57,9 @@ def deliver_direct(state: StateStore, records: list[Record], queued: list[list[t
                    counts: Counter, now: float) -> list[tuple[str, OutboxItem]]:
     """Send what the sink takes of ``queued`` (one list per record, inside the chunk's transaction).
 
+    The chunk's dedup decisions were made with ``write=False``: they are written here, once the
+    sink's answers are known, before anything else touches the dedup table.
+
     ``known``: ``{pk_hash: (content committed, content acknowledged)}`` of the chunk's PKs after its
     dedup decisions (updated here as the sink acknowledges).
 
@@ -82,7 +85,7 @@ def deliver_direct(state: StateStore, records: list[Record], queued: list[list[t
     for idx, _ in bespoke:
         left[idx] += 1
     bits = [0] * len(records)
-    sent: list[tuple[bytes, bytes]] = []
+    sent: dict[bytes, bytes] = {}
     rest: list[tuple[str, list[tuple[int, OutboxItem]]]] = []  # for the outbox, in order
     answer: SendResult | None = None  # the sink's answer to the first of them
     for rate_class, batch in batches:
@@ -111,9 +114,8 @@ def deliver_direct(state: StateStore, records: list[Record], queued: list[list[t
             counts["events_delivered"] += 1
             bits[idx] |= DELIVERED
             known[item.pk_hash] = (item.content_hash, item.content_hash)
-            sent.append((item.pk_hash, item.content_hash))
-    if sent:
-        state.dedup_mark_sent(sent, now)
+            sent[item.pk_hash] = item.content_hash
+    state.dedup_write_decided(sent)  # each entry written once, already acknowledged
     waiting = [idx for idx in range(len(records)) if left[idx]]
     for idx, (input_id, source, raw, _, counted) in enumerate(records):
         if not left[idx] and not counted:  # every event settled here: the record's outcome is known now

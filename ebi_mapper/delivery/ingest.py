@@ -127,7 +127,8 @@ class Ingestor:
             mapped.append((rec, result, record_units, stale))
             units.extend((pk, ch, seen) for _, _, pk, ch, seen, _ in record_units)
         known: dict[bytes, tuple[bytes, bytes | None]] = {}  # each PK's dedup entry once decided (for the direct path)
-        decisions = iter(self.state.dedup_decide_many(units, now, known if self.direct is not None else None))
+        direct = self.direct is not None and any(mapped)
+        decisions = iter(self.state.dedup_decide_many(units, now, known if direct else None, write=not direct))
         pending_rows: list[tuple[str, str, bytes | None, int, bool]] = []
         to_queue: list[list[tuple[str, OutboxItem]]] = []
         for rec, result, record_units, stale in mapped:
@@ -137,8 +138,8 @@ class Ingestor:
             if queued:
                 pending_rows.append((input_id, rec.source, rec.raw, len(queued), bool(result.rejections)))
                 to_queue.append(queued)
-        if self.direct is not None and to_queue:
-            for rate_class, item in self.direct(pending_rows, to_queue, known, counts, now):  # bespoke rows come back
+        if direct:  # writes the dedup decisions too, with what the sink acknowledged
+            for rate_class, item in self.direct(pending_rows, to_queue, known, counts, now):  # type: ignore[misc]  # bespoke rows come back
                 self.batcher.add(rate_class, item)
         else:
             for pending_id, queued in zip(self.state.add_pending_many(pending_rows), to_queue):

@@ -30,6 +30,12 @@ class StoreBase:
         self._lock_fd = lock_fd
         self._in_txn = False
         self._outbox_rows: int | None = None  # cached COUNT(*) of the outbox (see outbox_size)
+        self._decided: Any = None  # dedup decisions not yet written (StateStore.dedup_write_decided)
+
+    def _forget_cached(self) -> None:
+        """What this store keeps of its rows may be wrong (a rollback): read them again when asked."""
+        self._outbox_rows = None
+        self._decided = None
 
     # -- lifecycle ---------------------------------------------------------------------------
     def close(self) -> None:
@@ -58,7 +64,7 @@ class StoreBase:
             yield self
         except BaseException:
             self._in_txn = False
-            self._outbox_rows = None  # the rolled-back inserts and deletes counted in it
+            self._forget_cached()  # the rolled-back inserts and deletes counted in it, decisions not written
             self._conn.execute("ROLLBACK")
             raise
         self._in_txn = False

@@ -13,6 +13,7 @@ from typing import Any, Iterable, Mapping
 
 import orjson
 
+from ..errors import StateError
 from .state_base import StoreBase
 from .state_records import IN_BATCH
 
@@ -31,7 +32,7 @@ class DedupStore(StoreBase):
         return self.dedup_decide_many([(pk, content, now if seen is None else seen)], now)[0]
 
     def dedup_decide_many(self, units: list[tuple[bytes, bytes, float]], now: float,
-                          after: dict[bytes, tuple[bytes, bytes | None]] | None = None) -> list[str]:
+                          after: dict[bytes, tuple[bytes, bytes | None]] | None = None, *, write: bool = True) -> list[str]:
         """Decide ``(pk_hash, content_hash, seen)`` units in order: ``new``, ``update`` or ``duplicate`` each.
 
         Compared with the content last committed for the PK (whether or not it was sent yet), so
@@ -43,7 +44,10 @@ class DedupStore(StoreBase):
         write), so the cost per record does not depend on the chunk or on the table's size.
 
         ``after``, if given, receives what :meth:`dedup_get_many` would answer for these PKs once
-        the decisions are written (the direct path reads it instead of asking again).
+        the decisions are written (the direct path reads it instead of asking again). With
+        ``write=False`` nothing is written yet: :meth:`dedup_write_decided` writes it, in the same
+        transaction, before any other dedup call (the direct path, which learns in between which
+        of them the sink acknowledged).
         """
         self._require_txn()
         known: dict[bytes, list] = {}  # pk -> [content, last_seen, existed, changed, sent]
@@ -71,17 +75,39 @@ class DedupStore(StoreBase):
                 entry[0] = content
                 entry[3] = True
                 decisions.append("update")
-        inserts = [(pk, e[0], now, e[1]) for pk, e in known.items() if not e[2]]
-        updates = [(e[0], e[1], pk) for pk, e in known.items() if e[2] and e[3]]
-        if inserts:
-            self._execmany("INSERT INTO dedup (pk_hash, content_hash, first_seen, last_seen) VALUES (?, ?, ?, ?)", inserts)
-        if updates:
-            self._execmany("UPDATE dedup SET content_hash = ?, last_seen = ? WHERE pk_hash = ?", updates)
-        if newest is not None:
-            self._advance_clock(newest)
         if after is not None:
             after.update((pk, (e[0], e[4])) for pk, e in known.items())
+        if write:
+            self._write_decided(known, newest, now, {})
+        else:
+            self._decided = (known, newest, now)
         return decisions
+
+    def dedup_write_decided(self, sent: Mapping[bytes, bytes]) -> None:
+        """Write the decisions of the last ``dedup_decide_many(..., write=False)``, ``sent`` PKs already acknowledged.
+
+        ``sent``: ``{pk_hash: content_hash}`` the sink acknowledged since (the direct path): each
+        entry is written once, with its acknowledgement, instead of written and then updated.
+        """
+        self._require_txn()
+        decided, self._decided = self._decided, None
+        if decided is None:
+            raise StateError("dedup_write_decided without a dedup_decide_many(..., write=False) before it")
+        self._write_decided(*decided, sent)
+
+    def _write_decided(self, known: dict[bytes, list], newest: float | None, now: float, sent: Mapping[bytes, bytes]) -> None:
+        inserts = [(pk, e[0], now, e[1], sent.get(pk), now if pk in sent else None) for pk, e in known.items() if not e[2]]
+        updates = [(e[0], e[1], pk) for pk, e in known.items() if e[2] and e[3]]
+        if inserts:
+            self._execmany("INSERT INTO dedup (pk_hash, content_hash, first_seen, last_seen, sent_hash, last_sent) VALUES (?, ?, ?, ?, ?, ?)",
+                           inserts)
+        if updates:
+            self._execmany("UPDATE dedup SET content_hash = ?, last_seen = ? WHERE pk_hash = ?", updates)
+            acked = [(c, now, pk) for pk, e in known.items() if e[2] and e[3] and (c := sent.get(pk)) is not None]
+            if acked:
+                self._execmany("UPDATE dedup SET sent_hash = ?, last_sent = ? WHERE pk_hash = ?", acked)
+        if newest is not None:
+            self._advance_clock(newest)
 
     def _advance_clock(self, seen: float) -> None:
         # The feed's clock: the latest sighting time committed. Retention counts back from it.

@@ -12,6 +12,7 @@ import time
 from collections import Counter
 
 import orjson
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from delivery_helpers import RecordingSink, write_mixed
@@ -263,3 +264,35 @@ def test_the_kept_outbox_count_follows_commits_and_rollbacks(tmp_path):
             state.delete_batch(first)
             state.delete_batch(first)  # already gone: not counted twice
         assert state.outbox_size() == 1
+@settings(max_examples=25, deadline=None)
+@given(units=st.lists(st.tuples(st.sampled_from([b"p" * 16, b"q" * 16, b"r" * 16]), st.sampled_from([b"A" * 16, b"B" * 16]),
+                                st.floats(0, 100)), min_size=1, max_size=8),
+       acked=st.sets(st.sampled_from([b"p" * 16, b"q" * 16, b"r" * 16])))
+def test_decisions_written_later_with_their_acknowledgements_equal_writing_then_marking_sent(tmp_path_factory, units, acked):
+    """The direct path decides without writing, then writes each entry once with the sink's answer."""
+    with open_state(tmp_path_factory.mktemp("now")) as now, open_state(tmp_path_factory.mktemp("later")) as later:
+        with now.transaction(), later.transaction():  # two files: two independent transactions
+            for store in (now, later):
+                store.dedup_decide_many([(b"q" * 16, b"A" * 16, 1.0)], 1.0)  # one PK known before
+                store.dedup_mark_sent([(b"q" * 16, b"A" * 16)], 1.0)
+        with now.transaction():
+            expected = now.dedup_decide_many(units, 5.0)
+            final = {pk: now.dedup_get(pk)[0] for pk, _, _ in units}
+            now.dedup_mark_sent([(pk, final[pk]) for pk in acked if pk in final], 5.0)
+        with later.transaction():
+            known: dict = {}
+            assert later.dedup_decide_many(units, 5.0, known, write=False) == expected
+            assert {pk: c for pk, (c, _) in known.items()} == {pk: final[pk] for pk in known}
+            later.dedup_write_decided({pk: final[pk] for pk in acked if pk in final})
+        rows = "SELECT pk_hash, content_hash, sent_hash, last_seen, last_sent IS NULL FROM dedup ORDER BY pk_hash"
+        assert later._exec(rows).fetchall() == now._exec(rows).fetchall()
+        assert later.feed_clock() == now.feed_clock()
+        try:
+            with later.transaction():
+                later.dedup_decide_many(units, 6.0, write=False)
+                raise RuntimeError("crash before the write")
+        except RuntimeError:
+            pass
+        with later.transaction():
+            with pytest.raises(Exception, match="without a dedup_decide_many"):
+                later.dedup_write_decided({})  # the rolled-back decisions are not written by a later call
