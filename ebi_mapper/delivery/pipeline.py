@@ -44,7 +44,7 @@ from .readers import DirectReader, ThreadedReader
 from .retention import Retention, compact, expire_dedup, expire_history, save_retention
 from .source import InputRecord, InputSource
 from .state import Checkpoint, OutboxItem, OutboxRow, StateStore
-from .summary import Progress, RunSummary
+from .summary import Progress, RunSummary, record_outcome
 
 __all__ = ["DeliveryOptions", "Progress", "RunSummary", "DeliveryLoop"]
 
@@ -592,11 +592,3 @@ class DeliveryLoop:
         return RunSummary(input_id, status, totals, dict(self._run_counts), self._backlog_items(),
                           self.state.pending_count(input_id), self.monotonic() - self._started)
 
-
-def record_outcome(record) -> str:
-    """The counter of a record whose last event settled: rejected if one failed, delivered if one
-    reached the receiver, else superseded (every event was replaced by a newer version of its PK,
-    or was already at the receiver), so a record is never "delivered" in a pass that sent none of it."""
-    if record.failed:
-        return "records_rejected"
-    return "records_delivered" if record.delivered else "records_superseded"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Progress", "RunSummary"]
+__all__ = ["Progress", "RunSummary", "record_outcome"]
 
 
 @dataclass(frozen=True)
@@ -92,3 +92,12 @@ class RunSummary:
         return {"input": self.input_id, "status": self.status, "records": self.records, "events": self.events,
                 "adds_up": self.adds_up, "backlog": self.backlog, "elapsed_seconds": round(self.elapsed, 3),
                 "totals": dict(sorted(self.totals.items())), "this_run": dict(sorted(self.this_run.items()))}
+
+
+def record_outcome(record: Any) -> str:
+    """The counter of a record whose last event settled: rejected if one failed, delivered if one
+    reached the receiver, else superseded (every event was replaced by a newer version of its PK,
+    or was already at the receiver), so a record is never "delivered" in a pass that sent none of it."""
+    if record.failed:
+        return "records_rejected"
+    return "records_delivered" if record.delivered else "records_superseded"
