@@ -7,8 +7,9 @@ same way; both live here, below both, so the reader never imports lint
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 __all__ = ["Finding", "Loc", "Severity", "has_errors"]
 
@@ -40,7 +41,7 @@ class Finding:
     def __str__(self) -> str:
         return f"{self.loc}: {self.severity} {self.code} {self.message}"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "file": self.loc.file,
             "line": self.loc.line,
@@ -51,6 +52,6 @@ class Finding:
         }
 
 
-def has_errors(findings) -> bool:
+def has_errors(findings: Iterable[Finding]) -> bool:
     """True when any finding is an error (warnings alone do not fail lint)."""
     return any(f.severity == "error" for f in findings)

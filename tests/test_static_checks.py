@@ -37,7 +37,7 @@ TIMEOUT = 300  # seconds; both take a few seconds on two cores, but the machine 
 HOOK_MODULES = {"ebi_mapper.hookspecs", "ebi_mapper.extensions"}
 # TEMPORARY (issue #14): public modules being restructured by parallel work today; made strict
 # once that has landed. Must be empty at the end of the day.
-NOT_YET_STRICT = {"ebi_mapper.lint", "ebi_mapper.lint.findings", "ebi_mapper.locations"}
+NOT_YET_STRICT: set[str] = set()
 
 
 def _run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:

@@ -9,12 +9,17 @@ edge to compile with, so a command builds one registry (``tests/test_app_edge.py
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .findings import Finding, has_errors
+
+if TYPE_CHECKING:  # annotations only: lint imports nothing above the model at run time
+    from ..catalog.model import Catalog
+    from ..mapping.loader import LoadResult
+    from ..plugins import Registry
 
 __all__ = ["Finding", "LintReport", "lint_mapping", "lint_path", "has_errors"]
 
@@ -26,7 +31,7 @@ class LintReport:
     path: str
     findings: list[Finding] = field(default_factory=list)
     # The plugin registry the checks ran against (None: the file did not load, or its plugins did not).
-    registry: Any = None
+    registry: Registry | None = None
 
     @property
     def errors(self) -> list[Finding]:
@@ -41,7 +46,8 @@ class LintReport:
         return not self.errors
 
 
-def lint_mapping(result, *, registry=None, catalog=None, disable: Iterable[str] = ()) -> LintReport:
+def lint_mapping(result: LoadResult, *, registry: Registry | None = None, catalog: Catalog | None = None,
+                 disable: Iterable[str] = ()) -> LintReport:
     """Run the semantic checks on a :class:`~ebi_mapper.mapping.loader.LoadResult`.
 
     Without ``registry`` one is built for the mapping (its ``plugins:``, the installed plugins and
@@ -92,12 +98,12 @@ def lint_mapping(result, *, registry=None, catalog=None, disable: Iterable[str] 
     return report
 
 
-def _file_order(path: str):
+def _file_order(path: str) -> Callable[[Finding], tuple[bool, str, int, int, str]]:
     """Sort key: the mapping's own findings first (then a sibling tests file's), each in file order."""
     return lambda f: (f.loc.file != path, f.loc.file, f.loc.line, f.loc.col, f.code)
 
 
-def lint_path(path: str | Path, **kwargs) -> LintReport:
+def lint_path(path: str | Path, **kwargs: Any) -> LintReport:
     """Read and lint one mapping file (``kwargs`` as for :func:`lint_mapping`)."""
     from ..mapping.loader import read_mapping
 
