@@ -38,6 +38,7 @@ import orjson
 from ..delivery.ingest import sighting_time
 from ..delivery.source import InputRecord
 from ..delivery.state import open_state, pk_hash
+from ..engine.jsonl.decode import decode_line
 from .queue import GROUP
 
 __all__ = ["CaptureMapper", "PartitionRunner", "StreamSource", "decode_entry"]
@@ -50,17 +51,22 @@ _REDIS_RETRY = 0.5  # seconds between attempts while Redis does not answer
 
 
 def decode_entry(entry_id: str, fields: dict) -> InputRecord:
-    """A stream entry as the loop's input record; its source ends with ``#<entry id>`` (the XACK handle)."""
+    """A stream entry as the loop's input record; its source ends with ``#<entry id>`` (the XACK handle).
+
+    A line the producer's reader refused carries that reader's reason and code (``err``, ``code``).
+    Any other entry is decoded by the engine's one reader (engine/jsonl/decode.py), as `run` and
+    `map` decode a line: an array, a nesting bomb or bad UTF-8 gets the code and reason `run`
+    gives it (tests/engine/test_decode.py).
+    """
     raw = fields.get(b"d", b"")
     src = fields.get(b"src", b"?").decode("utf-8", "replace")
     source = f"{src}#{entry_id}"
     if b"err" in fields:  # the producer's reader already said why this line is not a record
         return InputRecord(source, raw, None, fields[b"err"].decode("utf-8", "replace"),
                            code=fields.get(b"code", b"malformed").decode())
-    try:
-        payload = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        return InputRecord(source, raw, None, f"not a JSON document: {exc}", code="malformed")
+    payload, refused = decode_line(raw, source=source)
+    if refused is not None:
+        return InputRecord(source, raw, None, refused.message, code=refused.code)
     return InputRecord(source, raw, payload)
 
 

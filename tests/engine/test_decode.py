@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 
-from ebi_mapper.engine.jsonl.decode import iter_jsonl
+import pytest
+
+from ebi_mapper.engine.jsonl.decode import decode_line, iter_jsonl
 
 
 def _lines(data: bytes, **kw):
@@ -52,3 +54,18 @@ def test_very_deep_nesting_beyond_the_json_parser_limit_is_also_a_rejection():
     deep = b'{"a":' * 5000 + b"1" + b"}" * 5000 + b"\n"
     [d] = _lines(deep)
     assert d.rejection is not None and d.rejection.code in ("too_deep", "decode")
+
+
+@pytest.mark.parametrize("line", [b'{"a": 1}', b"[1, 2]", b'"text"', b"{bad", b"\xff\xfe{}", b"[" * 100 + b"]" * 100, b"", b"null"],
+                         ids=["object", "array", "string", "malformed", "utf8", "deep", "empty", "null"])
+def test_run_queue_workers_decode_a_line_as_run_does(line):
+    """`run --queue` enqueues the raw line; its workers decode it with the same reader as `run` (one reader, one verdict)."""
+    from ebi_mapper.scaleout.partition import decode_entry
+
+    record = decode_entry("1-0", {b"d": line, b"src": b"in.jsonl:1"})
+    payload, refused = decode_line(line, source="in.jsonl:1#1-0")
+    assert record.payload == payload
+    assert (record.code, record.error) == ((refused.code, refused.message) if refused else (None, None))
+    if line.strip():  # iter_jsonl skips blank lines; any other line gets the same verdict there
+        [read] = _lines(line + b"\n")
+        assert (read.rejection.code if read.rejection else None) == record.code
