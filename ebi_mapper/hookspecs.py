@@ -35,9 +35,12 @@ def register_functions(register: Callable[[FunctionDef], None]) -> None:
 def register_guards(register: Callable[[GuardDef], None]) -> None:
     """Register guards: business checks after mapping that may reject or filter an event.
 
-    :param register: call ``register(GuardDef(name, factory, default_on=True, doc=""))``; the
-        factory is ``factory(options: dict, mapping: Mapping)`` and returns
-        ``check(event: OotbEvent, ctx: GuardContext) -> Iterable[Rejection | Filtered]``.
+    :param register: call ``register(GuardDef(name, factory, default_on=True, doc="", fast=None))``;
+        the factory is ``factory(options: dict, mapping: Mapping)`` and returns
+        ``check(event: OotbEvent, ctx: GuardContext) -> Iterable[Rejection | Filtered]``. The
+        optional ``fast(options, mapping)`` returns the guard's declared fast form, a
+        :class:`~ebi_mapper.extensions.FastGuard`, which the engine's generated code calls with
+        the event's parts instead (docs/writing-plugins.md, "A fast form").
     """
 
 
