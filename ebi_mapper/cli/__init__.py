@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "test",
     "sandbox",
     "run",
+    "serve",
     "dlq",
     "state",
     "plan",

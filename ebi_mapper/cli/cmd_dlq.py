@@ -54,7 +54,7 @@ def list_cmd(mapping: Path | None, state_dir: Path | None, include_replayed: boo
 
     if queue is not None:
         return _list_cluster(mapping, queue, limit, fmt)
-    with open_state(state_dir_for(mapping, state_dir), create=False) as state:
+    with open_state(state_dir_for(mapping, state_dir), create=False, shared=True) as state:
         letters = state.dead_letters(include_replayed=include_replayed, limit=limit)
         total = state.dead_letter_count(include_replayed=include_replayed)
     if fmt == "json":
@@ -112,7 +112,7 @@ def show_cmd(args: tuple[str, ...], state_dir: Path | None) -> int:
     from ..delivery.state import open_state
 
     mapping, dlq_id = _show_args(args)
-    with open_state(state_dir_for(mapping, state_dir), create=False) as state:
+    with open_state(state_dir_for(mapping, state_dir), create=False, shared=True) as state:
         d = state.dead_letter(dlq_id)
     if d is None:
         click.echo(f"no dead letter {dlq_id}", err=True)

@@ -74,7 +74,7 @@ def stats_cmd(mapping: Path | None, state_dir: Path | None, fmt: str) -> int:
     from ..delivery.retention import state_stats
     from ..delivery.state import open_state
 
-    with open_state(state_dir_for(mapping, state_dir), create=False) as state:
+    with open_state(state_dir_for(mapping, state_dir), create=False, shared=True) as state:
         stats = state_stats(state)
     click.echo(orjson.dumps(stats, option=orjson.OPT_INDENT_2).decode() if fmt == "json" else render_stats(stats))
     return EXIT_OK

@@ -117,7 +117,7 @@ class Ingestor:
             counts["records_read"] += 1
             if rec.error is not None:
                 reason = {"code": rec.code or "malformed", "message": rec.error, "source": rec.source}
-                self.state.add_dead_letter(input_id=input_id, source=rec.source, kind="malformed", reasons=[reason],
+                self.state.add_dead_letter(input_id=input_id, source=rec.source, kind=rec.dead_letter_kind, reasons=[reason],
                                            payload=None, raw=rec.raw, now=now)
                 counts["records_rejected"] += 1
                 counts["rejections"] += 1

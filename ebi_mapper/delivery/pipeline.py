@@ -36,6 +36,7 @@ from .batcher import Batch, Batcher
 from .direct import DirectPath
 from .inflight import PkGate, forget_acknowledged, forget_acknowledged_of_outbox
 from .ingest import COUNTER_NAMES, Ingestor, MapperLike
+from .observer import DeliveryObserver, NullObserver
 from .ratelimit import DEFAULT_SAFETY, RateLimiter, make_rate_limiter
 from .rateplan import BESPOKE_CLASS, RatePlan
 from .retry import RetryPolicy, decide
@@ -97,6 +98,7 @@ class DeliveryLoop:
         on_progress: Callable[[Progress], None] | None = None,
         limiter: RateLimiter | None = None,
         on_settled: Callable[[list[tuple[str, str]]], None] | None = None,
+        observer: DeliveryObserver | None = None,
     ):
         self.state = state
         self.plan = plan
@@ -110,6 +112,8 @@ class DeliveryLoop:
         # made durable (a queue consumer acknowledges them then: scaleout/worker.py).
         self.on_settled = on_settled
         self._settled: list[tuple[str, str]] = []
+        self.observer: DeliveryObserver = observer or NullObserver()  # serve's metrics (observer.py)
+        self._sent_at: dict[Future, float] = {}
         self.limiter = limiter or make_rate_limiter(plan.limits, plan.global_limit, clock=monotonic,
                                                     safety=self.options.safety, exempt=(BESPOKE_CLASS,))
         self.batcher = Batcher(plan.batch_sizes, linger=self.options.linger, clock=monotonic)
@@ -226,6 +230,11 @@ class DeliveryLoop:
 
         status = self._pump(DirectReader(letters()), input_id, commit)
         return self._summary(input_id, status)
+
+    def run_reader(self, reader: Any, input_id: str, commit: Callable[[list[InputRecord], bool], None]) -> RunSummary:
+        """Deliver from ``reader`` (``take``/``stop``/``close``, as ThreadedReader) until it ends or a stop is
+        requested; ``commit(chunk, exhausted)`` moves its checkpoint inside each chunk's transaction (serve's intake)."""
+        return self._summary(input_id, self._pump(reader, input_id, commit))
 
     def drain(self, input_id: str = "") -> RunSummary:
         """Deliver what the outbox holds without reading any input."""
@@ -389,6 +398,7 @@ class DeliveryLoop:
                     break
                 cls = self._classes[(self._rr + k) % n]
                 if self.limiter.wait_time(cls) > 0.0:
+                    self.observer.limiter_held(cls)
                     continue
                 if cls == BESPOKE_CLASS and any(r.kind == "bespoke" for r in self._inflight.values()):
                     continue  # bespoke sinks write files: one batch at a time
@@ -407,6 +417,7 @@ class DeliveryLoop:
                     self.state.record_send(cls, self.wall())
                 fut = self._send(self._sink_for(row), [i.body for i in row.items])
                 self._inflight[fut] = row
+                self._sent_at[fut] = self.monotonic()
                 self._gate.enter(row)
                 sent_one = True
             self._rr = (self._rr + 1) % n
@@ -478,7 +489,9 @@ class DeliveryLoop:
                 row = self._inflight.pop(fut)
                 self.limiter.complete(row.rate_class)
                 self._gate.leave(row)
-                self._settle(row, result_of_send(self._sink_for(row), fut), counts)
+                result = result_of_send(self._sink_for(row), fut)
+                self.observer.sent(row.rate_class, self.monotonic() - self._sent_at.pop(fut, self.monotonic()), result)
+                self._settle(row, result, counts)
             self._bump(counts)
         self._hand_settled()
         return True
@@ -545,12 +558,15 @@ class DeliveryLoop:
         tracked = [i for i in items if i.pending_id is not None]
         self._run_counts[f"{prefix}_{outcome}"] += len(items) - len(tracked)
         delivered = outcome == "delivered"
+        finished = []
         for input_id, record in self.state.resolve_pending_many([(i.pending_id, failed, delivered) for i in tracked]):
             counts[input_id][f"{prefix}_{outcome}"] += 1
             if record is not None and not record.counted:
                 counts[input_id][record_outcome(record)] += 1
+                finished.append(record.source)
             if record is not None and self.on_settled is not None:
                 self._settled.append((record.source, "records_rejected" if record.counted else record_outcome(record)))
+        self.observer.settled(f"{prefix}_{outcome}", [i.body for i in items], finished)
 
     def _hand_settled(self) -> None:
         """Give the records settled by the last commit to ``on_settled`` (only after that commit)."""

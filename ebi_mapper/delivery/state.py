@@ -92,11 +92,14 @@ def _take_lock(path: Path) -> int | None:
     return fd
 
 
-def open_state(state_dir: str | os.PathLike[str], *, synchronous: str = "NORMAL", create: bool = True) -> StateStore:
+def open_state(state_dir: str | os.PathLike[str], *, synchronous: str = "NORMAL", create: bool = True,
+               shared: bool = False) -> StateStore:
     """Open (creating if needed, unless ``create`` is false) the state in ``state_dir`` and lock it for this process.
 
     :param synchronous: ``NORMAL`` (default; safe against the process being killed) or ``FULL``
         (also against power loss; used when the input cannot be re-read).
+    :param shared: for commands that only read (``dlq list``, ``state stats``): when another
+        process holds the lock (``serve`` runs), open the file read-only beside it instead of failing.
     :raises StateError: the dir is locked by another run, or the file is not a usable state store.
     """
     sync = synchronous.upper()
@@ -109,7 +112,12 @@ def open_state(state_dir: str | os.PathLike[str], *, synchronous: str = "NORMAL"
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StateError(f"cannot create state dir {directory}: {exc}") from exc
-    lock_fd = _take_lock(directory / "state.lock")
+    try:
+        lock_fd = _take_lock(directory / "state.lock")
+    except StateError:
+        if not shared:
+            raise
+        return _open_beside(directory / "state.sqlite")
     path = directory / "state.sqlite"
     try:
         conn = sqlite3.connect(path, isolation_level=None, timeout=5.0, check_same_thread=False)
@@ -138,3 +146,14 @@ def open_state(state_dir: str | os.PathLike[str], *, synchronous: str = "NORMAL"
             os.close(lock_fd)
         raise
     return StateStore(path, conn, lock_fd)
+
+
+def _open_beside(path: Path) -> StateStore:
+    """The state file read-only, while its owner (a ``serve``) holds the lock: WAL lets both read."""
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, timeout=5.0, check_same_thread=False)
+        conn.execute("PRAGMA query_only=ON")
+        conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    except sqlite3.Error as exc:
+        raise StateError(f"state store {path} is in use and cannot be read beside its owner: {exc}") from exc
+    return StateStore(path, conn, None)

@@ -315,6 +315,7 @@ class _ModelBuilder:
             plugins=tuple(data.get("plugins") or ()),
             tests=tuple(self.tests(data.get("tests"), ("tests",))),
             delivery=dict(data.get("delivery") or {}),
+            serve=dict(data.get("serve") or {}),
             guards=guards,
             enrichers=tuple((e["name"], dict(e.get("options") or {})) for e in data.get("enrichers") or ()),
             ebi_mapping=data["ebi_mapping"],

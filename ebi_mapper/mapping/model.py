@@ -160,6 +160,7 @@ class Mapping:
     plugins: tuple[str, ...] = ()  # local plugin modules (paths relative to the mapping, or module names)
     tests: tuple[MappingTest, ...] = ()
     delivery: dict[str, Any] = field(default_factory=dict)  # sink/limits config, read by `run`
+    serve: dict[str, Any] = field(default_factory=dict)  # sources/auth/bounds, read by `serve` (serve/config.py)
     guards: dict[str, Any] = field(default_factory=dict)  # guard name -> False | options dict
     enrichers: tuple[tuple[str, dict[str, Any]], ...] = ()  # (enricher name, options), in order
     ebi_mapping: int = 1

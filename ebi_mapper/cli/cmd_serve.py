@@ -1,0 +1,80 @@
+"""``ebi-mapper serve MAPPING...``: receive webhooks, acknowledge only what is durable, deliver continuously.
+
+Exit codes: 3 when a mapping, its ``serve:`` section (a source without ``auth``, a missing
+secret variable), a sink, the state dir (locked by another process) or the address cannot be
+used; 143 (SIGTERM) or 130 (SIGINT) after a graceful drain (docs/serve.md); 4 for a bug.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from ..errors import DeliveryError
+
+__all__ = ["command"]
+
+ADMIN_TOKEN_ENV = "EBI_MAPPER_ADMIN_TOKEN"
+
+
+@click.command(name="serve")
+@click.argument("mappings", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for all; put a reverse proxy in front).")
+@click.option("--port", type=click.IntRange(min=0, max=65535), default=8080, show_default=True, help="Port (0: any free port, logged).")
+@click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The state dir (only with one MAPPING; default: each mapping's own).")
+@click.option("--sink", default=None, help="Events sink (default: delivery.sink, else optimove).")
+@click.option("--sink-option", "sink_options", multiple=True, metavar="KEY=VALUE", help="A sink option; repeatable.")
+@click.option("--limit", "limits", multiple=True, metavar="CLASS=N/Ws", help="Override a rate limit (e.g. profile=100/10s).")
+@click.option("--linger-ms", type=click.IntRange(min=0), default=None, help="How long a half-full batch waits for more events.")
+@click.option("--concurrency", type=click.IntRange(min=1), default=None, help="Requests in flight at once, per mapping.")
+@click.option("--admin-token-env", default=ADMIN_TOKEN_ENV, show_default=True,
+              help="Environment variable holding the bearer token of /, /status.json and /metrics (unset: loopback only).")
+@click.option("--stop-grace", type=click.FloatRange(min=0), default=10.0, show_default=True,
+              help="Seconds a stop waits for requests and sends in flight.")
+def command(mappings: tuple[Path, ...], host: str, port: int, state_dir: Path | None, sink: str | None,
+            sink_options: tuple[str, ...], limits: tuple[str, ...], linger_ms: int | None, concurrency: int | None,
+            admin_token_env: str, stop_grace: float) -> int:
+    """Serve MAPPING(s) over HTTP: each source's path takes webhooks (JSON or NDJSON), answers 2xx
+    only once the records are committed to the state dir's intake queue, and a delivery loop per
+    mapping sends them as `run` does (dedup, batches, rate limits, retries, dead letters)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from ..serve.app import ServiceState
+    from ..serve.metrics import ServeMetrics
+    from ..serve.runner import Service
+    from ..serve.served import ServedMapping
+
+    if state_dir is not None and len(mappings) > 1:
+        raise click.UsageError("--state-dir takes one MAPPING only (each mapping keeps its own state dir)")
+    metrics = ServeMetrics()
+    overrides = {"sink": sink, "sink_options": sink_options, "limits": limits, "linger_ms": linger_ms,
+                 "concurrency": concurrency, "state_dir": state_dir}
+    served = [ServedMapping(path, metrics, overrides) for path in mappings]
+    clients = [sm.client for sm in served]
+    if len(set(clients)) != len(clients):
+        raise DeliveryError(f"two mappings serve the same client ({', '.join(sorted({c for c in clients if clients.count(c) > 1}))})")
+    paths = [s.path for sm in served for s in sm.config.sources]
+    reserved = {"/", "/healthz", "/readyz", "/metrics", "/status.json"}
+    clash = sorted({p for p in paths if paths.count(p) > 1 or p in reserved})
+    if clash:
+        raise DeliveryError(f"serve paths clash: {', '.join(clash)} (each source needs a path of its own, not an admin path)")
+    dirs = [str(Path(sm.state_dir).resolve()) for sm in served]
+    if len(set(dirs)) != len(dirs):
+        raise DeliveryError("two mappings share a state dir: give each its own delivery.state_dir")
+    token = os.environ.get(admin_token_env) or None
+    if token is not None:
+        try:
+            from ..secrets import register  # type: ignore[attr-defined]
+
+            register(token)
+        except ImportError:  # pragma: no cover - until the hooks helper's module lands
+            pass
+    try:
+        ver = version("ebi-mapper")
+    except PackageNotFoundError:  # pragma: no cover
+        ver = ""
+    svc = ServiceState(served=served, metrics=metrics, admin_token=token, version=ver)
+    return Service(svc, host=host, port=port, stop_grace=stop_grace).run()

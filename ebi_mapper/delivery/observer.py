@@ -1,0 +1,36 @@
+"""An optional observer of the delivery loop: what ``serve`` turns into metrics and its timeline.
+
+Why a hook and not counters read from the state: send latency, Optimove's 429s and the events
+delivered per event name per minute are not in the state. The loop calls the observer on its own
+thread, inside the settle transaction, so observers must be quick and must not raise (a fault is
+swallowed: an observer never changes an outcome). :class:`NullObserver` is the default.
+Proof: tests/serve/test_observer.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, Sequence
+
+__all__ = ["DeliveryObserver", "NullObserver"]
+
+
+class DeliveryObserver(Protocol):
+    def sent(self, rate_class: str, seconds: float, result: Any) -> None:
+        """A request was answered (``result`` a SendResult) after ``seconds``."""
+
+    def limiter_held(self, rate_class: str) -> None:
+        """A class had its window full when the loop looked for something to send."""
+
+    def settled(self, outcome: str, events: Sequence[Any], record_sources: Sequence[str]) -> None:
+        """``events`` (bodies) settled as ``outcome``; ``record_sources`` of the records this finished."""
+
+
+class NullObserver:
+    def sent(self, rate_class: str, seconds: float, result: Any) -> None:
+        pass
+
+    def limiter_held(self, rate_class: str) -> None:
+        pass
+
+    def settled(self, outcome: str, events: Sequence[Any], record_sources: Sequence[str]) -> None:
+        pass
