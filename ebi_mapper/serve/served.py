@@ -49,6 +49,7 @@ class ServedMapping:
             limits=parse_key_values(o.get("limits", ()), "--limit"), state_dir=o.get("state_dir"),
             overrides={"linger_ms": o.get("linger_ms"), "concurrency": o.get("concurrency")}, environ=environ)
         self.state_dir = self.settings.state_dir
+        self.stop_grace = float(o.get("stop_grace") or 10.0)
         self.metrics = metrics
         self.state: Any = None
         self.intake: IntakeQueue | None = None
@@ -70,7 +71,7 @@ class ServedMapping:
             feed_holder: dict[str, Any] = {}
             self.observer = ServeObserver(self.metrics, self.client, self.intake.note,
                                           lambda src: feed_holder["feed"].received_at(src))
-            options = replace(self.settings.options, progress_interval=3600.0)
+            options = replace(self.settings.options, progress_interval=3600.0, stop_grace=self.stop_grace)
             loop = DeliveryLoop(state=self.state, mapper=self.loaded.mapper, plan=self.settings.plan,
                                 event_sink=self._sinks[0], bespoke_sink=self._sinks[1],
                                 bespoke_route=self.settings.bespoke_route, options=options, observer=self.observer)
@@ -99,11 +100,13 @@ class ServedMapping:
         return status
 
     def close(self, status: str = "failed") -> None:
+        stuck = self.delivery is not None and self.delivery.alive()  # a send outlived the grace period
         if self.delivery is not None:
             self.delivery.loop.close()
-        for s in self._sinks:
-            if s is not None:
-                s.close()
+        if not stuck:  # closing a sink under a request in flight would wait for that request's timeout
+            for s in self._sinks:
+                if s is not None:
+                    s.close()
         self._sinks = (None, None)
         if self.intake is not None:
             self.intake.close()
