@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import ipaddress
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,6 +71,14 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+async def _is_woo_ping(request: Request) -> bool:
+    """WooCommerce pings a new webhook with a form-encoded ``webhook_id=<n>`` body (tiny: read it)."""
+    if "application/x-www-form-urlencoded" not in request.headers.get("content-type", ""):
+        return False
+    body = await _read_body(request, 64)
+    return re.fullmatch(rb"webhook_id=\d{1,20}", body.strip()) is not None
+
+
 def _is_loopback(request: Request) -> bool:
     host = request.client.host if request.client else ""
     try:
@@ -102,6 +111,8 @@ def make_app(svc: ServiceState) -> Starlette:
             if svc.stopping or sm.intake is None or not sm.intake.alive():
                 return refuse(sm, name, 503, "unavailable", "the service is stopping or its queue is not writable", True)
             fmt = format_of(request.headers.get("content-type"))
+            if fmt is None and src.scheme == "woocommerce" and await _is_woo_ping(request):
+                return _json(200, {"status": "ping"})  # WooCommerce's save-time check: nothing to store
             if fmt is None or fmt not in src.formats:
                 allowed = ", ".join(t for f in src.formats for t in {"json": ["application/json"],
                                                                      "ndjson": ["application/x-ndjson"]}[f])
