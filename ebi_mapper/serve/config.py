@@ -22,12 +22,13 @@ refuses to start (:class:`ServeConfigError`, exit 3). Proof: tests/serve/test_co
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from ..delivery.retention import parse_duration
 from ..delivery.settings import interpolate_env
-from ..errors import EbiMapperError
+from ..errors import ConfigError, EbiMapperError
 from .bodies import FORMATS
 
 __all__ = ["ServeConfig", "SourceConfig", "ServeConfigError", "read_serve_config", "KNOWN_KEYS"]
@@ -36,8 +37,7 @@ KNOWN_KEYS = frozenset({"sources", "max_body_bytes", "max_backlog", "min_free_di
 SOURCE_KEYS = frozenset({"name", "path", "auth", "formats"})
 
 
-class ServeConfigError(EbiMapperError, ValueError):
-    """A ``serve:`` section that cannot be used (the message names the key, never a secret)."""
+ServeConfigError = ConfigError  # a ``serve:`` section that cannot be used (names the key, never a secret)
 
 
 @dataclass(frozen=True)
@@ -109,10 +109,7 @@ def read_serve_config(mapping: Any, environ: Mapping[str, str] | None = None) ->
         auth = src.get("auth")
         if not isinstance(auth, Mapping) or not auth.get("scheme"):
             raise ServeConfigError(f"{where} ({name}) has no auth: give one, or auth: {{scheme: none}} for an open endpoint")
-        try:
-            verifier = make_verifier(auth, env)
-        except EbiMapperError as exc:
-            raise ServeConfigError(f"{where}.auth ({name}): {exc}") from None
+        verifier = make_verifier(auth, env, where=f"{where}.auth ({name})")
         formats = tuple(src.get("formats") or ("json", "ndjson"))
         odd = [f for f in formats if f not in FORMATS]
         if odd:

@@ -16,7 +16,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..delivery.source import InputRecord
 from ..delivery.state import Checkpoint, StateStore

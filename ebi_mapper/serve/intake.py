@@ -26,10 +26,11 @@ import queue
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import StateError
 
@@ -213,7 +214,7 @@ class IntakeQueue:
             elif first is _IDLE:
                 group = []
             else:
-                group = [first]  # type: ignore[list-item]
+                group = [first]
             while not stop and len(group) < _MAX_GROUP:
                 try:
                     nxt = self._q.get_nowait()
@@ -243,6 +244,7 @@ class IntakeQueue:
                     if cur.rowcount == 0:
                         results.append(Submitted("duplicate"))
                         continue
+                rows: list[tuple[str, str | None, float, bytes, str | None, str | None]]
                 if req.error is not None:
                     rows = [(req.source, req.webhook_id, req.received_at, req.records[0] if req.records else b"",
                              req.error[1], req.error[0])]
@@ -278,7 +280,7 @@ class IntakeQueue:
         with self._cond:
             self.last_id = last
             self._cond.notify_all()
-        for req, res in zip(group, results):
+        for req, res in zip(group, results, strict=True):
             req.future.set_result(res)
 
     def _flush_notes(self, conn: sqlite3.Connection) -> None:

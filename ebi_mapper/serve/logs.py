@@ -15,6 +15,8 @@ from typing import Any, TextIO
 
 import orjson
 
+from ..secrets import redact
+
 __all__ = ["log", "set_stream"]
 
 _PER_SECOND = 20
@@ -30,13 +32,7 @@ def set_stream(stream: TextIO | None) -> None:
 
 
 def _redact(value: Any) -> Any:
-    if not isinstance(value, str):
-        return value
-    try:
-        from ..secrets import redact
-    except ImportError:  # pragma: no cover - until the hooks helper's module lands
-        return value
-    return redact(value)
+    return redact(value) if isinstance(value, str) else value
 
 
 def log(event: str, **fields: Any) -> None:

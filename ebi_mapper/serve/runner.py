@@ -24,7 +24,8 @@ import signal
 import socket
 import threading
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import uvicorn
 
@@ -109,7 +110,7 @@ class Service:
             sock.close()
             raise
         app = make_app(self.svc)
-        config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off", timeout_graceful_shutdown=self.stop_grace,
+        config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off", timeout_graceful_shutdown=max(1, round(self.stop_grace)),
                                 timeout_keep_alive=30, limit_concurrency=4096, server_header=False)
         self.server = _Server(config)
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -12,9 +12,10 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import time
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import orjson
 

@@ -15,6 +15,7 @@ import httpx
 DATA = Path(__file__).parent / "data"
 MAPPING = DATA / "casino-serve.yaml"
 AT = "2025-03-01T12:00:00Z"
+STRIPE_SECRET = "whsec_test_serve_0123456789"
 
 
 def free_port() -> int:
@@ -36,13 +37,14 @@ class ServeProcess:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = state_dir.parent / f"serve-{self.port}.log"
-        self.env = {**os.environ, "OPTIMOVE_TOKEN": "sandbox-token", "TEST_SERVE_KEY": "k1", **(env or {})}
+        self.env = {**os.environ, "OPTIMOVE_TOKEN": "sandbox-token", "TEST_SERVE_KEY": "k1",
+                    "TEST_SERVE_STRIPE": STRIPE_SECRET, **(env or {})}
         self.cmd = [sys.executable, "-m", "ebi_mapper", "serve", str(mapping), "--port", str(self.port),
                     "--state-dir", str(state_dir), "--sink-option", f"url={sink_url}", "--sink-option", "trust_env=false",
                     "--linger-ms", "20", *extra]
         self.proc: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 20.0) -> "ServeProcess":
+    def start(self, timeout: float = 20.0) -> ServeProcess:
         self.state_dir.parent.mkdir(parents=True, exist_ok=True)
         fh = open(self.log, "ab")
         self.proc = subprocess.Popen(self.cmd, env=self.env, stdout=fh, stderr=fh)
@@ -70,7 +72,7 @@ class ServeProcess:
             self.proc.kill()
             self.proc.wait(10)
 
-    def __enter__(self) -> "ServeProcess":
+    def __enter__(self) -> ServeProcess:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 
 import orjson
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ebi_mapper.engine.decode import iter_jsonl
 from ebi_mapper.serve.bodies import format_of, parse_body

@@ -9,7 +9,8 @@ from types import SimpleNamespace
 import pytest
 
 from ebi_mapper.serve.config import ServeConfigError, read_serve_config
-from serve_helpers import MAPPING
+
+from .serve_helpers import MAPPING
 
 
 def mapping(serve):

@@ -18,7 +18,7 @@ import httpx
 import orjson
 import pytest
 
-from serve_helpers import MAPPING, ServeProcess, deposit, intake_rows, wait_until
+from .serve_helpers import MAPPING, ServeProcess, deposit, intake_rows, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -81,8 +81,11 @@ def check_accepts(c, served, sandbox, tmp_path):
     assert 'ebi_mapper_records_total{mapping="acme-casino",outcome="read"} 7.0' in metrics
     assert 'ebi_mapper_rejections_by_code_total{code="decode",kind="intake",mapping="acme-casino"} 1.0' in metrics
     assert 'ebi_mapper_serve_records_accepted_total{mapping="acme-casino",source="pam"} 4.0' in metrics
-    snap = c.get("/status.json").json()
-    m = snap["mappings"][0]
+    def timeline_flushed():  # the writer flushes the per-minute counts once a second
+        m = c.get("/status.json").json()["mappings"][0]
+        return m if m["minutes"]["received"].get("pam") and m["minutes"]["delivered"] else None
+
+    m = wait_until(timeline_flushed, what="the timeline")
     assert sum(m["minutes"]["received"]["pam"]) == 4 and sum(m["minutes"]["delivered"]["ootb_deposit"]) == 5
     assert {g["code"] for g in m["rejections"]} == {"decode", "coerce_failed"}
     assert m["lag_seconds"]["p50"] is not None and m["backlog"]["intake_records"] == 0

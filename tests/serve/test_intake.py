@@ -6,8 +6,10 @@ import sqlite3
 import threading
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from ebi_mapper.errors import StateError
 from ebi_mapper.serve.intake import IntakeClosed, IntakeQueue, IntakeReader
 
 
@@ -55,7 +57,7 @@ def test_request_is_all_or_nothing(tmp_path):
         # a request whose rows cannot all be inserted (a NULL raw violates NOT NULL) commits none of them,
         # and fails every request of its group: their senders retry
         bad = q.submit("s", None, [b"{}", None])  # type: ignore[list-item]
-        with pytest.raises(Exception):
+        with pytest.raises(StateError):
             bad.result(5)
         assert len(rows_on_disk(tmp_path)) == 1
         assert q.submit("s", None, [b"{}"]).result(5).last_id == 2  # and the queue goes on

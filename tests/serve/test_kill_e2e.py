@@ -1,4 +1,4 @@
-"""SIGKILL proof of `serve`: a bounded load generator posts authenticated webhooks (a realistic mix:
+"""SIGKILL proof of `serve`: a bounded load generator posts Stripe-signed webhooks (a realistic mix:
 deposits, sign-ups, profile updates, versions of one PK, 1% bad) while the test SIGKILLs the
 server at random ≥ 10 times and restarts it; the generator retries whatever got no 2xx, as real
 senders do. At the end every request that got a 2xx is at the sandbox exactly once with its last
@@ -20,15 +20,16 @@ import httpx
 import orjson
 import pytest
 
-from serve_helpers import AT, ServeProcess, wait_until
+from ebi_mapper.serve.signers import sign_headers
+
+from .serve_helpers import AT, STRIPE_SECRET, ServeProcess, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 N = int(os.environ.get("EBI_MAPPER_KILL_E2E_N", "2000"))
 KILLS = int(os.environ.get("EBI_MAPPER_KILL_E2E_KILLS", "10"))
 SENDERS = 8
-PATH = "/in/acme/keyed"
-HEADERS = {"content-type": "application/json", "x-api-key": "k1"}
+PATH = "/in/acme/stripe"
 PROFILE = (10, 1.0)
 
 
@@ -49,6 +50,8 @@ def chains(n: int, seed: int = 7) -> list[list[dict]]:
             chain = [{"type": "deposit", "player": 1, "tx": f"bad{i}", "amount": "lots", "currency": "EUR", "at": AT}]
         else:
             chain = [{"malformed": f"m{i}"}]
+        for v, payload in enumerate(chain):
+            payload["id"] = f"evt_{i}_{v}"  # Stripe's event id: the webhook id serve dedups on
         out.append(chain)
         i += len(chain)
     return out
@@ -60,6 +63,11 @@ def body_of(payload: dict) -> bytes:
     return orjson.dumps(payload)
 
 
+def signed(body: bytes) -> dict[str, str]:
+    """Headers of a Stripe delivery, signed now (a real sender signs each attempt afresh)."""
+    return {"content-type": "application/json", **sign_headers("stripe", STRIPE_SECRET, body)}
+
+
 class Generator:
     def __init__(self, url: str, work: list[list[dict]]):
         self.url = url
@@ -67,6 +75,7 @@ class Generator:
         self.lock = threading.Lock()
         self.accepted: list[dict] = []  # got a 2xx
         self.refused_400: list[dict] = []
+        self.duplicates = 0  # a retry of a request whose 2xx was lost in a kill: the webhook id says so
         self.retries = 0
         self.requests = 0
 
@@ -83,12 +92,14 @@ class Generator:
     def post_until_answered(self, c: httpx.Client, payload: dict) -> None:
         while True:
             try:
-                r = c.post(PATH, content=body_of(payload), headers=HEADERS)
+                body = body_of(payload)
+                r = c.post(PATH, content=body, headers=signed(body))
                 with self.lock:
                     self.requests += 1
                 if 200 <= r.status_code < 300:
                     with self.lock:
                         self.accepted.append(payload)
+                        self.duplicates += r.json()["status"] == "duplicate"
                     return
                 if r.status_code == 400:
                     with self.lock:
@@ -143,7 +154,7 @@ def test_sigkill_at_random_loses_nothing(tmp_path):
         assert stats["stored"]["events"] == len(last)  # exactly the PKs that got a 2xx, each once
         amounts = {e["data"]["context"]["ootb_transaction_id"]: e["data"]["context"]["ootb_deposit_amount"]
                    for e in stored if e["event"] == "ootb_deposit"}
-        for key, p in last.items():
+        for p in last.values():
             if p["type"] == "deposit":
                 assert amounts[p["tx"]] == p["amount"], (p, amounts.get(p["tx"]))  # its last version
         assert stats["max_events_per_request"] <= 10
@@ -159,4 +170,4 @@ def test_sigkill_at_random_loses_nothing(tmp_path):
         assert intake_kept >= len(gen.refused_400)
         print(f"\nkill e2e: {N} webhooks in {len(work)} PK chains, {total_requests} requests ({gen.retries} retries), "
               f"{kills} SIGKILLs, {len(last)} PKs at the sandbox with their last version, {len(bad)} dead-lettered, "
-              f"{len(gen.refused_400)} refused 400 (kept), {elapsed:.1f}s")
+              f"{len(gen.refused_400)} refused 400 (kept), {gen.duplicates} answered duplicate, {elapsed:.1f}s")
