@@ -100,6 +100,27 @@ SCHEMA = {
         },
         "plugins": {"type": "array", "items": {"type": "string", "minLength": 1}},
         "delivery": {"type": "object", "description": "sink and limit options read by `ebi-mapper run`"},
+        "serve": {
+            "type": "object",
+            "description": "what `ebi-mapper serve` accepts for this mapping: its sources (paths, auth, body formats) "
+                           "and its bounds (docs/serve.md)",
+            "additionalProperties": False,
+            "properties": {
+                "sources": {"type": "array", "minItems": 1, "items": {
+                    "type": "object", "required": ["name", "auth"], "additionalProperties": False,
+                    "properties": {
+                        "name": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"},
+                        "path": {"type": "string", "pattern": "^/"},
+                        "auth": {"type": "object", "required": ["scheme"], "properties": {"scheme": {"type": "string"}}},
+                        "formats": {"type": "array", "minItems": 1, "items": {"enum": ["json", "ndjson"]}},
+                    }}},
+                "max_body_bytes": {"type": ["integer", "string"]},
+                "max_backlog": {"type": ["integer", "string"]},
+                "min_free_disk_mb": {"type": ["integer", "string"]},
+                "body_timeout_seconds": {"type": ["number", "string"]},
+                "dedup_window": {"type": ["string", "integer"]},
+            },
+        },
         "rules": {
             "type": "array",
             "items": {
