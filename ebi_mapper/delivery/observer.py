@@ -2,9 +2,10 @@
 
 Why a hook and not counters read from the state: send latency, Optimove's 429s and the events
 delivered per event name per minute are not in the state. The loop calls the observer on its own
-thread, inside the settle transaction, so observers must be quick and must not raise (a fault is
-swallowed: an observer never changes an outcome). :class:`NullObserver` is the default.
-Proof: tests/serve/test_observer.py.
+thread, inside the settle transaction, so observers must be quick and must never raise (serve's
+ServeObserver catches everything: an observer never changes an outcome). :class:`NullObserver` is
+the default. Proof: tests/serve/test_e2e.py::test_accepts_delivers_and_reads_beside (send latency,
+events per event name and lag reach /metrics and /status.json).
 """
 
 from __future__ import annotations

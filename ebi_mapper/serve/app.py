@@ -7,7 +7,8 @@ of the source's formats 415; ``Content-Length`` over ``max_body_bytes`` 413; bac
 body is read with a deadline (408) and counted while it streams (413); then auth (401, nothing
 stored); then the body is parsed (400 with the reason; the body is kept as an ``intake`` dead
 letter); then its records go to the intake queue and the 2xx (202 stored, 200 duplicate) is sent
-only after their COMMIT. Proof: tests/serve/test_app.py (one test per status code).
+only after their COMMIT. Proof: tests/serve/test_e2e.py::test_status_codes, ::test_backlog_and_disk_bounds,
+::test_accepts_delivers_and_reads_beside, ::test_admin_endpoints_need_the_token.
 
 Admin endpoints (``/``, ``/status.json``, ``/metrics``) need ``Authorization: Bearer <admin
 token>``; with no token configured they answer loopback clients only. ``/healthz`` and

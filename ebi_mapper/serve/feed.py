@@ -7,8 +7,8 @@ engine's decoder (the same bad record gets the same rejection code as under ``ru
 ends (it idles waiting for new rows). The checkpoint (input ``serve:<client>``, offset = the last
 intake id) moves in the chunk's own state transaction, exactly as ``run``'s file checkpoint does;
 only after that transaction committed does the intake queue learn the rows may be deleted
-(:meth:`IntakeFeed.take` tells it at the next call). Proof: tests/serve/test_feed.py and the
-SIGKILL test tests/serve/test_kill_e2e.py.
+(:meth:`IntakeFeed.take` tells it at the next call). Proof: tests/serve/test_e2e.py (a bad record dead-lettered
+with run's code), tests/serve/test_kill_e2e.py (SIGKILL at random: nothing lost, last versions).
 """
 
 from __future__ import annotations

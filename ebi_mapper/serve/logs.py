@@ -3,7 +3,8 @@
 Fields are names, counts, codes and reasons we wrote ourselves: never a header, a body or a
 secret (text from outside goes through ebi_mapper.secrets.redact when present). Refusals are
 logged at most ``_PER_SECOND`` times a second per reason, so a flood cannot fill the disk.
-Proof: tests/serve/test_app.py::test_logs_are_json_lines.
+Proof: tests/serve/test_e2e.py::test_sigterm_drains_and_loses_nothing (the lines parse as JSON)
+and ::test_admin_endpoints_need_the_token (no secret in the log).
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ Two kinds of figures:
   outcome, rejections by code, dead letters, backlog.
 
 Secrets never appear: labels are mapping, source and rate-class names and fixed reason codes.
-Proof: tests/serve/test_service.py::test_metrics_agree_with_state.
+Proof: tests/serve/test_e2e.py::test_accepts_delivers_and_reads_beside (the state's numbers),
+::test_status_codes (refusals by reason).
 """
 
 from __future__ import annotations

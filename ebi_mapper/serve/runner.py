@@ -13,7 +13,7 @@ process would die by the signal instead of exiting 143 after its drain). SIGTERM
 
 A delivery thread that dies (its state unusable) stops the service with exit 3 (or 4 for a
 bug), so a supervisor restarts it rather than leaving a service that accepts and never delivers.
-Proof: tests/serve/test_e2e.py::test_sigterm_drains, tests/serve/test_kill_e2e.py.
+Proof: tests/serve/test_e2e.py::test_sigterm_drains_and_loses_nothing, tests/serve/test_kill_e2e.py.
 """
 
 from __future__ import annotations

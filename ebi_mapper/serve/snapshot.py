@@ -4,7 +4,7 @@ out per minute and per hour, rejections and dead letters by reason with an examp
 
 The per-minute timeline lives in ``intake.sqlite`` (table ``timeline``, 25 h kept), so a restart
 keeps the charts. Examples are redacted (ebi_mapper.secrets when present) and cut at 300
-characters. Proof: tests/serve/test_service.py::test_status_json_shape.
+characters. Proof: tests/serve/test_e2e.py::test_accepts_delivers_and_reads_beside.
 """
 
 from __future__ import annotations
