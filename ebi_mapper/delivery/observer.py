@@ -10,7 +10,8 @@ events per event name and lag reach /metrics and /status.json).
 
 from __future__ import annotations
 
-from typing import Any, Protocol, Sequence
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 __all__ = ["DeliveryObserver", "NullObserver"]
 
