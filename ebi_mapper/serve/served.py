@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import replace
@@ -59,6 +60,7 @@ class ServedMapping:
         self._sinks: tuple[Any, Any] = (None, None)
         self._run_id: int | None = None
         self._ro: sqlite3.Connection | None = None
+        self._ro_lock = threading.Lock()
         self._disk_checked = (0.0, True)
         self._last_totals: dict[str, int] = {}
 
@@ -152,6 +154,10 @@ class ServedMapping:
 
     # -- figures (read-only connection) ---------------------------------------------------------
     def _query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        with self._ro_lock:  # one read-only connection, asked from the server's thread pool
+            return self._query_locked(sql, params)
+
+    def _query_locked(self, sql: str, params: tuple) -> list[tuple]:
         try:
             if self._ro is None:
                 path = Path(self.state_dir) / "state.sqlite"
