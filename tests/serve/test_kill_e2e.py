@@ -72,12 +72,18 @@ class Generator:
     def __init__(self, url: str, work: list[list[dict]]):
         self.url = url
         self.work = list(work)
+        self.total = len(work)
         self.lock = threading.Lock()
         self.accepted: list[dict] = []  # got a 2xx
         self.refused_400: list[dict] = []
         self.duplicates = 0  # a retry of a request whose 2xx was lost in a kill: the webhook id says so
         self.retries = 0
         self.requests = 0
+
+    def answered(self) -> int:
+        """Chains taken so far (a rough progress measure)."""
+        with self.lock:
+            return self.total - len(self.work)
 
     def take(self) -> list[dict] | None:
         with self.lock:
@@ -128,7 +134,11 @@ def test_sigkill_at_random_loses_nothing(tmp_path):
         rng = random.Random(11)
         kills = 0
         while kills < KILLS:
-            time.sleep(rng.uniform(0.2, 1.0) * max(1.0, N / 20_000))
+            # spread over the whole run: the k-th kill somewhere in the k-th share of the work
+            target = len(work) * (kills + rng.random()) / (KILLS + 1)
+            while gen.answered() < target and any(t.is_alive() for t in threads):
+                time.sleep(0.01)
+            time.sleep(rng.uniform(0.0, 0.05))  # at a random moment, mid-request or mid-send
             sp.kill()  # SIGKILL
             kills += 1
             sp.start()
