@@ -23,8 +23,8 @@ class DeliveryObserver(Protocol):
     def limiter_held(self, rate_class: str) -> None:
         """A class had its window full when the loop looked for something to send."""
 
-    def settled(self, outcome: str, events: Sequence[Any], record_sources: Sequence[str]) -> None:
-        """``events`` (bodies) settled as ``outcome``; ``record_sources`` of the records this finished."""
+    def settled(self, outcome: str, events: Sequence[Any]) -> None:
+        """``events`` (bodies) settled as ``outcome`` (``events_delivered``, ``events_dead_lettered``, ...)."""
 
 
 class NullObserver:
@@ -34,5 +34,5 @@ class NullObserver:
     def limiter_held(self, rate_class: str) -> None:
         pass
 
-    def settled(self, outcome: str, events: Sequence[Any], record_sources: Sequence[str]) -> None:
+    def settled(self, outcome: str, events: Sequence[Any]) -> None:
         pass

@@ -232,8 +232,7 @@ class DeliveryLoop:
         return self._summary(input_id, status)
 
     def run_reader(self, reader: Any, input_id: str, commit: Callable[[list[InputRecord], bool], None]) -> RunSummary:
-        """Deliver from ``reader`` (``take``/``stop``/``close``, as ThreadedReader) until it ends or a stop is
-        requested; ``commit(chunk, exhausted)`` moves its checkpoint inside each chunk's transaction (serve's intake)."""
+        """Deliver from ``reader`` (as ThreadedReader); ``commit`` moves its checkpoint in each chunk's transaction."""
         return self._summary(input_id, self._pump(reader, input_id, commit))
 
     def drain(self, input_id: str = "") -> RunSummary:
@@ -547,10 +546,7 @@ class DeliveryLoop:
         self.state.add_dead_letter(input_id=rec.input_id if rec else "", source=rec.source if rec else "", kind="sink",
                                    reasons=[why], payload=rec.payload if rec else None, event=body, now=self.wall())
         self.state.dedup_forget(item.pk_hash, item.content_hash)
-        self._settle_item(item, kind, failed=True, counts=counts, outcome="dead_lettered")
-
-    def _settle_item(self, item: OutboxItem, kind: str, *, failed: bool, counts: dict[str, Counter], outcome: str) -> None:
-        self._settle_items([item], kind, failed=failed, counts=counts, outcome=outcome)
+        self._settle_items([item], kind, failed=True, counts=counts, outcome="dead_lettered")
 
     def _settle_items(self, items: list[OutboxItem], kind: str, *, failed: bool, counts: dict[str, Counter], outcome: str) -> None:
         """Count ``items`` as ``outcome`` and settle their records (one batched state update for all)."""
@@ -558,15 +554,13 @@ class DeliveryLoop:
         tracked = [i for i in items if i.pending_id is not None]
         self._run_counts[f"{prefix}_{outcome}"] += len(items) - len(tracked)
         delivered = outcome == "delivered"
-        finished = []
         for input_id, record in self.state.resolve_pending_many([(i.pending_id, failed, delivered) for i in tracked]):
             counts[input_id][f"{prefix}_{outcome}"] += 1
             if record is not None and not record.counted:
                 counts[input_id][record_outcome(record)] += 1
-                finished.append(record.source)
             if record is not None and self.on_settled is not None:
                 self._settled.append((record.source, "records_rejected" if record.counted else record_outcome(record)))
-        self.observer.settled(f"{prefix}_{outcome}", [i.body for i in items], finished)
+        self.observer.settled(f"{prefix}_{outcome}", [i.body for i in items])
 
     def _hand_settled(self) -> None:
         """Give the records settled by the last commit to ``on_settled`` (only after that commit)."""

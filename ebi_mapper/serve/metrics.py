@@ -85,7 +85,7 @@ class ServeObserver:
         except Exception:  # noqa: BLE001
             pass
 
-    def settled(self, outcome: str, events: Sequence[Any], record_sources: Sequence[str]) -> None:
+    def settled(self, outcome: str, events: Sequence[Any]) -> None:
         try:
             now = self.clock()
             if outcome == "events_delivered":
@@ -97,12 +97,18 @@ class ServeObserver:
                     self.note("delivered", name, n, now)
             elif outcome.endswith("_dead_lettered"):
                 self.note("dead_lettered", "", len(events), now)
-            if outcome.endswith("_delivered"):
-                with self._lock:
-                    for src in record_sources:
-                        at = self.received_at(src)
-                        if at is not None:
-                            self.lags.append((now, max(0.0, now - at)))
+        except Exception:  # noqa: BLE001
+            pass
+
+    def records_settled(self, settled: Sequence[tuple[str, str]]) -> None:
+        """The loop's ``on_settled`` (after the commit): records whose outcome is durable, for the lag."""
+        try:
+            now = self.clock()
+            with self._lock:
+                for source, outcome in settled:
+                    at = self.received_at(source) if outcome == "records_delivered" else None
+                    if at is not None:
+                        self.lags.append((now, max(0.0, now - at)))
         except Exception:  # noqa: BLE001
             pass
 

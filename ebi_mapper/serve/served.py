@@ -77,7 +77,8 @@ class ServedMapping:
             options = replace(self.settings.options, progress_interval=3600.0, stop_grace=self.stop_grace)
             loop = DeliveryLoop(state=self.state, mapper=self.loaded.mapper, plan=self.settings.plan,
                                 event_sink=self._sinks[0], bespoke_sink=self._sinks[1],
-                                bespoke_route=self.settings.bespoke_route, options=options, observer=self.observer)
+                                bespoke_route=self.settings.bespoke_route, options=options, observer=self.observer,
+                                on_settled=self.observer.records_settled)
             self.delivery = DeliveryThread(loop=loop, state=self.state, intake=self.intake, client=self.client)
             feed_holder["feed"] = self.delivery.feed
             self._last_totals = self.totals()  # the timeline counts rejections from here on
