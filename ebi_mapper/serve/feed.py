@@ -26,7 +26,7 @@ from .intake import IntakeQueue, IntakeReader
 
 __all__ = ["IntakeFeed", "DeliveryThread", "input_id_of"]
 
-_TRACKED = 200_000  # intake ids whose receive time is remembered (lag), at most
+_TRACKED = 50_000  # intake ids whose receive time is remembered (lag), at most
 
 
 def input_id_of(client: str) -> str:

@@ -16,6 +16,7 @@ DATA = Path(__file__).parent / "data"
 MAPPING = DATA / "casino-serve.yaml"
 AT = "2025-03-01T12:00:00Z"
 STRIPE_SECRET = "whsec_test_serve_0123456789"
+WOO_SECRET = "woo-secret-test-serve-42"
 
 
 def free_port() -> int:
@@ -38,7 +39,7 @@ class ServeProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = state_dir.parent / f"serve-{self.port}.log"
         self.env = {**os.environ, "OPTIMOVE_TOKEN": "sandbox-token", "TEST_SERVE_KEY": "k1",
-                    "TEST_SERVE_STRIPE": STRIPE_SECRET, **(env or {})}
+                    "TEST_SERVE_STRIPE": STRIPE_SECRET, "TEST_SERVE_WOO": WOO_SECRET, **(env or {})}
         self.cmd = [sys.executable, "-m", "ebi_mapper", "serve", str(mapping), "--port", str(self.port),
                     "--state-dir", str(state_dir), "--sink-option", f"url={sink_url}", "--sink-option", "trust_env=false",
                     "--linger-ms", "20", *extra]

@@ -18,7 +18,9 @@ import httpx
 import orjson
 import pytest
 
-from .serve_helpers import MAPPING, ServeProcess, deposit, intake_rows, wait_until
+from ebi_mapper.serve.signers import sign_headers
+
+from .serve_helpers import MAPPING, STRIPE_SECRET, WOO_SECRET, ServeProcess, deposit, intake_rows, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -216,3 +218,35 @@ def test_sigterm_drains_and_loses_nothing(sandbox, tmp_path):
         wait_until(lambda: sandbox.stats()["stored"]["events"] >= len(accepted), what="every accepted record delivered")
     stored = {e["data"]["context"]["ootb_transaction_id"] for e in sandbox.events()}
     assert set(accepted) <= stored
+
+
+def test_signed_sources_dedup_and_refuse(served, sandbox):
+    with httpx.Client(base_url=served.url) as c:
+        body = orjson.dumps({**deposit("st1"), "id": "evt_1"})
+        r = c.post("/in/acme/stripe", content=body, headers={**JSON, **sign_headers("stripe", STRIPE_SECRET, body)})
+        assert r.status_code == 202
+        before = intake_rows(served.state_dir)
+        # the same Stripe event again (a retry whose 2xx was lost): answered, stored once
+        r = c.post("/in/acme/stripe", content=body, headers={**JSON, **sign_headers("stripe", STRIPE_SECRET, body)})
+        assert r.status_code == 200 and r.json()["status"] == "duplicate"
+        # wrong secret, a replayed old signature, a changed body: 401, nothing stored
+        for headers, sent in ((sign_headers("stripe", "whsec_wrong", body), body),
+                              (sign_headers("stripe", STRIPE_SECRET, body, now=time.time() - 3600), body),
+                              (sign_headers("stripe", STRIPE_SECRET, body), body.replace(b"st1", b"st2"))):
+            r = c.post("/in/acme/stripe", content=sent, headers={**JSON, **headers})
+            assert r.status_code == 401, r.text
+        assert intake_rows(served.state_dir) == before
+        # WooCommerce: its form-encoded save-time ping is answered, stored nothing; a signed delivery is taken
+        r = c.post("/in/acme/woo", content=b"webhook_id=12", headers={"content-type": "application/x-www-form-urlencoded"})
+        assert r.status_code == 200 and r.json()["status"] == "ping"
+        assert intake_rows(served.state_dir) == before
+        body = orjson.dumps(deposit("wo1"))
+        r = c.post("/in/acme/woo", content=body, headers={**JSON, **sign_headers("woocommerce", WOO_SECRET, body, webhook_id="d1")})
+        assert r.status_code == 202
+        wait_until(lambda: sandbox.stats()["stored"]["events"] == 2, what="both deposits at the sandbox")
+    secrets = (STRIPE_SECRET, WOO_SECRET)
+    raw = b"".join(p.read_bytes() for p in served.state_dir.iterdir() if p.is_file())
+    assert not any(s.encode() in raw for s in secrets)  # no secret in the state or the intake queue
+    with httpx.Client(base_url=served.url) as c:
+        text = c.get("/metrics").text + c.get("/status.json").text + served.log.read_text()
+    assert not any(s in text for s in secrets)  # nor in the metrics, the status or the log
