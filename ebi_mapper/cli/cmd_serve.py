@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import DeliveryError
+from ..errors import ConfigError
 
 __all__ = ["command"]
 
@@ -56,15 +56,15 @@ def command(mappings: tuple[Path, ...], host: str, port: int, state_dir: Path | 
     served = [ServedMapping(path, metrics, overrides) for path in mappings]
     clients = [sm.client for sm in served]
     if len(set(clients)) != len(clients):
-        raise DeliveryError(f"two mappings serve the same client ({', '.join(sorted({c for c in clients if clients.count(c) > 1}))})")
+        raise ConfigError(f"two mappings serve the same client ({', '.join(sorted({c for c in clients if clients.count(c) > 1}))})")
     paths = [s.path for sm in served for s in sm.config.sources]
     reserved = {"/", "/healthz", "/readyz", "/metrics", "/status.json"}
     clash = sorted({p for p in paths if paths.count(p) > 1 or p in reserved})
     if clash:
-        raise DeliveryError(f"serve paths clash: {', '.join(clash)} (each source needs a path of its own, not an admin path)")
+        raise ConfigError(f"serve paths clash: {', '.join(clash)} (each source needs a path of its own, not an admin path)")
     dirs = [str(Path(sm.state_dir).resolve()) for sm in served]
     if len(set(dirs)) != len(dirs):
-        raise DeliveryError("two mappings share a state dir: give each its own delivery.state_dir")
+        raise ConfigError("two mappings share a state dir: give each its own delivery.state_dir")
     token = os.environ.get(admin_token_env) or None
     if token is not None:
         from ..secrets import register

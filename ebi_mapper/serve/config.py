@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ..delivery.retention import parse_duration
@@ -60,7 +60,6 @@ class ServeConfig:
     min_free_disk_mb: int = 256
     body_timeout: float = 10.0
     dedup_window: float = 7 * 86400.0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _int(section: Mapping[str, Any], key: str, default: int, low: int) -> int:

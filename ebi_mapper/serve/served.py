@@ -28,16 +28,13 @@ from .feed import DeliveryThread, input_id_of
 from .intake import IntakeQueue
 from .metrics import ServeMetrics, ServeObserver
 
-__all__ = ["ServedMapping", "CliOverrides"]
-
-
-class CliOverrides(dict):
-    """``sink``, ``sink_options``, ``limits``, ``concurrency``, ``linger_ms``, ``state_dir`` from the command line."""
+__all__ = ["ServedMapping"]
 
 
 class ServedMapping:
     def __init__(self, path: Path, metrics: ServeMetrics, overrides: Mapping[str, Any] | None = None,
                  environ: Mapping[str, str] | None = None):
+        """``overrides``: the command line's sink, sink_options, limits, linger_ms, concurrency, state_dir, stop_grace."""
         o = dict(overrides or {})
         self.path = Path(path)
         self.loaded = load_for_delivery(path)
