@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import importlib
 import ipaddress
 import re
 import time
@@ -39,6 +38,7 @@ from .intake import IntakeClosed
 from .logs import log
 from .metrics import ServeMetrics, StateCollector
 from .snapshot import snapshot
+from .status_page import render
 
 __all__ = ["ServiceState", "make_app"]
 
@@ -203,11 +203,6 @@ def make_app(svc: ServiceState) -> Starlette:
 
     async def status_page(request: Request) -> Response:
         snap = await run_in_threadpool(_snapshot)
-        try:  # TEMPORARY: until the hooks helper's status_page lands (then imported plainly)
-            render = importlib.import_module(f"{__package__}.status_page").render
-        except ImportError:  # pragma: no cover
-            return HTMLResponse("<!doctype html><title>ebi-mapper serve</title><pre>"
-                                + orjson.dumps(snap, option=orjson.OPT_INDENT_2).decode().replace("<", "&lt;") + "</pre>")
         return HTMLResponse(render(snap))
 
     routes = [

@@ -7,7 +7,7 @@ Accepted (docs/serve.md "Bodies"):
 * ``application/x-ndjson`` (also ``application/ndjson``, ``application/jsonl``): one JSON object
   per line; blank lines are skipped.
 
-Each record is checked by the engine's own decoder (engine/decode.py ``decode_line``, the one
+Each record is checked by the engine's own decoder (engine/jsonl/decode.py ``decode_line``, the one
 ``run`` and ``map`` use), so a record is judged the same in every command. One bad record makes
 the whole body refused (400, all-or-nothing: a sender retrying a fixed body never half-duplicates
 it); the reason names the line or array index. Proof: tests/serve/test_bodies.py.
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from ..engine.decode import MAX_DEPTH, decode_line, not_object
+from ..engine.jsonl.decode import MAX_DEPTH, decode_line, not_object
 
 __all__ = ["ParsedBody", "parse_body", "media_type", "FORMATS"]
 

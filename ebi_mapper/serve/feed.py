@@ -21,7 +21,7 @@ from typing import Any
 
 from ..delivery.source import InputRecord
 from ..delivery.state import Checkpoint, StateStore
-from ..engine.decode import decode_line
+from ..engine.jsonl.decode import decode_line
 from .intake import IntakeQueue, IntakeReader
 
 __all__ = ["IntakeFeed", "DeliveryThread", "input_id_of"]

@@ -8,7 +8,7 @@ import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ebi_mapper.engine.decode import iter_jsonl
+from ebi_mapper.engine.jsonl.decode import iter_jsonl
 from ebi_mapper.serve.bodies import format_of, parse_body
 
 
@@ -44,7 +44,7 @@ lines = st.one_of(
 
 @given(st.lists(lines, min_size=1, max_size=6))
 def test_same_verdict_as_run(body_lines):
-    """A body's records are judged as `run` judges the same lines (engine/decode.py): same codes."""
+    """A body's records are judged as `run` judges the same lines (engine/jsonl/decode.py): same codes."""
     body = b"\n".join(body_lines)
     parsed = parse_body(body, "ndjson")
     run_view = [d for d in iter_jsonl(io.BytesIO(body + b"\n"))]
