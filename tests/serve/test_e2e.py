@@ -128,7 +128,7 @@ def check_status_codes(c, served):
         t0 = time.monotonic()
         head = s.recv(4096)
         assert head.startswith(b"HTTP/1.1 408"), head
-        assert 0.9 < time.monotonic() - t0 < 4
+        assert 0.9 < time.monotonic() - t0 < 8  # body_timeout_seconds is 1; a loaded machine answers late
     r = c.post(PAM, content=b"[1, 2]", headers=JSON)
     assert r.status_code == 400 and r.json()["error"] == "not_object" and "item 0" in r.json()["message"]
     metrics = c.get("/metrics").text
