@@ -46,13 +46,14 @@ def command(mappings: tuple[Path, ...], host: str, port: int, state_dir: Path | 
     from ..serve.metrics import ServeMetrics
     from ..serve.runner import Service
     from ..serve.served import ServedMapping
+    from .plugin_args import disabled
 
     if state_dir is not None and len(mappings) > 1:
         raise click.UsageError("--state-dir takes one MAPPING only (each mapping keeps its own state dir)")
     metrics = ServeMetrics()
     overrides = {"sink": sink, "sink_options": sink_options, "limits": limits, "linger_ms": linger_ms,
                  "concurrency": concurrency, "state_dir": state_dir,
-                 "stop_grace": stop_grace}
+                 "stop_grace": stop_grace, "disable": disabled()}
     served = [ServedMapping(path, metrics, overrides) for path in mappings]
     clients = [sm.client for sm in served]
     if len(set(clients)) != len(clients):

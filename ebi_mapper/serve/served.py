@@ -20,8 +20,8 @@ from typing import Any
 
 import orjson
 
+from ..app import delivery_setup
 from ..delivery.pipeline import DeliveryLoop
-from ..delivery.settings import load_for_delivery, make_sinks, parse_key_values, read_delivery_settings
 from ..delivery.state import open_state
 from .config import ServeConfig, read_serve_config
 from .feed import DeliveryThread, input_id_of
@@ -37,16 +37,18 @@ class ServedMapping:
         """``overrides``: the command line's sink, sink_options, limits, linger_ms, concurrency, state_dir, stop_grace."""
         o = dict(overrides or {})
         self.path = Path(path)
-        self.loaded = load_for_delivery(path)
+        # The edge loads the mapping (one registry, --disable-plugin honoured) and merges its delivery
+        # settings exactly as for run (app/delivery.py).
+        self.setup = delivery_setup(path, disable=o.get("disable", ()), sink=o.get("sink"),
+                                    sink_options=o.get("sink_options", ()), limits=o.get("limits", ()),
+                                    state_dir=o.get("state_dir"),
+                                    overrides={"linger_ms": o.get("linger_ms"), "concurrency": o.get("concurrency")})
+        self.loaded = self.setup.loaded
         m = self.loaded.mapping
         self.client = m.client or "default"
         self.tenant = m.tenant
         self.config: ServeConfig = read_serve_config(m, environ)
-        self.settings = read_delivery_settings(
-            m, catalog=self.loaded.catalog, sink=o.get("sink"),
-            sink_options=parse_key_values(o.get("sink_options", ()), "--sink-option"),
-            limits=parse_key_values(o.get("limits", ()), "--limit"), state_dir=o.get("state_dir"),
-            overrides={"linger_ms": o.get("linger_ms"), "concurrency": o.get("concurrency")}, environ=environ)
+        self.settings = self.setup.settings
         self.state_dir = self.settings.state_dir
         self.stop_grace = float(o.get("stop_grace") or 10.0)
         self.metrics = metrics
@@ -67,7 +69,7 @@ class ServedMapping:
         self.state = open_state(self.state_dir, synchronous="FULL")
         try:
             self.intake = IntakeQueue(self.state_dir, dedup_window=self.config.dedup_window)
-            self._sinks = make_sinks(self.loaded.registry, self.settings)
+            self._sinks = self.setup.make_sinks()
             feed_holder: dict[str, Any] = {}
             self.observer = ServeObserver(self.metrics, self.client, self.intake.note,
                                           lambda src: feed_holder["feed"].received_at(src))
