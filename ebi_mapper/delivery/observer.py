@@ -1,7 +1,8 @@
 """An optional observer of the delivery loop: what ``serve`` turns into metrics and its timeline.
 
-Why a hook and not counters read from the state: send latency, Optimove's 429s and the events
-delivered per event name per minute are not in the state. The loop calls the observer on its own
+Why a hook and not counters read from the state: limiter holds and the events delivered per event
+name per minute are not in the state (send latency and 429s are timed around the sink instead:
+serve/metrics.py TimedSink). The loop calls the observer on its own
 thread, inside the settle transaction, so observers must be quick and must never raise (serve's
 ServeObserver catches everything: an observer never changes an outcome). :class:`NullObserver` is
 the default. Proof: tests/serve/test_e2e.py::test_accepts_delivers_and_reads_beside (send latency,
@@ -17,9 +18,6 @@ __all__ = ["DeliveryObserver", "NullObserver"]
 
 
 class DeliveryObserver(Protocol):
-    def sent(self, rate_class: str, seconds: float, result: Any) -> None:
-        """A request was answered (``result`` a SendResult) after ``seconds``."""
-
     def limiter_held(self, rate_class: str) -> None:
         """A class had its window full when the loop looked for something to send."""
 
@@ -28,9 +26,6 @@ class DeliveryObserver(Protocol):
 
 
 class NullObserver:
-    def sent(self, rate_class: str, seconds: float, result: Any) -> None:
-        pass
-
     def limiter_held(self, rate_class: str) -> None:
         pass
 

@@ -113,7 +113,6 @@ class DeliveryLoop:
         self.on_settled = on_settled
         self._settled: list[tuple[str, str]] = []
         self.observer: DeliveryObserver = observer or NullObserver()  # serve's metrics (observer.py)
-        self._sent_at: dict[Future, float] = {}
         self.limiter = limiter or make_rate_limiter(plan.limits, plan.global_limit, clock=monotonic,
                                                     safety=self.options.safety, exempt=(BESPOKE_CLASS,))
         self.batcher = Batcher(plan.batch_sizes, linger=self.options.linger, clock=monotonic)
@@ -416,7 +415,6 @@ class DeliveryLoop:
                     self.state.record_send(cls, self.wall())
                 fut = self._send(self._sink_for(row), [i.body for i in row.items])
                 self._inflight[fut] = row
-                self._sent_at[fut] = self.monotonic()
                 self._gate.enter(row)
                 sent_one = True
             self._rr = (self._rr + 1) % n
@@ -488,9 +486,7 @@ class DeliveryLoop:
                 row = self._inflight.pop(fut)
                 self.limiter.complete(row.rate_class)
                 self._gate.leave(row)
-                result = result_of_send(self._sink_for(row), fut)
-                self.observer.sent(row.rate_class, self.monotonic() - self._sent_at.pop(fut, self.monotonic()), result)
-                self._settle(row, result, counts)
+                self._settle(row, result_of_send(self._sink_for(row), fut), counts)
             self._bump(counts)
         self._hand_settled()
         return True

@@ -25,7 +25,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-__all__ = ["ServeMetrics", "ServeObserver", "StateCollector"]
+__all__ = ["ServeMetrics", "ServeObserver", "StateCollector", "TimedSink"]
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -72,7 +72,8 @@ class ServeObserver:
         try:
             self.last_answer = self.clock()
             self.metrics.send_seconds.labels(self.mapping, rate_class).observe(seconds)
-            self.metrics.sends.labels(self.mapping, str(getattr(result, "status", "?"))).inc()
+            status = getattr(result, "status", None) or ("error" if isinstance(result, BaseException) else "?")
+            self.metrics.sends.labels(self.mapping, str(status)).inc()
             if getattr(result, "http_status", None) == 429:
                 self.metrics.throttled.labels(self.mapping).inc()
                 self.note("throttled", "429")
@@ -120,6 +121,31 @@ class ServeObserver:
         if not values:
             return {"p50": None, "p99": None}
         return {"p50": round(values[len(values) // 2], 4), "p99": round(values[min(len(values) - 1, int(len(values) * 0.99))], 4)}
+
+
+class TimedSink:
+    """The events sink, timed: each ``send`` (on the loop's send threads) reports its latency and
+    result to :meth:`ServeObserver.sent`; everything else is the wrapped sink's."""
+
+    def __init__(self, sink: Any, observer: ServeObserver, class_of: Callable[[str], str]):
+        self._sink = sink
+        self._observer = observer
+        self._class_of = class_of
+
+    def send(self, batch: list[Any]) -> Any:
+        first = batch[0] if batch else {}
+        cls = self._class_of(str(first.get("event", ""))) if isinstance(first, dict) else "?"
+        t0 = time.monotonic()
+        try:
+            result = self._sink.send(batch)
+        except Exception as exc:
+            self._observer.sent(cls, time.monotonic() - t0, exc)
+            raise
+        self._observer.sent(cls, time.monotonic() - t0, result)
+        return result
+
+    def __getattr__(self, name: str) -> Any:  # inline, writes_stdout, close, name, ...
+        return getattr(self._sink, name)
 
 
 class StateCollector:

@@ -26,7 +26,7 @@ from ..delivery.state import open_state
 from .config import ServeConfig, read_serve_config
 from .feed import DeliveryThread, input_id_of
 from .intake import IntakeQueue
-from .metrics import ServeMetrics, ServeObserver
+from .metrics import ServeMetrics, ServeObserver, TimedSink
 
 __all__ = ["ServedMapping"]
 
@@ -69,13 +69,15 @@ class ServedMapping:
         self.state = open_state(self.state_dir, synchronous="FULL")
         try:
             self.intake = IntakeQueue(self.state_dir, dedup_window=self.config.dedup_window)
-            self._sinks = self.setup.make_sinks()
+            events, bespoke = self.setup.make_sinks()
+            self._sinks = (events, bespoke)
             feed_holder: dict[str, Any] = {}
             self.observer = ServeObserver(self.metrics, self.client, self.intake.note,
                                           lambda src: feed_holder["feed"].received_at(src))
             options = replace(self.settings.options, progress_interval=3600.0, stop_grace=self.stop_grace)
+            timed = TimedSink(events, self.observer, self.settings.plan.class_of)  # send latency, 429s
             loop = DeliveryLoop(state=self.state, mapper=self.loaded.mapper, plan=self.settings.plan,
-                                event_sink=self._sinks[0], bespoke_sink=self._sinks[1],
+                                event_sink=timed, bespoke_sink=self._sinks[1],
                                 bespoke_route=self.settings.bespoke_route, options=options, observer=self.observer,
                                 on_settled=self.observer.records_settled)
             self.delivery = DeliveryThread(loop=loop, state=self.state, intake=self.intake, client=self.client)
