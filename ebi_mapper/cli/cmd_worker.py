@@ -89,7 +89,12 @@ def command(mapping: Path, queue: str, state_dir: Path | None, partitions: int |
     for s in sinks_for(0):  # a sink that cannot start is a config error now, not in a runner thread
         if s is not None:
             s.close()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    from ..secrets import RedactFilter
+
+    log_handler = logging.StreamHandler()
+    log_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log_handler.addFilter(RedactFilter())  # a sink's error may quote its token: registered secrets are masked
+    logging.basicConfig(level=logging.INFO, handlers=[log_handler])
     config = WorkerConfig(mapper=loaded.mapper, plan=settings.plan, make_sinks=sinks_for, options=settings.options,
                           tenant=loaded.mapping.tenant, state_dir=home, bespoke_route=settings.bespoke_route,
                           lease_ttl=lease_seconds, partitions=partitions)

@@ -40,7 +40,12 @@ def connect(url: str, *, patience: float = 0.0) -> Any:
     import redis
 
     if not url.startswith(("redis://", "rediss://", "unix://")):
-        raise DeliveryError(f"--queue {url!r}: expected redis://host:port/db")
+        raise DeliveryError(f"--queue {_safe(url)!r}: expected redis://host:port/db")
+    from urllib.parse import urlparse
+
+    from ..secrets import register
+
+    register(urlparse(url).password)  # never in a log, an error or a dead letter (secrets.redact)
     client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=30, health_check_interval=10)
     deadline = time.monotonic() + patience
     while True:

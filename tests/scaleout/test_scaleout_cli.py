@@ -89,3 +89,12 @@ def test_a_partition_mismatch_and_a_dead_redis_are_one_line_errors(client_mappin
     err = capsys.readouterr().err
     assert "does not answer" in err and len(err.strip().splitlines()) == 1
     assert main(["dlq", "list", "--queue", redis_url]) == 2  # the cluster is named by its mapping
+
+
+def test_the_redis_password_is_never_shown(client_mapping, capsys):
+    mapping, _ = client_mapping
+    assert main(["cluster", "status", str(mapping), "--queue", "redis://:s3cret-pass@127.0.0.1:1/0"]) == 3
+    err = capsys.readouterr().err
+    assert "does not answer" in err and "s3cret-pass" not in err
+    assert main(["cluster", "status", str(mapping), "--queue", "http://:s3cret-pass@x"]) == 3
+    assert "s3cret-pass" not in capsys.readouterr().err
