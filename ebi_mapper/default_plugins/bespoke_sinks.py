@@ -35,9 +35,9 @@ from typing import IO, Any
 
 import orjson
 
-from ..delivery.http_sink import HttpJsonSink
 from ..errors import DeliveryError
 from ..extensions import SendResult
+from .http_sink import HttpJsonSink
 
 __all__ = ["DataStudioSink", "make_api_attributes_sink", "csv_cell", "api_attribute_rows"]
 

@@ -57,7 +57,7 @@ API_ATTRIBUTES_OPTIONS = {
 
 def make_optimove_sink(options: dict[str, Any]) -> Any:
     """The ``optimove`` sink from its options (see :data:`OPTIMOVE_OPTIONS`)."""
-    from ..delivery.http_sink import HttpJsonSink, read_token
+    from .http_sink import HttpJsonSink, read_token
 
     opts = read_options("optimove", options, OPTIMOVE_OPTIONS)
     token = read_token("optimove", opts["token_env"])
@@ -101,8 +101,8 @@ def _make_data_studio(options: dict[str, Any]) -> Any:
 
 
 def _make_api_attributes(options: dict[str, Any]) -> Any:
-    from ..delivery.http_sink import read_token
     from .bespoke_sinks import make_api_attributes_sink
+    from .http_sink import read_token
 
     opts = read_options("api_attributes", options, API_ATTRIBUTES_OPTIONS)
     token = read_token("api_attributes", opts["token_env"]) if opts["token_env"] else None

@@ -1,9 +1,8 @@
 """Delivery: durable state, dedup, the outbox, batching, rate limits, retries and the run loop.
 
 Delivery knows sinks only through the :class:`~ebi_mapper.extensions.Sink` protocol: the built-in
-ones are a plugin like any other (:mod:`ebi_mapper.default_plugins`: ``file_sinks``,
-``bespoke_sinks``; ``http_sink`` joins them once today's HTTP pool work has landed), built from
-the registry the application edge hands over;
+ones are a plugin like any other (:mod:`ebi_mapper.default_plugins`: ``http_sink``,
+``file_sinks``, ``bespoke_sinks``), built from the registry the application edge hands over;
 ``docs/delivery.md`` states the guarantees.
 """
 

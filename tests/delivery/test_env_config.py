@@ -14,7 +14,7 @@ import pytest
 
 from delivery_helpers import MAPPING
 from ebi_mapper.cli import main
-from ebi_mapper.delivery.http_sink import safe_url
+from ebi_mapper.default_plugins.http_sink import safe_url
 from ebi_mapper.delivery.settings import read_delivery_settings
 from ebi_mapper.errors import DeliveryError
 

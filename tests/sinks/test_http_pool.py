@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import orjson
 import pytest
 
-from ebi_mapper.delivery.http_sink import HttpJsonSink
+from ebi_mapper.default_plugins.http_sink import HttpJsonSink
 
 
 class _Receiver(ThreadingHTTPServer):

@@ -229,8 +229,7 @@ def test_data_studio_refuses_a_client_name_that_is_not_a_file_name(tmp_path):
 
 
 def test_sink_header_default_matches_the_http_sink_and_the_sandbox():
-    from ebi_mapper.default_plugins import sinks
-    from ebi_mapper.delivery import http_sink
+    from ebi_mapper.default_plugins import http_sink, sinks
     from ebi_mapper.sandbox import config
 
     assert sinks.DEFAULT_AUTH_HEADER == http_sink.DEFAULT_AUTH_HEADER == config.DEFAULT_AUTH_HEADER

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from ebi_mapper.delivery.http_sink import HttpJsonSink, parse_retry_after, result_from_response
+from ebi_mapper.default_plugins.http_sink import HttpJsonSink, parse_retry_after, result_from_response
 from ebi_mapper.errors import DeliveryError
 from sink_helpers import SECRET, TOKEN_ENV, deposit, registration
 

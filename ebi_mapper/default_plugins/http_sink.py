@@ -37,9 +37,10 @@ import os
 import select
 import threading
 import time
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import getproxies
 
@@ -77,8 +78,8 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     except (TypeError, ValueError, IndexError):
         return None
     if when.tzinfo is None:  # RFC 9110 dates are GMT
-        when = when.replace(tzinfo=timezone.utc)
-    now = now or datetime.now(timezone.utc)
+        when = when.replace(tzinfo=UTC)
+    now = now or datetime.now(UTC)
     return max(0.0, (when - now).total_seconds())
 
 
@@ -343,7 +344,7 @@ class HttpJsonSink:
             if self._pool is not None:
                 self._pool.close()
 
-    def __enter__(self) -> "HttpJsonSink":
+    def __enter__(self) -> HttpJsonSink:
         return self
 
     def __exit__(self, *exc: Any) -> None:
