@@ -38,7 +38,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,7 @@ from workload import make_payloads  # noqa: E402
 
 MAPPING = Path(__file__).resolve().parent / "mappings" / "casino.yaml"
 MIX = {"wallet.deposit": 1, "casino.session.closed": 1}  # the issue's feed: deposits and casino sessions
-START = datetime(2026, 7, 1, tzinfo=timezone.utc)
+START = datetime(2026, 7, 1, tzinfo=UTC)
 SPAN = timedelta(days=7)
 NO_LIMITS = ["--limit", "profile=none", "--limit", "default=none", "--limit", "global=none"]
 TOKEN = "bench-token"
@@ -126,7 +126,7 @@ def run_once(feed: Path, lines: int, workdir: Path, mapping: Path = MAPPING, kee
 class Sandbox:
     """The bundled sandbox in a child process, limits off, no faults."""
 
-    def __enter__(self) -> "Sandbox":
+    def __enter__(self) -> Sandbox:
         cmd = [sys.executable, "-m", "ebi_mapper", "sandbox", "--port", "0", "--no-rate-limit", "--vertical", "casino",
                "--token", TOKEN, "--format", "json"]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=ROOT)

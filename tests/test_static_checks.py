@@ -35,9 +35,6 @@ TIMEOUT = 300  # seconds; both take a few seconds on two cores, but the machine 
 
 # The hook specs a plugin author codes against, besides the modules behind ebi_mapper.__all__.
 HOOK_MODULES = {"ebi_mapper.hookspecs", "ebi_mapper.extensions"}
-# TEMPORARY (issue #14): public modules being restructured by parallel work today; made strict
-# once that has landed. Must be empty at the end of the day.
-NOT_YET_STRICT: set[str] = set()
 
 
 def _run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
@@ -84,7 +81,7 @@ def test_public_api_is_checked_strictly() -> None:
             package = module.rpartition(".")[0]
             if package != "ebi_mapper" and hasattr(importlib.import_module(package), name):
                 defining.add(package)
-    missing = sorted(defining - _strict_modules() - NOT_YET_STRICT)
+    missing = sorted(defining - _strict_modules())
     assert not missing, f"public API modules not under mypy's strict override in pyproject.toml: {missing}"
 
 

@@ -10,8 +10,9 @@ the same transaction as the input checkpoint, so a batch that is still filling s
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 __all__ = ["Batch", "Batcher"]
 

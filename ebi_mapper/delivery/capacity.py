@@ -10,9 +10,10 @@ waits ``backlog ÷ capacity`` seconds (if the class gets its whole capacity for 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import orjson
 import yaml
@@ -154,8 +155,8 @@ def plan_capacity(plan: RatePlan, volumes: Mapping[str, float], *, peak_seconds:
     if plan.global_limit is not None:
         # Global: the same request count, compared with the overall limit (batch size folded in).
         total_eps = sum(v for e, v in volumes.items() if plan.class_of(e) != BESPOKE_CLASS)
-        batch = total_eps / total_rps if total_rps else 10.0  # average events per request over all classes
-        loads.append(_load("global", tuple(sorted(volumes)), total_eps, total_rps, batch, plan.global_limit.per_second, peak_seconds))
+        mean_batch = total_eps / total_rps if total_rps else 10.0  # average events per request over all classes
+        loads.append(_load("global", tuple(sorted(volumes)), total_eps, total_rps, mean_batch, plan.global_limit.per_second, peak_seconds))
     unknown = tuple(sorted(e for e in volumes if known_events is not None and e not in known_events))
     produced = None if produced_events is None else frozenset(produced_events)
     return CapacityReport(tuple(loads), peak_seconds, unknown, _volume_findings(volumes, known_events, produced))

@@ -30,11 +30,12 @@ that refuses a batch part-way hands the rest to the outbox with every record acc
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from ..extensions import SendResult
-from .sink_calls import result_of_send
 from .rateplan import BESPOKE_CLASS
+from .sink_calls import result_of_send
 from .state import OutboxItem, OutboxRow, StateStore
 from .state_records import DELIVERED
 
@@ -117,17 +118,17 @@ def deliver_direct(state: StateStore, records: list[Record], queued: list[list[t
             sent[item.pk_hash] = item.content_hash
     state.dedup_write_decided(sent)  # each entry written once, already acknowledged
     waiting = [idx for idx in range(len(records)) if left[idx]]
-    for idx, (input_id, source, raw, _, counted) in enumerate(records):
+    for idx, (_input_id, _source, _raw, _, counted) in enumerate(records):
         if not left[idx] and not counted:  # every event settled here: the record's outcome is known now
             counts["records_delivered" if bits[idx] & DELIVERED else "records_superseded"] += 1
     ids = dict(zip(waiting, state.add_pending_many(
-        [(*records[idx][:3], left[idx], records[idx][4], bits[idx]) for idx in waiting])))
+        [(*records[idx][:3], left[idx], records[idx][4], bits[idx]) for idx in waiting]), strict=True))
     first: OutboxRow | None = None
     for rate_class, batch in rest:
-        items = [OutboxItem(item.pk_hash, item.content_hash, ids[idx], item.body) for idx, item in batch]
-        row_id = state.save_batch(rate_class=rate_class, kind="events", items=items, sealed=True, now=now)
+        batch_items = [OutboxItem(item.pk_hash, item.content_hash, ids[idx], item.body) for idx, item in batch]
+        row_id = state.save_batch(rate_class=rate_class, kind="events", items=batch_items, sealed=True, now=now)
         if first is None:
-            first = OutboxRow(row_id, rate_class, "events", tuple(items), True, 0, 0, now, None)
+            first = OutboxRow(row_id, rate_class, "events", tuple(batch_items), True, 0, 0, now, None)
     if first is not None and answer is not None:
         settle(first, answer)
     return [(BESPOKE_CLASS, OutboxItem(item.pk_hash, item.content_hash, ids[idx], item.body)) for idx, item in bespoke]

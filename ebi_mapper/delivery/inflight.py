@@ -16,7 +16,7 @@ Two rules keep a receiver that stores one version per PK from ending with an old
 from __future__ import annotations
 
 from collections import Counter
-from typing import Iterable
+from collections.abc import Iterable
 
 from .state import OutboxItem, OutboxRow, StateStore
 

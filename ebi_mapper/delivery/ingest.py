@@ -18,9 +18,10 @@ Record outcomes decided here (see docs/delivery.md for the full accounting):
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Iterator, Protocol
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from ..engine.timestamps import DST_LOG
 from ..outcomes import RecordResult, Rejection
@@ -59,7 +60,7 @@ def sighting_time(timestamp: str, default: float) -> float:
     except (TypeError, ValueError, AttributeError):
         return default
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
 
 
@@ -142,7 +143,7 @@ class Ingestor:
             for rate_class, item in self.direct(pending_rows, to_queue, known, counts, now):  # type: ignore[misc]  # bespoke rows come back
                 self.batcher.add(rate_class, item)
         else:
-            for pending_id, queued in zip(self.state.add_pending_many(pending_rows), to_queue):
+            for pending_id, queued in zip(self.state.add_pending_many(pending_rows), to_queue, strict=True):
                 for rate_class, item in queued:
                     self.batcher.add(rate_class, OutboxItem(item.pk_hash, item.content_hash, pending_id, item.body))
         for kind, n in DST_LOG.take().items():  # local times the dst policy settled (as map's summary counts them)

@@ -24,10 +24,11 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 
@@ -39,10 +40,10 @@ from .ingest import COUNTER_NAMES, Ingestor, MapperLike
 from .observer import DeliveryObserver, NullObserver
 from .ratelimit import DEFAULT_SAFETY, RateLimiter, make_rate_limiter
 from .rateplan import BESPOKE_CLASS, RatePlan
-from .retry import RetryPolicy, decide
-from .sink_calls import result_of_send
 from .readers import DirectReader, ThreadedReader
 from .retention import Retention, compact, expire_dedup, expire_history, save_retention
+from .retry import RetryPolicy, decide
+from .sink_calls import result_of_send
 from .source import InputRecord, InputSource
 from .state import Checkpoint, OutboxItem, OutboxRow, StateStore
 from .summary import Progress, RunSummary, record_outcome
@@ -170,8 +171,10 @@ class DeliveryLoop:
         first = source.byte_progress(cp.file, cp.offset) if hasattr(source, "byte_progress") else None
 
         def where() -> tuple[int, int, int] | None:  # bytes done, total, done before this run
+            if first is None:  # a source that cannot tell its size
+                return None
             p = position["cp"]
-            now = source.byte_progress(p.file, p.offset) if first is not None else None
+            now = source.byte_progress(p.file, p.offset)
             return None if now is None else (now[0], now[1], first[0])
 
         self._where = where
@@ -335,7 +338,7 @@ class DeliveryLoop:
         counts: Counter = Counter()
         self.ingestor.direct = self._direct.deliver if self._direct is not None and self._direct.ready() else None
         with self.state.transaction():
-            settled = self.ingestor.ingest(chunk, input_id, counts, datetime.now(timezone.utc))
+            settled = self.ingestor.ingest(chunk, input_id, counts, datetime.now(UTC))
             if self.on_settled is not None:
                 self._settled.extend(settled)
             self.ingestor.persist_batches(flush=exhausted or stop)
@@ -405,7 +408,8 @@ class DeliveryLoop:
                     continue
                 row = self._drop_superseded(row)
                 progressed = True
-                if row is None or self._sink_for(row) is None:
+                sink = self._sink_for(row) if row is not None else None
+                if row is None or sink is None:
                     continue
                 # The request holds its place in the windows until its answer (ratelimit: counted
                 # from the answer, so no latency can crowd a window at the server).
@@ -413,7 +417,7 @@ class DeliveryLoop:
                     continue
                 if cls in self._remembered:
                     self.state.record_send(cls, self.wall())
-                fut = self._send(self._sink_for(row), [i.body for i in row.items])
+                fut = self._send(sink, [i.body for i in row.items])
                 self._inflight[fut] = row
                 self._gate.enter(row)
                 sent_one = True
@@ -449,7 +453,8 @@ class DeliveryLoop:
 
     def _drop_superseded(self, row: OutboxRow) -> OutboxRow | None:
         """Leave out items whose PK has newer committed content (it is queued to go after them)."""
-        live, stale = [], []
+        live: list[OutboxItem] = []
+        stale: list[OutboxItem] = []
         known = self.state.dedup_get_many(i.pk_hash for i in row.items)
         for item in row.items:
             current = known.get(item.pk_hash)
@@ -521,7 +526,7 @@ class DeliveryLoop:
             run["requests_rejected"] += 1
             run["batches_split"] += 1
             items = list(row.items)
-            if d.action == "isolate":
+            if d.action == "isolate" and d.index is not None:  # the retry policy names the item to isolate
                 bad = items.pop(d.index)
                 self._dead_letter(bad, row.kind, d.reason, result, counts)
                 parts = [items]
@@ -547,10 +552,10 @@ class DeliveryLoop:
     def _settle_items(self, items: list[OutboxItem], kind: str, *, failed: bool, counts: dict[str, Counter], outcome: str) -> None:
         """Count ``items`` as ``outcome`` and settle their records (one batched state update for all)."""
         prefix = "bespoke" if kind == "bespoke" else "events"
-        tracked = [i for i in items if i.pending_id is not None]
-        self._run_counts[f"{prefix}_{outcome}"] += len(items) - len(tracked)
         delivered = outcome == "delivered"
-        for input_id, record in self.state.resolve_pending_many([(i.pending_id, failed, delivered) for i in tracked]):
+        tracked = [(i.pending_id, failed, delivered) for i in items if i.pending_id is not None]
+        self._run_counts[f"{prefix}_{outcome}"] += len(items) - len(tracked)
+        for input_id, record in self.state.resolve_pending_many(tracked):
             counts[input_id][f"{prefix}_{outcome}"] += 1
             if record is not None and not record.counted:
                 counts[input_id][record_outcome(record)] += 1

@@ -24,11 +24,10 @@ thread-safe: the delivery loop calls them from its one coordinating thread.
 from __future__ import annotations
 
 import math
-
 import time
 from collections import deque
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Iterable, Mapping
 
 from ..errors import DeliveryError
 

@@ -16,8 +16,9 @@ or with ``--limit CLASS=N/Ws`` on the command line.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any
 
 from ..errors import DeliveryError
 from .ratelimit import Limit, parse_limit

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from typing import Iterator
+from collections.abc import Iterator
 
 from ..errors import DeliveryError
 from .source import InputRecord

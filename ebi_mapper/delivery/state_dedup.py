@@ -9,7 +9,8 @@ tests/delivery/test_group_commit.py::test_batched_dedup_decides_as_one_unit_at_a
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import orjson
 
@@ -22,6 +23,9 @@ __all__ = ["DedupStore"]
 
 class DedupStore(StoreBase):
     """Dedup entries, source versions and known profiles."""
+
+    # dedup_decide_many(..., write=False)'s decisions until dedup_write_decided: (known, newest, now)
+    _decided: tuple[dict[bytes, list[Any]], float | None, float] | None
 
     # -- dedup -------------------------------------------------------------------------------
     def dedup_decide(self, pk: bytes, content: bytes, now: float, seen: float | None = None) -> str:

@@ -10,7 +10,8 @@ tests/delivery/test_state.py (``test_dead_letters_store_payload_reasons_and_repl
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import orjson
 
@@ -157,4 +158,4 @@ class LedgerStore(StoreBase):
         rows = self._exec("SELECT id, input_id, mapping, started_at, ended_at, status, counts FROM runs ORDER BY id DESC LIMIT ?",
                           (limit,)).fetchall()
         keys = ("id", "input_id", "mapping", "started_at", "ended_at", "status", "counts")
-        return [dict(zip(keys, r[:6] + (loads(r[6].encode()) if r[6] else None,))) for r in rows]
+        return [dict(zip(keys, r[:6] + (loads(r[6].encode()) if r[6] else None,), strict=True)) for r in rows]

@@ -10,7 +10,7 @@ tests/delivery/test_group_commit.py::test_batched_settlement_finishes_each_recor
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable, Sequence
 
 import orjson
 
@@ -126,7 +126,7 @@ class OutboxStore(StoreBase):
         """Remember a record with ``remaining`` events in the outbox; return its id."""
         return self.add_pending_many([(input_id, source, payload, remaining, counted)])[0]
 
-    def add_pending_many(self, rows: list[tuple[str, str, bytes | None, int, bool]] | list[tuple[str, str, bytes | None, int, bool, int]]
+    def add_pending_many(self, rows: Sequence[tuple[str, str, bytes | None, int, bool] | tuple[str, str, bytes | None, int, bool, int]]
                          ) -> list[int]:
         """:meth:`add_pending` for ``(input_id, source, payload, remaining, counted[, bits])`` rows; their ids, in order.
 
@@ -141,7 +141,7 @@ class OutboxStore(StoreBase):
         top = self._exec("SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'pending'), 0), "
                          "COALESCE((SELECT MAX(id) FROM pending), 0))").fetchone()[0]
         ids = list(range(top + 1, top + 1 + len(rows)))
-        values = [(i, r[0], r[1], r[2], r[3], int(r[4]), r[5] if len(r) > 5 else 0) for i, r in zip(ids, rows)]  # type: ignore[misc]
+        values = [(i, r[0], r[1], r[2], r[3], int(r[4]), r[5] if len(r) > 5 else 0) for i, r in zip(ids, rows, strict=True)]
         self._execmany("INSERT INTO pending (id, input_id, source, payload, remaining, counted, failed) VALUES (?, ?, ?, ?, ?, ?, ?)",
                        values)
         return ids
@@ -158,7 +158,7 @@ class OutboxStore(StoreBase):
         """
         return self.resolve_pending_many([(pending_id, failed, delivered)])[0]
 
-    def resolve_pending_many(self, settled: list[tuple[int, bool] | tuple[int, bool, bool]]) -> list[tuple[str, PendingRecord | None]]:
+    def resolve_pending_many(self, settled: Sequence[tuple[int, bool] | tuple[int, bool, bool]]) -> list[tuple[str, PendingRecord | None]]:
         """:meth:`resolve_pending` for each ``(pending_id, failed[, delivered])``, in order, with a constant number of statements.
 
         ``delivered``: the event reached the receiver (not superseded), so the record's outcome

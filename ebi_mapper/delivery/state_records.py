@@ -9,8 +9,9 @@ content-addressed (blake2b of canonical JSON): tests/delivery/test_state.py
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import orjson
 

@@ -34,9 +34,10 @@ class Progress:
     @property
     def eta_seconds(self) -> float | None:
         """Seconds left at this run's reading rate, when the size is known and reading has begun."""
-        if self.fraction is None or self.bytes_per_second <= 0:
+        total, done = self.bytes_total, self.bytes_done
+        if total is None or done is None or self.bytes_per_second <= 0:  # size unknown, or nothing read yet
             return None
-        return max(0.0, (self.bytes_total - self.bytes_done) / self.bytes_per_second)
+        return max(0.0, (total - done) / self.bytes_per_second)
 
 
 @dataclass(frozen=True)

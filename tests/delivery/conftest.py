@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import random
-import threading
-from collections import Counter
 from pathlib import Path
 
-import orjson
 import pytest
-
-from ebi_mapper.extensions import SendResult
 
 DATA = Path(__file__).parent / "data"
 MAPPING = DATA / "casino.yaml"

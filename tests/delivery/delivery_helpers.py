@@ -10,7 +10,6 @@ from collections import Counter
 from pathlib import Path
 
 import orjson
-import pytest
 
 from ebi_mapper.extensions import SendResult
 

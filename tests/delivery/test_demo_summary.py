@@ -36,7 +36,7 @@ def test_each_demo_pass_reports_records_consistent_with_its_events(tmp_path):
     assert result.exit_code == 0, out
     records, events = RECORDS.findall(out), EVENTS.findall(out)
     assert len(records) == len(events) == 2, out
-    for (read, rhs), (delivered, dead, superseded) in zip(records, events):
+    for (read, rhs), (delivered, _dead, superseded) in zip(records, events, strict=True):
         parts = _record_parts(rhs)
         assert sum(parts.values()) == _n(read), (read, parts)  # every record accounted for, once
         # A record delivered in a pass has at least one of its events delivered in that pass.

@@ -14,7 +14,8 @@ import sqlite3
 
 import orjson
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from delivery_helpers import MAPPING, RecordingSink, ScriptedSink, write_mixed
 from ebi_mapper.delivery.pipeline import DeliveryLoop, DeliveryOptions

@@ -10,10 +10,12 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections import Counter
+from itertools import pairwise
 
 import orjson
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from delivery_helpers import RecordingSink, write_mixed
 from ebi_mapper.delivery.pipeline import DeliveryLoop, DeliveryOptions
@@ -94,7 +96,7 @@ def test_batched_dedup_decides_as_one_unit_at_a_time(tmp_path_factory, units, cu
     bounds = sorted({0, len(units), *(c for c in cuts if c <= len(units))})
     got = []
     with open_state(tmp_path_factory.mktemp("dedup")) as state:
-        for lo, hi in zip(bounds, bounds[1:]):
+        for lo, hi in pairwise(bounds):
             with state.transaction():
                 got += state.dedup_decide_many(units[lo:hi], 1.0)
         assert got == expected

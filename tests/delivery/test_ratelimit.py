@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from hypothesis import example, given, settings, strategies as st
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from ebi_mapper.delivery.ratelimit import Limit, SlidingWindowLimiter, make_rate_limiter, parse_limit
 from ebi_mapper.errors import DeliveryError

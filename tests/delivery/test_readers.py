@@ -7,7 +7,8 @@ import threading
 import time
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ebi_mapper.delivery.readers import ThreadedReader
 from ebi_mapper.errors import DeliveryError

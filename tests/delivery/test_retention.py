@@ -6,7 +6,7 @@ Real state files and the real loop; ``ebi-mapper state stats|compact`` as a user
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
@@ -16,13 +16,21 @@ from delivery_helpers import RecordingSink
 from ebi_mapper.cli import cli
 from ebi_mapper.delivery.pipeline import DeliveryLoop, DeliveryOptions
 from ebi_mapper.delivery.rateplan import make_rate_plan
-from ebi_mapper.delivery.retention import (DAY, Retention, compact, expire_dedup, expire_history, parse_duration,
-                                           save_retention, state_stats)
+from ebi_mapper.delivery.retention import (
+    DAY,
+    Retention,
+    compact,
+    expire_dedup,
+    expire_history,
+    parse_duration,
+    save_retention,
+    state_stats,
+)
 from ebi_mapper.delivery.source import make_source
 from ebi_mapper.delivery.state import Checkpoint, open_state
 from ebi_mapper.errors import DeliveryError
 
-START = datetime(2025, 3, 1, tzinfo=timezone.utc)
+START = datetime(2025, 3, 1, tzinfo=UTC)
 
 
 def _deposit(i: int, at: datetime, amount: int = 10) -> dict:

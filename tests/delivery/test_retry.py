@@ -5,7 +5,8 @@ from __future__ import annotations
 import random
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ebi_mapper.delivery.retry import RetryPolicy, backoff_cap, decide, full_jitter_backoff
 from ebi_mapper.extensions import SendResult
