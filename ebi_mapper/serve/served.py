@@ -146,6 +146,8 @@ class ServedMapping:
         """Intake writable and delivery alive, and not stuck: due work, yet no answer for ``stuck_after`` s."""
         if self.intake is None or not self.intake.alive():
             return False, f"{self.client}: intake queue not writable" + (f" ({self.intake.last_error})" if self.intake and self.intake.last_error else "")
+        if not self.disk_ok():
+            return False, f"{self.client}: under {self.config.min_free_disk_mb} MB free for the state dir"
         if self.delivery is None or not self.delivery.alive():
             return False, f"{self.client}: delivery stopped" + (f" ({self.delivery.error})" if self.delivery and self.delivery.error else "")
         if self.observer is not None and time.time() - self.observer.last_answer > stuck_after:

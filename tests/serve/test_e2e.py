@@ -152,6 +152,8 @@ def test_backlog_and_disk_bounds(sandbox, tmp_path):
         r = httpx.post(sp.url + PAM, content=b"{}", headers=JSON)
         assert r.status_code == 503 and r.json()["error"] == "disk_full" and r.headers["retry-after"]
         assert httpx.get(sp.url + "/healthz").status_code == 200
+        ready = httpx.get(sp.url + "/readyz")  # a load balancer sends elsewhere meanwhile
+        assert ready.status_code == 503 and "MB free" in ready.json()["problems"][0]
 
 
 def post_until_429(c):
