@@ -171,11 +171,9 @@ class DeliveryLoop:
         first = source.byte_progress(cp.file, cp.offset) if hasattr(source, "byte_progress") else None
 
         def where() -> tuple[int, int, int] | None:  # bytes done, total, done before this run
-            if first is None:  # a source that cannot tell its size
-                return None
             p = position["cp"]
-            now = source.byte_progress(p.file, p.offset)
-            return None if now is None else (now[0], now[1], first[0])
+            now = None if first is None else source.byte_progress(p.file, p.offset)  # None: size unknown
+            return None if now is None or first is None else (now[0], now[1], first[0])
 
         self._where = where
 
@@ -243,10 +241,8 @@ class DeliveryLoop:
 
     def request_stop(self, reason: str = "interrupted") -> None:
         """Stop soon, cleanly: read no more (what was read is committed), send no more, settle what is in flight.
-
-        Safe to call from a signal handler: it only sets a flag the loop checks between steps.
-        The run then returns its summary with status ``interrupted``; the next run resumes.
-        """
+        Safe in a signal handler (it only sets a flag the loop checks between steps); the run then
+        returns its summary with status ``interrupted``; the next run resumes."""
         self._stop_reason = reason
 
     def close(self) -> None:
@@ -430,9 +426,8 @@ class DeliveryLoop:
         """Hand a batch to ``sink``: on a worker thread, or right here for a sink marked ``inline``.
 
         An ``inline`` sink (a local file) answers at once; calling it on this thread saves a thread
-        hand-over per batch (the GIL's switch interval is 5 ms), and its answer settles with the
-        others in the next group commit, exactly as a worker's would.
-        """
+        hand-over per batch (the GIL's switch interval is 5 ms); its answer settles with the others
+        in the next group commit, exactly as a worker's would."""
         if not getattr(sink, "inline", False):
             return self._pool.submit(sink.send, bodies)
         fut: Future = Future()
