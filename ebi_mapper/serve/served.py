@@ -61,7 +61,7 @@ class ServedMapping:
         self._ro: sqlite3.Connection | None = None
         self._ro_lock = threading.Lock()
         self._disk_checked = (0.0, True)
-        self._last_totals: dict[str, int] = {}
+        self._last_totals: dict[str, int] | None = None  # set when delivery starts
 
     # -- lifecycle ----------------------------------------------------------------------------
     def open(self) -> None:
@@ -189,7 +189,7 @@ class ServedMapping:
         if self.intake is None:
             return
         totals = self.totals()
-        if self._last_totals:
+        if self._last_totals is not None:  # {} is a fresh state dir: count from zero
             n = totals.get("records_rejected", 0) - self._last_totals.get("records_rejected", 0)
             if n > 0:
                 self.intake.note("rejected", "", n)
