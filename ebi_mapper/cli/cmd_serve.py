@@ -32,11 +32,15 @@ ADMIN_TOKEN_ENV = "EBI_MAPPER_ADMIN_TOKEN"
 @click.option("--concurrency", type=click.IntRange(min=1), default=None, help="Requests in flight at once, per mapping.")
 @click.option("--admin-token-env", default=ADMIN_TOKEN_ENV, show_default=True,
               help="Environment variable holding the bearer token of /, /status.json and /metrics (unset: loopback only).")
+@click.option("--queue", default=None,
+              help="Forward the accepted records to this Redis (redis://host:port/db) for `ebi-mapper worker`s instead of delivering.")
+@click.option("--partitions", type=click.IntRange(min=1), default=None,
+              help="With --queue: the cluster's partition count (fixed at first use; default 16).")
 @click.option("--stop-grace", type=click.FloatRange(min=0), default=10.0, show_default=True,
               help="Seconds a stop waits for requests and sends in flight.")
 def command(mappings: tuple[Path, ...], host: str, port: int, state_dir: Path | None, sink: str | None,
             sink_options: tuple[str, ...], limits: tuple[str, ...], linger_ms: int | None, concurrency: int | None,
-            admin_token_env: str, stop_grace: float) -> int:
+            admin_token_env: str, stop_grace: float, queue: str | None = None, partitions: int | None = None) -> int:
     """Serve MAPPING(s) over HTTP: each source's path takes webhooks (JSON or NDJSON), answers 2xx
     only once the records are committed to the state dir's intake queue, and a delivery loop per
     mapping sends them as `run` does (dedup, batches, rate limits, retries, dead letters)."""
@@ -48,12 +52,18 @@ def command(mappings: tuple[Path, ...], host: str, port: int, state_dir: Path | 
     from ..serve.served import ServedMapping
     from .plugin_args import disabled
 
+    if queue is not None:
+        from ..scaleout.queue import check_url
+
+        check_url(queue)
+    elif partitions is not None:
+        raise click.UsageError("--partitions goes with --queue")
     if state_dir is not None and len(mappings) > 1:
         raise click.UsageError("--state-dir takes one MAPPING only (each mapping keeps its own state dir)")
     metrics = ServeMetrics()
     overrides = {"sink": sink, "sink_options": sink_options, "limits": limits, "linger_ms": linger_ms,
                  "concurrency": concurrency, "state_dir": state_dir,
-                 "stop_grace": stop_grace, "disable": disabled()}
+                 "stop_grace": stop_grace, "disable": disabled(), "queue": queue, "partitions": partitions}
     served = [ServedMapping(path, metrics, overrides) for path in mappings]
     clients = [sm.client for sm in served]
     if len(set(clients)) != len(clients):

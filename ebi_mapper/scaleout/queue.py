@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -27,7 +27,8 @@ from typing import Any, TypeVar
 
 from ..errors import DeliveryError
 
-__all__ = ["DEFAULT_PARTITIONS", "GROUP", "Keys", "Producer", "connect", "enqueue_input", "partition_of", "patiently"]
+__all__ = ["DEFAULT_PARTITIONS", "GROUP", "Keys", "Producer", "check_url", "connect", "enqueue_input", "enqueue_records",
+           "partition_of", "patiently"]
 
 T = TypeVar("T")
 DEFAULT_PARTITIONS = 16
@@ -39,8 +40,7 @@ def connect(url: str, *, patience: float = 0.0) -> Any:
     within ``patience`` seconds (a worker waits a little: Redis may be restarting)."""
     import redis
 
-    if not url.startswith(("redis://", "rediss://", "unix://")):
-        raise DeliveryError(f"--queue {_safe(url)!r}: expected redis://host:port/db")
+    check_url(url)
     from urllib.parse import urlparse
 
     from ..secrets import register
@@ -57,6 +57,12 @@ def connect(url: str, *, patience: float = 0.0) -> Any:
                 client.close()
                 raise DeliveryError(f"--queue: Redis at {_safe(url)} does not answer ({type(exc).__name__}: {exc})") from None
             time.sleep(0.2)
+
+
+def check_url(url: str) -> None:
+    """A one-line :class:`DeliveryError` unless ``url`` names a Redis (checked before anything starts)."""
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise DeliveryError(f"--queue {_safe(url)!r}: expected redis://host:port/db")
 
 
 def patiently(call: Callable[[], T], what: str, *, patience: float = 60.0) -> T:
@@ -174,10 +180,13 @@ def customer_of(result: Any) -> str | None:
 class Producer:
     """XADDs raw records to their customer's partition (``enqueue``: the API ``serve --queue`` calls)."""
 
-    def __init__(self, client: Any, keys: Keys, mapper: Any, *, partitions: int | None = None):
+    def __init__(self, client: Any, keys: Keys, mapper: Any, *, partitions: int | None = None, patience: float = 60.0):
+        """``patience``: how long :meth:`enqueue` waits for a Redis that does not answer before its
+        one-line error (``serve --queue``'s forwarder asks for little and retries itself)."""
         self.client = client
         self.keys = keys
         self.mapper = mapper
+        self.patience = patience
         self.partitions = ensure_partitions(client, keys, partitions)
 
     def enqueue(self, records: Iterable[tuple[str, bytes, Any]],
@@ -217,7 +226,7 @@ class Producer:
             pipe.hincrby(self.keys.counts, "enqueued", len(items))
             return pipe.execute()
 
-        patiently(send, "enqueueing")
+        patiently(send, "enqueueing", patience=self.patience)
         return parts
 
     def _map_one(self, payload: Any, now: datetime) -> Any:
@@ -225,6 +234,17 @@ class Producer:
             return self.mapper.map_record(payload, now=now)
         except Exception:  # noqa: BLE001 - the worker maps it again and rejects it with the reason
             return None
+
+
+def enqueue_records(producer: Producer, records: Sequence[Any]) -> list[int]:
+    """Queue delivery ``InputRecord``s (``run --queue``'s file lines, ``serve --queue``'s intake rows).
+
+    A record the reader could not use travels with its reader's ``(message, code)``, so the worker
+    rejects it with the reason ``run`` gives (tests/scaleout/test_scaleout_cli.py,
+    tests/serve/test_serve_queue_e2e.py). Returns after Redis answered (see :meth:`Producer.enqueue`).
+    """
+    return producer.enqueue([(r.source, r.raw, r.payload if r.error is None else None) for r in records],
+                            [None if r.error is None else (r.error, r.code or "malformed") for r in records])
 
 
 def enqueue_input(producer: Producer, source: Any, state: Any, *, chunk_size: int = 500,
@@ -244,8 +264,7 @@ def enqueue_input(producer: Producer, source: Any, state: Any, *, chunk_size: in
     def flush(final: bool) -> None:
         nonlocal cp, enqueued
         if chunk:
-            producer.enqueue([(r.source, r.raw, r.payload if r.error is None else None) for r in chunk],
-                             [None if r.error is None else (r.error, r.code or "malformed") for r in chunk])
+            enqueue_records(producer, chunk)
             enqueued += len(chunk)
         last = chunk[-1] if chunk else None
         cp = Checkpoint(input_id, last.file if last else cp.file, last.offset if last else cp.offset,

@@ -22,9 +22,9 @@ from typing import Any
 from ..delivery.source import InputRecord
 from ..delivery.state import Checkpoint, StateStore
 from ..engine.jsonl.decode import decode_line
-from .intake import IntakeQueue, IntakeReader
+from .intake import IntakeQueue, IntakeReader, IntakeRow
 
-__all__ = ["IntakeFeed", "DeliveryThread", "input_id_of"]
+__all__ = ["IntakeFeed", "DeliveryThread", "input_id_of", "record_of"]
 
 _TRACKED = 50_000  # intake ids whose receive time is remembered (lag), at most
 
@@ -32,6 +32,19 @@ _TRACKED = 50_000  # intake ids whose receive time is remembered (lag), at most
 def input_id_of(client: str) -> str:
     """The state's input id of a served mapping (its checkpoint and totals)."""
     return f"serve:{client}"
+
+
+def record_of(row: IntakeRow) -> InputRecord:
+    """One intake row as the delivery reader's record: decoded by the engine's decoder, so a bad
+    record carries run's rejection code (the delivery loop here, the forwarder of ``serve --queue``)."""
+    source = f"{row.source}#{row.id}"
+    if row.error is not None:
+        return InputRecord(source, row.raw, None, row.error, "", row.id, 0, code=row.code or "intake",
+                           dead_letter_kind="intake")
+    payload, rej = decode_line(row.raw, source=source)
+    if rej is None:
+        return InputRecord(source, row.raw, payload, None, "", row.id, 0)
+    return InputRecord(source, row.raw, None, rej.message, "", row.id, 0, code=rej.code)
 
 
 class IntakeFeed:
@@ -49,20 +62,11 @@ class IntakeFeed:
         self.intake.consumed(self._committed)  # the previous chunk's transaction is over
         out = []
         for row in self._reader.fetch(n, timeout):
-            source = f"{row.source}#{row.id}"
             with self._lock:
                 self._received[row.id] = row.received_at
                 if len(self._received) > _TRACKED:
                     self._received.popitem(last=False)
-            if row.error is not None:
-                out.append(InputRecord(source, row.raw, None, row.error, "", row.id, 0, code=row.code or "intake",
-                                       dead_letter_kind="intake"))
-                continue
-            payload, rej = decode_line(row.raw, source=source)
-            if rej is None:
-                out.append(InputRecord(source, row.raw, payload, None, "", row.id, 0))
-            else:
-                out.append(InputRecord(source, row.raw, None, rej.message, "", row.id, 0, code=rej.code))
+            out.append(record_of(row))
         return out, False
 
     def received_at(self, source: str) -> float | None:

@@ -45,6 +45,8 @@ class ServeMetrics:
                                         ["mapping"], buckets=_LATENCY_BUCKETS, registry=r)
         self.send_seconds = Histogram("ebi_mapper_send_seconds", "Send to answer of one request to the sink",
                                       ["mapping", "rate_class"], buckets=_LATENCY_BUCKETS, registry=r)
+        self.forwarded = Counter("ebi_mapper_serve_records_forwarded", "Intake records queued to the cluster's Redis (serve --queue)",
+                                 ["mapping"], registry=r)
         self.sends = Counter("ebi_mapper_sends", "Requests to the sink answered, by result", ["mapping", "result"], registry=r)
         self.throttled = Counter("ebi_mapper_optimove_throttled", "429 answers from the receiver", ["mapping"], registry=r)
         self.limiter_held = Counter("ebi_mapper_limiter_held", "Dispatch passes in which a rate class's window was full",

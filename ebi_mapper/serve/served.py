@@ -1,5 +1,8 @@
 """One served mapping: its state dir, intake queue, delivery thread, metrics and status figures.
 
+With ``queue`` (``serve --queue redis://…``) the delivery thread is a :class:`~.forward.ForwardThread`
+that hands the intake rows to the cluster's workers instead (forward.py); the sinks are not built.
+
 Built the way ``run`` builds its loop (settings.py: the ``delivery:`` section, the sinks, the rate
 plan), plus the ``serve:`` section (config.py). The state is opened ``synchronous=FULL``: intake
 rows are deleted once the checkpoint past them commits, so that commit must survive a power loss
@@ -25,6 +28,7 @@ from ..delivery.pipeline import DeliveryLoop
 from ..delivery.state import open_state
 from .config import ServeConfig, read_serve_config
 from .feed import DeliveryThread, input_id_of
+from .forward import ForwardThread
 from .intake import IntakeQueue
 from .metrics import ServeMetrics, ServeObserver, TimedSink
 
@@ -34,7 +38,8 @@ __all__ = ["ServedMapping"]
 class ServedMapping:
     def __init__(self, path: Path, metrics: ServeMetrics, overrides: Mapping[str, Any] | None = None,
                  environ: Mapping[str, str] | None = None):
-        """``overrides``: the command line's sink, sink_options, limits, linger_ms, concurrency, state_dir, stop_grace."""
+        """``overrides``: the command line's sink, sink_options, limits, linger_ms, concurrency, state_dir, stop_grace,
+        and queue/partitions (``serve --queue``)."""
         o = dict(overrides or {})
         self.path = Path(path)
         # The edge loads the mapping (one registry, --disable-plugin honoured) and merges its delivery
@@ -51,10 +56,12 @@ class ServedMapping:
         self.settings = self.setup.settings
         self.state_dir = self.settings.state_dir
         self.stop_grace = float(o.get("stop_grace") or 10.0)
+        self.queue: str | None = o.get("queue")
+        self.partitions: int | None = o.get("partitions")
         self.metrics = metrics
         self.state: Any = None
         self.intake: IntakeQueue | None = None
-        self.delivery: DeliveryThread | None = None
+        self.delivery: DeliveryThread | ForwardThread | None = None
         self.observer: ServeObserver | None = None
         self._sinks: tuple[Any, Any] = (None, None)
         self._run_id: int | None = None
@@ -69,6 +76,12 @@ class ServedMapping:
         self.state = open_state(self.state_dir, synchronous="FULL")
         try:
             self.intake = IntakeQueue(self.state_dir, dedup_window=self.config.dedup_window)
+            if self.queue is not None:
+                self.delivery = ForwardThread(make_producer=self._producer, state=self.state, intake=self.intake,
+                                              client=self.client, on_forwarded=self._forwarded)
+                self._last_totals = self.totals()
+                self._run_id = self.state.start_run(input_id=input_id_of(self.client), mapping=str(self.path), now=time.time())
+                return
             events, bespoke = self.setup.make_sinks()
             self._sinks = (events, bespoke)
             feed_holder: dict[str, Any] = {}
@@ -88,6 +101,24 @@ class ServedMapping:
             self.close()
             raise
 
+    def _producer(self) -> Any:
+        """The cluster's producer (on the forwarder's thread; DeliveryError while Redis does not answer)."""
+        from ..scaleout.queue import Keys, Producer, connect, default_prefix
+
+        assert self.queue is not None
+        client = connect(self.queue)
+        try:
+            return Producer(client, Keys(default_prefix(self.client)), self.loaded.mapper, partitions=self.partitions,
+                            patience=2.0)
+        except BaseException:
+            client.close()
+            raise
+
+    def _forwarded(self, n: int) -> None:
+        self.metrics.forwarded.labels(self.client).inc(n)
+        assert self.intake is not None
+        self.intake.note("forwarded", "", n)
+
     def start(self) -> None:
         assert self.delivery is not None
         self.delivery.start()
@@ -106,7 +137,7 @@ class ServedMapping:
 
     def close(self, status: str = "failed") -> None:
         stuck = self.delivery is not None and self.delivery.alive()  # a send outlived the grace period
-        if self.delivery is not None:
+        if self.delivery is not None and self.delivery.loop is not None:
             self.delivery.loop.close()
         if not stuck:  # closing a sink under a request in flight would wait for that request's timeout
             for s in self._sinks:
@@ -150,6 +181,10 @@ class ServedMapping:
             return False, f"{self.client}: under {self.config.min_free_disk_mb} MB free for the state dir"
         if self.delivery is None or not self.delivery.alive():
             return False, f"{self.client}: delivery stopped" + (f" ({self.delivery.error})" if self.delivery and self.delivery.error else "")
+        if isinstance(self.delivery, ForwardThread):
+            if self.delivery.waiting is not None:
+                return False, f"{self.client}: forwarding to the queue waits ({self.delivery.waiting})"
+            return True, ""
         if self.observer is not None and time.time() - self.observer.last_answer > stuck_after:
             due = self._query("SELECT COUNT(*) FROM outbox WHERE sealed = 1 AND next_attempt_at <= ?", (time.time(),))
             if due and due[0][0]:
