@@ -1,8 +1,8 @@
 """``ebi-mapper serve MAPPING...``: receive webhooks, acknowledge only what is durable, deliver continuously.
 
 Exit codes: 3 when a mapping, its ``serve:`` section (a source without ``auth``, a missing
-secret variable), a sink, the state dir (locked by another process) or the address cannot be
-used; 143 (SIGTERM) or 130 (SIGINT) after a graceful drain (docs/serve.md); 4 for a bug.
+secret variable), a sink, the state dir (locked by another process), the address or the
+``--queue`` URL cannot be used, or ``--partitions`` disagrees with the cluster's; 143 (SIGTERM) or 130 (SIGINT) after a graceful drain (docs/serve.md); 4 for a bug.
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ def command(mappings: tuple[Path, ...], host: str, port: int, state_dir: Path | 
             admin_token_env: str, stop_grace: float, queue: str | None = None, partitions: int | None = None) -> int:
     """Serve MAPPING(s) over HTTP: each source's path takes webhooks (JSON or NDJSON), answers 2xx
     only once the records are committed to the state dir's intake queue, and a delivery loop per
-    mapping sends them as `run` does (dedup, batches, rate limits, retries, dead letters)."""
+    mapping sends them as `run` does (dedup, batches, rate limits, retries, dead letters), or with
+    --queue forwards them to the cluster's Redis for `ebi-mapper worker`s."""
     from importlib.metadata import PackageNotFoundError, version
 
     from ..serve.app import ServiceState

@@ -85,7 +85,8 @@ class ForwardThread:
             try:
                 if self.producer is None:
                     self.producer = self.make_producer()
-                enqueue_records(self.producer, chunk)
+                if chunk:
+                    enqueue_records(self.producer, chunk)
             except DeliveryError as exc:
                 self._wait(exc)
                 continue
@@ -97,6 +98,10 @@ class ForwardThread:
 
     def _run(self) -> None:
         try:
+            # Connect at once, not at the first row: a cluster that refuses this serve (its partition
+            # count) stops the service at start, and /readyz tells a Redis that is away before any webhook.
+            if not self._send([]):
+                return
             while not self._stop.is_set():
                 rows = self._reader.fetch(CHUNK, 0.5)
                 if not rows:

@@ -26,6 +26,7 @@ import orjson
 from ..app import delivery_setup
 from ..delivery.pipeline import DeliveryLoop
 from ..delivery.state import open_state
+from ..errors import ConfigError, DeliveryError
 from .config import ServeConfig, read_serve_config
 from .feed import DeliveryThread, input_id_of
 from .forward import ForwardThread
@@ -106,10 +107,13 @@ class ServedMapping:
         from ..scaleout.queue import Keys, Producer, connect, default_prefix
 
         assert self.queue is not None
-        client = connect(self.queue)
+        client = connect(self.queue)  # DeliveryError while Redis does not answer: the forwarder retries
         try:
             return Producer(client, Keys(default_prefix(self.client)), self.loaded.mapper, partitions=self.partitions,
                             patience=2.0)
+        except DeliveryError as exc:  # --partitions disagrees with the cluster's: waiting would not help (exit 3)
+            client.close()
+            raise ConfigError(str(exc)) from None
         except BaseException:
             client.close()
             raise

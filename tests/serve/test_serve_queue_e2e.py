@@ -135,3 +135,13 @@ def test_queue_options_are_checked_before_serving(tmp_path):
     assert "hunter2" not in bad.stderr and "Traceback" not in bad.stderr
     lone = serve("--partitions", "4")
     assert lone.returncode == 2 and "--partitions goes with --queue" in lone.stderr
+
+
+def test_a_partition_count_the_cluster_disagrees_with_stops_serve_with_exit_3(cluster, tmp_path):
+    mapping, _, prefix, rclient = cluster
+    rclient.hset(prefix + "meta", "partitions", 8)
+    run = subprocess.run([sys.executable, "-m", "ebi_mapper", "serve", str(mapping), "--port", "0", "--state-dir",
+                          str(tmp_path / "s"), "--queue", REDIS_URL, "--partitions", "4"],
+                         capture_output=True, text=True, timeout=60, env={**os.environ, "TEST_SERVE_KEY": "k1",
+                                                                          "TEST_SERVE_STRIPE": "s", "TEST_SERVE_WOO": "w"})
+    assert run.returncode == 3 and "has 8 partitions, not 4" in run.stderr and "Traceback" not in run.stderr
