@@ -19,6 +19,14 @@ into what the previous owner knew instead of going out partial
 (tests/scaleout/test_scaleout_worker.py::test_profiles_survive_a_worker).
 A worker killed between its delivery and the XACK makes the next owner send those records again:
 at-least-once, idempotent at the receiver (same PK, same content), and counted as re-sends.
+
+Entries are acknowledged in stream order only (:class:`AckOrder`): a settled entry waits for every
+earlier entry of the partition to settle. Records settle out of order (a later record's events may
+be acknowledged while an earlier one's batch is still retried); acknowledging the later one alone
+would leave the earlier one pending, and the next owner would replay it *after* the newer version
+the receiver already holds, leaving the older one there. With a settled prefix acknowledged, what a
+new owner replays is always a suffix of the stream, in order, so the last version is sent last
+(tests/scaleout/test_ack_order.py).
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ import logging
 import shutil
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from functools import partial
@@ -41,7 +50,7 @@ from ..delivery.state import open_state, pk_hash
 from ..engine.jsonl.decode import decode_line
 from .queue import GROUP
 
-__all__ = ["CaptureMapper", "PartitionRunner", "StreamSource", "decode_entry"]
+__all__ = ["AckOrder", "CaptureMapper", "PartitionRunner", "StreamSource", "decode_entry"]
 
 log = logging.getLogger("ebi_mapper.scaleout")
 
@@ -117,12 +126,53 @@ class CaptureMapper:
         return result
 
 
+class AckOrder:
+    """Which settled entries may be acknowledged: the settled prefix of the entries read, in stream order.
+
+    ``read`` is called on the reader's thread as each entry is handed to the loop (stream order);
+    ``settle`` on the loop's thread with the entries whose outcome just became durable. It returns
+    the entries now acknowledgeable, oldest first: those with no unsettled entry before them.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._order: deque[str] = deque()
+        self._settled: dict[str, str] = {}
+
+    def read(self, entry_id: str) -> None:
+        with self._lock:
+            self._order.append(entry_id)
+
+    def mark(self, entry_id: str, outcome: str) -> None:
+        """Note ``entry_id`` settled without acknowledging anything now (the loop's next ``settle`` does)."""
+        with self._lock:
+            self._settled[entry_id] = outcome
+
+    def settle(self, entries: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        with self._lock:
+            for entry_id, outcome in entries:
+                self._settled[entry_id] = outcome
+            out: list[tuple[str, str]] = []
+            while self._order and self._order[0] in self._settled:
+                entry_id = self._order.popleft()
+                out.append((entry_id, self._settled.pop(entry_id)))
+            return out
+
+    @property
+    def waiting(self) -> int:
+        """Settled entries held back behind an earlier unsettled one."""
+        with self._lock:
+            return len(self._settled)
+
+
 class StreamSource:
     """The partition's stream as the loop's input: pending entries first, then new ones, until stopped."""
 
     resumable = False
 
-    def __init__(self, client: Any, stream: str, consumer: str, stopping: threading.Event):
+    def __init__(self, client: Any, stream: str, consumer: str, stopping: threading.Event,
+                 order: AckOrder | None = None):
+        self.order = order or AckOrder()
         self.client = client
         self.stream = stream
         self.consumer = consumer
@@ -161,13 +211,17 @@ class StreamSource:
                 break
             for entry_id, fields in entries:
                 after = entry_id.decode()
-                if fields:  # an entry deleted from the stream while pending has no fields
+                self.order.read(after)
+                if fields:
                     yield decode_entry(after, fields)
+                else:  # deleted from the stream while pending: nothing to deliver, nothing to hold back
+                    self.order.mark(after, "gone")
         while not self.stopping.is_set():
             resp = self._retrying(partial(self.client.xreadgroup, GROUP, self.consumer, {self.stream: ">"},
                                           count=_READ_COUNT, block=_BLOCK_MS))
             for _, entries in resp or ():
                 for entry_id, fields in entries:
+                    self.order.read(entry_id.decode())
                     yield decode_entry(entry_id.decode(), fields)
 
 
@@ -185,6 +239,7 @@ class PartitionRunner:
         self.acked = 0
         self._mapper = CaptureMapper(worker.mapper)
         self._letters_after = 0
+        self._order = AckOrder()  # acknowledgements in stream order (see the module's docstring)
         self.state: Any = None
         self.loaded = 0
         self.thread = threading.Thread(target=self._run, name=f"ebi-mapper-p{p}", daemon=True)
@@ -221,7 +276,7 @@ class PartitionRunner:
                 if self.stopping.is_set():
                     return
                 try:
-                    self.loop.run_input(StreamSource(w.client, w.keys.stream(self.p), w.me, self.stopping))
+                    self.loop.run_input(StreamSource(w.client, w.keys.stream(self.p), w.me, self.stopping, self._order))
                 finally:
                     self.loop.close()
         except Exception as exc:  # noqa: BLE001 - reported by the worker, which gives the partition back
@@ -272,7 +327,8 @@ class PartitionRunner:
         import redis
 
         state = self.state
-        entries = [(entry_id_of(source), outcome) for source, outcome in settled]
+        # Only the settled prefix of the stream is acknowledged; the rest waits for earlier entries.
+        entries = self._order.settle([(entry_id_of(source), outcome) for source, outcome in settled])
         seen: dict[bytes, float] = {}
         for source, _ in settled:
             for pk, at in self._mapper.pks.pop(source, ()):
