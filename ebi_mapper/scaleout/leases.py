@@ -38,9 +38,13 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) return 
 return 0
 """
 
-# KEYS: lease, stream, dedup hash, dedup sight zset, counts hash, dlq hash.
-# ARGV: lease value, group, n, n × (entry id, outcome), m, m × (pk, entry, seen), k, k × (field, letter).
+# KEYS: lease, stream, dedup hash, dedup sight zset, counts hash, dlq hash, first-outcomes hash.
+# ARGV: lease value, group, n, n × (entry id, outcome) to acknowledge, m, m × (pk, entry, seen),
+#       k, k × (field, letter), f, f × (entry id, outcome) settled now.
 # Returns the number of entries acknowledged now, or -1 when the lease is not ours any more.
+# An entry settled before an earlier one is acknowledged later (partition.py AckOrder); its first
+# outcome is kept meanwhile (HSETNX), so a new owner that processes it again (and finds it a
+# duplicate of what it delivered) still counts it as what it was: each record counted once, as itself.
 _SETTLE = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 local i = 3
@@ -55,12 +59,16 @@ for j = 1, m do
 end
 local k = tonumber(ARGV[i]); i = i + 1
 for j = 1, k do redis.call('HSET', KEYS[6], ARGV[i], ARGV[i + 1]); i = i + 2 end
+local f = tonumber(ARGV[i] or '0'); i = i + 1
+for j = 1, f do redis.call('HSETNX', KEYS[7], ARGV[i], ARGV[i + 1]); i = i + 2 end
 local acked = 0
 for j = 1, n do
   if redis.call('XACK', KEYS[2], ARGV[2], ids[j]) == 1 then
     acked = acked + 1
-    redis.call('HINCRBY', KEYS[5], outcomes[j], 1)
+    local first = redis.call('HGET', KEYS[7], ids[j])
+    redis.call('HINCRBY', KEYS[5], first or outcomes[j], 1)
   end
+  redis.call('HDEL', KEYS[7], ids[j])
 end
 return acked
 """
@@ -114,9 +122,12 @@ class Leases:
         return value.decode() if value is not None else None
 
     def settle(self, p: int, value: str, group: str, entries: list[tuple[str, str]],
-               dedup: list[tuple[str, bytes, float]], letters: list[tuple[str, bytes]]) -> int:
+               dedup: list[tuple[str, bytes, float]], letters: list[tuple[str, bytes]],
+               first: list[tuple[str, str]] | None = None) -> int:
         """Fenced: write dedup entries and dead letters, then XACK ``(entry id, outcome)`` and count each once.
 
+        ``first`` are the entries whose outcome became durable now (acknowledged now or later):
+        an entry is counted by its first outcome, whoever acknowledges it.
         Returns how many entries were acknowledged now, or -1 when the lease is not ``value`` any more.
         """
         k = self.keys
@@ -129,4 +140,8 @@ class Leases:
         args.append(len(letters))
         for fld, letter in letters:
             args += [fld, letter]
-        return int(self._settle(keys=[k.lease(p), k.stream(p), k.dedup(p), k.dedup_seen(p), k.counts, k.dlq], args=args))
+        args.append(len(first or ()))
+        for entry_id, outcome in first or ():
+            args += [entry_id, outcome]
+        return int(self._settle(keys=[k.lease(p), k.stream(p), k.dedup(p), k.dedup_seen(p), k.counts, k.dlq,
+                                      k.first_outcomes(p)], args=args))

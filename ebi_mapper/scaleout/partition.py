@@ -328,7 +328,8 @@ class PartitionRunner:
 
         state = self.state
         # Only the settled prefix of the stream is acknowledged; the rest waits for earlier entries.
-        entries = self._order.settle([(entry_id_of(source), outcome) for source, outcome in settled])
+        now_settled = [(entry_id_of(source), outcome) for source, outcome in settled]
+        entries = self._order.settle(now_settled)
         seen: dict[bytes, float] = {}
         for source, _ in settled:
             for pk, at in self._mapper.pks.pop(source, ()):
@@ -361,7 +362,7 @@ class PartitionRunner:
                 letters.append((fld, orjson.dumps({**dl.to_dict(), "partition": self.p, "worker": self.worker.me})))
         while True:
             try:
-                done = self.worker.leases.settle(self.p, self.value, GROUP, entries, dedup, letters)
+                done = self.worker.leases.settle(self.p, self.value, GROUP, entries, dedup, letters, now_settled)
                 break
             except redis.RedisError as exc:
                 if self.stopping.is_set():

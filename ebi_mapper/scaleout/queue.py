@@ -116,6 +116,10 @@ class Keys:
     def dedup_seen(self, p: int) -> str:
         return f"{self.prefix}dds:{p}"
 
+    def first_outcomes(self, p: int) -> str:
+        """Outcomes of entries settled but not yet acknowledged (an earlier entry is still open)."""
+        return f"{self.prefix}fo:{p}"
+
     @property
     def meta(self) -> str:
         return f"{self.prefix}meta"
