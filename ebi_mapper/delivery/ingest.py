@@ -85,9 +85,11 @@ class Ingestor:
     wall: Callable[[], float]
     versions: VersionGate = field(init=False)
     profiles: Any = field(init=False)  # engine.profiles.ProfileMerger, or None for a mapper without a mapping
-    # Set by the loop for a chunk whose events may go straight to an inline sink (direct.py):
-    # (pending rows, their items, dedup entries, counts, now) -> the bespoke items left for the batcher.
-    direct: Callable[[list, list, dict, Counter, float], list[tuple[str, OutboxItem]]] | None = field(init=False, default=None)
+    # Set by the loop for a chunk whose events may go straight to the sink (direct.py):
+    # (pending rows, their items, dedup entries, counts, now) -> (the bespoke items left for the
+    # batcher, the records it settled).
+    direct: Callable[[list, list, dict, Counter, float], tuple[list[tuple[str, OutboxItem]], list[tuple[str, str]]]] | None = field(
+        init=False, default=None)
 
     def __post_init__(self) -> None:
         self.versions = VersionGate(self.state)
@@ -140,7 +142,9 @@ class Ingestor:
                 pending_rows.append((input_id, rec.source, rec.raw, len(queued), bool(result.rejections)))
                 to_queue.append(queued)
         if direct:  # writes the dedup decisions too, with what the sink acknowledged
-            for rate_class, item in self.direct(pending_rows, to_queue, known, counts, now):  # type: ignore[misc]  # bespoke rows come back
+            left, done = self.direct(pending_rows, to_queue, known, counts, now)  # type: ignore[misc]  # set when direct
+            settled.extend(done)
+            for rate_class, item in left:  # bespoke rows come back
                 self.batcher.add(rate_class, item)
         else:
             for pending_id, queued in zip(self.state.add_pending_many(pending_rows), to_queue, strict=True):

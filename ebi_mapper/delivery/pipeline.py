@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import orjson
@@ -43,6 +44,7 @@ from .rateplan import BESPOKE_CLASS, RatePlan
 from .readers import DirectReader, ThreadedReader
 from .retention import Retention, compact, expire_dedup, expire_history, save_retention
 from .retry import RetryPolicy, decide
+from .send_log import remembered_classes, seed_limiters
 from .sink_calls import result_of_send
 from .source import InputRecord, InputSource
 from .state import Checkpoint, OutboxItem, OutboxRow, StateStore
@@ -51,7 +53,10 @@ from .summary import Progress, RunSummary, record_outcome
 __all__ = ["DeliveryOptions", "Progress", "RunSummary", "DeliveryLoop"]
 
 _INLINE_GROUP = 64  # answers of inline sinks settled in one transaction
-_REMEMBER_UP_TO = 1000  # classes allowing more requests per window are not persisted (too many writes)
+# Seconds the loop waits for a whole chunk once a record is there: a file read in bulk comes in
+# whole chunks, so which versions of a PK share a chunk (and so are superseded before any is sent
+# on the direct path) does not depend on thread timing; a trickling stdin waits at most this.
+_FILL = 0.2
 
 
 @dataclass(frozen=True)
@@ -69,7 +74,7 @@ class DeliveryOptions:
     stop_grace: float = 10.0  # seconds a graceful stop waits for the answers of requests in flight
     seed: int | None = None  # for the jitter (tests)
     retention: Retention = field(default_factory=Retention)  # what the state forgets, and when (retention.py)
-    direct: bool = True  # an inline events sink gets a chunk's events inside its transaction when nothing waits (direct.py)
+    direct: bool = True  # a chunk's events go to the sink inside its transaction while nothing of their class waits (direct.py)
 
 
 class DeliveryLoop:
@@ -126,7 +131,7 @@ class DeliveryLoop:
         # once, so more of them make one group commit; threaded sinks keep `concurrency` in flight.
         inline = all(getattr(s, "inline", False) for s in (event_sink, bespoke_sink) if s is not None)
         self._slots = max(self.options.concurrency, _INLINE_GROUP) if inline else self.options.concurrency
-        self._direct = DirectPath(self) if self.options.direct and getattr(event_sink, "inline", False) else None
+        self._direct = DirectPath(self) if self.options.direct else None
         self._run_counts: Counter = Counter()
         # Classes to send from: the plan's, plus any an earlier run left in the outbox. Without a
         # bespoke sink, bespoke rows already queued stay there (reported as backlog), untouched.
@@ -139,22 +144,9 @@ class DeliveryLoop:
         self._stop_reason: str | None = None  # set by request_stop (a signal handler)
         self._where: Callable[[], tuple[int, int, int] | None] = lambda: None  # input bytes, for progress
         # Classes whose send times are kept in the state, so a restarted process still sees the
-        # requests its predecessor sent inside the current window (the 50 / 10 s class).
-        self._remembered = {c for c, lim in plan.limits.items()
-                            if lim is not None and lim.requests <= _REMEMBER_UP_TO and c in self.limiter.classes}
-        self._seed_limiters()
-
-    def _seed_limiters(self) -> None:
-        if not self._remembered:
-            return
-        now_wall, now_mono = self.wall(), self.monotonic()
-        longest = max(self.limiter.classes[c].window for c in self._remembered)
-        by_class: dict[str, list[float]] = defaultdict(list)
-        for cls, at in self.state.recent_sends(now_wall - longest):
-            if cls in self._remembered:
-                by_class[cls].append(now_mono - (now_wall - at))
-        for cls, times in by_class.items():
-            self.limiter.classes[cls].seed(times)
+        # requests its predecessor sent inside the current window (send_log.py).
+        self._remembered = remembered_classes(plan.limits, self.limiter)
+        seed_limiters(self.limiter, state, self._remembered, wall(), monotonic())
 
     # -- public ------------------------------------------------------------------------------
     def run_input(self, source: InputSource) -> RunSummary:
@@ -290,7 +282,7 @@ class DeliveryLoop:
                     if self.options.max_records is not None:
                         want = min(want, self.options.max_records - taken)
                     timeout = 0.0 if (self._inflight or progressed) else 0.02
-                    chunk, exhausted = reader.take(want, timeout) if want > 0 else ([], False)
+                    chunk, exhausted = reader.take(want, timeout, _FILL) if want > 0 else ([], False)
                     waited = timeout > 0 and not chunk
                     taken += len(chunk)
                     stop = self.options.max_records is not None and taken >= self.options.max_records
@@ -332,7 +324,8 @@ class DeliveryLoop:
     def _commit_chunk(self, chunk: list[InputRecord], input_id: str, exhausted: bool, stop: bool,
                       commit: Callable[[list[InputRecord], bool], None]) -> None:
         counts: Counter = Counter()
-        self.ingestor.direct = self._direct.deliver if self._direct is not None and self._direct.ready() else None
+        clear = self._direct.ready() if self._direct is not None else frozenset()
+        self.ingestor.direct = partial(self._direct.deliver, clear=clear) if self._direct is not None and clear else None
         with self.state.transaction():
             settled = self.ingestor.ingest(chunk, input_id, counts, datetime.now(UTC))
             if self.on_settled is not None:
@@ -423,11 +416,9 @@ class DeliveryLoop:
         return progressed
 
     def _send(self, sink: Sink, bodies: list[dict]) -> Future:
-        """Hand a batch to ``sink``: on a worker thread, or right here for a sink marked ``inline``.
-
-        An ``inline`` sink (a local file) answers at once; calling it on this thread saves a thread
-        hand-over per batch (the GIL's switch interval is 5 ms); its answer settles with the others
-        in the next group commit, exactly as a worker's would."""
+        """Hand a batch to ``sink``: on a worker thread, or right here for a sink marked ``inline`` (a
+        local file answers at once; this saves a thread hand-over per batch, the GIL's switch interval
+        is 5 ms); its answer settles with the others in the next group commit, as a worker's would."""
         if not getattr(sink, "inline", False):
             return self._pool.submit(sink.send, bodies)
         fut: Future = Future()

@@ -37,6 +37,7 @@ class ThreadedReader:
         self._ready = threading.Event()  # set by the reader when the loop waits for a record
         self._room = threading.Event()  # set by the loop when it took records out
         self._waiting = False  # the loop waits on _ready
+        self._want = 1  # ... until the buffer holds this many
         self._error: BaseException | None = None
         self._ended = False
         self._thread = threading.Thread(target=self._run, args=(records,), name="ebi-mapper-reader", daemon=True)
@@ -53,7 +54,7 @@ class ThreadedReader:
                 if stop.is_set():
                     return
                 buf.append(rec)
-                if self._waiting:
+                if self._waiting and len(buf) >= self._want:
                     self._ready.set()
         except BaseException as exc:  # noqa: BLE001 - handed to the coordinating thread
             self._error = exc
@@ -61,8 +62,13 @@ class ThreadedReader:
             buf.append(_END)
             self._ready.set()
 
-    def take(self, n: int, timeout: float) -> tuple[list[InputRecord], bool]:
-        """Up to ``n`` records, waiting at most ``timeout`` for the first; and whether input ended."""
+    def take(self, n: int, timeout: float, fill: float = 0.0) -> tuple[list[InputRecord], bool]:
+        """Up to ``n`` records, waiting at most ``timeout`` for the first; and whether input ended.
+
+        ``fill``: once there is a first record, wait up to this long more for ``n`` of them (or the
+        end of the input). A file read in bulk then comes in whole chunks, so where its chunks
+        begin and end does not depend on how the threads happened to be scheduled.
+        """
         out: list[InputRecord] = []
         if self._ended:
             return out, True
@@ -70,13 +76,11 @@ class ThreadedReader:
         if not buf:
             if timeout <= 0:
                 return out, False
-            self._ready.clear()
-            self._waiting = True  # set before looking again: the reader sees it or we see its record
-            if not buf:
-                self._ready.wait(timeout)
-            self._waiting = False
+            self._wait(1, timeout)
             if not buf:
                 return out, False
+        if fill > 0 and len(buf) < n and buf[-1] is not _END:
+            self._wait(n, fill)
         popleft = buf.popleft
         while buf and len(out) < n:
             item = popleft()
@@ -88,6 +92,15 @@ class ThreadedReader:
             out.append(item)
         self._room.set()
         return out, False
+
+    def _wait(self, n: int, timeout: float) -> None:
+        """Wait up to ``timeout`` until the buffer holds ``n`` items or the end of the input."""
+        self._want = n
+        self._ready.clear()
+        self._waiting = True  # set before looking again: the reader sees it or we see its record
+        if len(self._buf) < n and not (self._buf and self._buf[-1] is _END):
+            self._ready.wait(timeout)
+        self._waiting = False
 
     def close(self) -> None:
         self._stop.set()
@@ -115,7 +128,7 @@ class DirectReader:
         self._it = records
         self._ended = False
 
-    def take(self, n: int, timeout: float) -> tuple[list[InputRecord], bool]:
+    def take(self, n: int, timeout: float, fill: float = 0.0) -> tuple[list[InputRecord], bool]:
         out: list[InputRecord] = []
         if self._ended:
             return out, True

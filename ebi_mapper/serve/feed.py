@@ -58,7 +58,8 @@ class IntakeFeed:
         self._lock = threading.Lock()
         intake.consumed(after_id)
 
-    def take(self, n: int, timeout: float) -> tuple[list[InputRecord], bool]:
+    def take(self, n: int, timeout: float, fill: float = 0.0) -> tuple[list[InputRecord], bool]:
+        # ``fill`` is not waited for: webhooks are a live feed, each chunk goes as soon as it is committed.
         self.intake.consumed(self._committed)  # the previous chunk's transaction is over
         out = []
         for row in self._reader.fetch(n, timeout):
