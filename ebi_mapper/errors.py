@@ -86,7 +86,7 @@ class PermanentSinkError(EbiMapperError, ValueError):
 class SinkBugError(PluginError):
     """A sink's code failed in a way no retry can fix (an unexpected exception, a wrong return value).
 
-    The run stops; the batch stays in the outbox for the next run. ``__cause__`` is the sink's own
+    The run stops; the batch is kept for the next run (in the outbox, or read again from the input). ``__cause__`` is the sink's own
     exception, if any; ``sink`` and ``plugin`` name where the code came from.
     """
 

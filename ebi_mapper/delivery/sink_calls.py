@@ -11,7 +11,8 @@ Sinks run plugin code on worker threads; every answer is sorted here, once:
 * anything else (``TypeError``, ``KeyError``, a database driver's ``ProgrammingError``…) or a
   return value that is not a ``SendResult`` → :class:`~ebi_mapper.errors.SinkBugError`: a bug in
   the plugin's code. Retrying cannot fix it and dead-lettering would blame the events, so the run
-  stops (exit 4) and the batch stays in the outbox for the next run.
+  stops (exit 4) and the batch is kept for the next run (in the outbox, or, sent on the direct path,
+  its chunk is rolled back with its checkpoint and read again).
 """
 
 from __future__ import annotations
@@ -66,8 +67,8 @@ def _bug(sink: Any, what: str, cause: BaseException | None) -> SinkBugError:
     name, plugin = sink_label(sink)
     return SinkBugError(
         f"sink {name!r} (plugin {plugin!r}) {what}: a bug in the plugin, not a transient fault, so the run "
-        "stopped instead of retrying; the batch stays in the outbox (nothing dead-lettered) and the next run "
-        "sends it once the plugin is fixed. A sink answers with SendResult or raises TransientSinkError / "
+        "stopped instead of retrying; the batch is kept (in the outbox, or its records are read again: nothing "
+        "was acknowledged or dead-lettered) and the next run sends it once the plugin is fixed. A sink answers with SendResult or raises TransientSinkError / "
         "PermanentSinkError (docs/writing-plugins.md)",
         sink=name, plugin=plugin,
     )

@@ -33,13 +33,52 @@ class InlineSink(ScriptedSink):
     inline = True
 
 
-def _run(tmp_path, name, mapper, catalog, src, sink, *, direct, bespoke=None, passes=1, chunk=37):
+class ThreadedSink(ScriptedSink):
+    """Not inline: its batches go out on the loop's workers, several in flight, answered in any order.
+
+    Remembers how many were in flight at once and whether two of them ever held one PK."""
+
+    def __init__(self, script, *, jitter: float = 0.002, seed: int = 0):
+        super().__init__(script)
+        import random
+        import threading
+
+        self.rng = random.Random(seed)
+        self.flying: list[set] = []
+        self.most = 0
+        self.shared_pk = False
+        self.guard = threading.Lock()
+        self.jitter = jitter
+
+    def send(self, batch):
+        import time
+
+        keys = {_key(e) for e in batch}
+        with self.guard:
+            self.shared_pk |= any(keys & other for other in self.flying)
+            self.flying.append(keys)
+            self.most = max(self.most, len(self.flying))
+            pause = self.rng.uniform(0, self.jitter)
+        try:
+            time.sleep(pause)  # answers come back out of order
+            return super().send(batch)
+        finally:
+            with self.guard:
+                self.flying.remove(keys)
+
+
+def _key(event):
+    ctx = event.get("context", {})
+    return (event["event"], event.get("customer"), ctx.get("ootb_transaction_id") or ctx.get("ootb_bet_key"))
+
+
+def _run(tmp_path, name, mapper, catalog, src, sink, *, direct, bespoke=None, passes=1, chunk=37, concurrency=2, limits=None):
     summaries = []
     with open_state(tmp_path / name) as state:
         for _ in range(passes):
-            loop = DeliveryLoop(state=state, mapper=mapper, plan=make_rate_plan(catalog, overrides=NO_LIMITS), event_sink=sink,
+            loop = DeliveryLoop(state=state, mapper=mapper, plan=make_rate_plan(catalog, overrides=limits or NO_LIMITS), event_sink=sink,
                                 bespoke_sink=bespoke, bespoke_route="data_studio" if bespoke is not None else None,
-                                options=DeliveryOptions(linger=0.01, chunk_size=chunk, concurrency=2, seed=1, direct=direct,
+                                options=DeliveryOptions(linger=0.01, chunk_size=chunk, concurrency=concurrency, seed=1, direct=direct,
                                                         retry=RetryPolicy(base_delay=0.001, max_delay=0.01)))
             try:
                 summaries.append(loop.run_input(make_source(str(src))))
@@ -54,12 +93,7 @@ def _run(tmp_path, name, mapper, catalog, src, sink, *, direct, bespoke=None, pa
 
 def _at_receiver(sink) -> dict:
     """The receiver's content per PK (event, customer, transaction or the whole context): the last one it took."""
-    held = {}
-    for event in sink.accepted:
-        ctx = event.get("context", {})
-        key = (event["event"], event.get("customer"), ctx.get("ootb_transaction_id") or ctx.get("ootb_bet_key"))
-        held[key] = event
-    return held
+    return {_key(event): event for event in sink.accepted}
 
 
 def _merged(totals: dict) -> dict:
@@ -92,6 +126,80 @@ def test_the_direct_path_ends_where_the_outbox_path_ends(tmp_path_factory, mappe
     assert runs[True][2] == runs[False][2] == (0, 0)  # nothing left in the outbox or pending
     assert runs[True][3] == runs[False][3]  # the receiver holds the same content per PK
     assert runs[True][4] == runs[False][4]  # the same bespoke rows went through their own sink
+
+
+@settings(max_examples=6, deadline=None)
+@given(seed=st.integers(0, 10_000), chunk=st.sampled_from([1, 7, 37, 500]), concurrency=st.sampled_from([1, 4, 16]))
+def test_a_threaded_sink_with_many_requests_in_flight_ends_where_the_outbox_path_ends(tmp_path_factory, mapper, catalog, seed,
+                                                                                     chunk, concurrency):
+    tmp_path = tmp_path_factory.mktemp("threaded")
+    src = tmp_path / "in.jsonl"
+    write_mixed(src, 300, seed=seed)
+    runs = {}
+    for direct in (True, False):
+        sink, bespoke = ThreadedSink(_ok, seed=seed), RecordingSink()
+        summaries, dedup, left = _run(tmp_path, f"state-{direct}", mapper, catalog, src, sink, direct=direct, bespoke=bespoke,
+                                      passes=2, chunk=chunk, concurrency=concurrency)
+        runs[direct] = ([_merged(s.totals) for s in summaries], dedup, left, _at_receiver(sink), sorted(repr(row) for batch in bespoke.batches for row in batch))
+        assert all(s.adds_up for s in summaries)
+        assert not sink.shared_pk  # never two batches holding one PK in flight at once
+        if direct and concurrency > 1 and chunk == 500:
+            assert sink.most > 1  # the chunk's requests really overlapped
+    assert runs[True][0] == runs[False][0]
+    assert runs[True][1] == runs[False][1]
+    assert runs[True][2] == runs[False][2] == (0, 0)
+    assert runs[True][3] == runs[False][3]
+    assert runs[True][4] == runs[False][4]
+
+
+def test_threaded_refusals_part_way_go_to_the_outbox_with_every_record_accounted_for(tmp_path, mapper, catalog):
+    """Several answers of one chunk are not ``ok`` (a retry, a refusal of one event, a 503): each is
+    settled as the outbox path settles it, the rest of the chunk is delivered, nothing is lost."""
+    src = tmp_path / "in.jsonl"
+    expected = write_mixed(src, 400, seed=9, kinds={"deposit": 6, "update": 2, "duplicate": 1, "bet": 2, "no_rule": 1})
+
+    def script(batch, n):
+        if n in (3, 4):
+            return SendResult("retry", reason="busy for a moment", http_status=503)
+        if n == 6:
+            return SendResult("rejected", reason="bad event", rejected_index=0)
+        return SendResult("ok")
+
+    sink = ThreadedSink(script, seed=4)
+    summaries, _, left = _run(tmp_path, "state", mapper, catalog, src, sink, direct=True, chunk=200, concurrency=8)
+    summary = summaries[0]
+    assert summary.adds_up and left == (0, 0)
+    assert summary.this_run["requests_retry"] == 2 and summary.this_run["requests_rejected"] >= 1
+    assert summary.records["rejected"] >= 1 and summary.records["pending"] == 0
+    assert summary.records["read"] == expected["records"]
+    assert not sink.shared_pk
+    # Every PK reached the receiver but, at most, the refused event's (dead-lettered when it was its PK's only version).
+    held = _at_receiver(sink)
+    assert expected["event_pks"] - 1 <= len(held) <= expected["event_pks"]
+    with open_state(tmp_path / "state") as state:
+        letters = state.dead_letters(after_id=0, limit=100)
+    assert any(dl.kind == "sink" and dl.event == sink.batches[5][0] for dl in letters)
+
+
+def test_a_busy_class_waits_in_the_outbox_while_the_others_go_direct(tmp_path, mapper, catalog):
+    """Profile updates under a small limit queue in the outbox; deposits and bets keep going straight
+    to the sink (a PK's event decides its class, so per-PK order holds per class)."""
+    src = tmp_path / "in.jsonl"
+    write_mixed(src, 300, seed=11, kinds={"deposit": 5, "bet": 2, "profile": 2, "signup": 1})
+    sink = ThreadedSink(_ok, jitter=0.0)
+    with open_state(tmp_path / "state") as state:
+        loop = DeliveryLoop(state=state, mapper=mapper, event_sink=sink,
+                            plan=make_rate_plan(catalog, overrides={"profile": "100/1s", "default": "none", "global": "none"}),
+                            options=DeliveryOptions(linger=0.01, chunk_size=50, concurrency=4, seed=1))
+        saved = []
+        original = state.save_batch
+        state.save_batch = lambda **kw: saved.append(kw["rate_class"]) or original(**kw)  # type: ignore[method-assign]
+        try:
+            summary = loop.run_input(make_source(str(src)))
+        finally:
+            loop.close()
+    assert summary.adds_up and summary.records["pending"] == 0 and summary.backlog == 0
+    assert saved and set(saved) == {"profile"}  # only the remembered, limited class went through the outbox
 
 
 def test_a_refusal_part_way_hands_the_rest_to_the_outbox_with_every_record_accounted_for(tmp_path, mapper, catalog):
@@ -154,10 +262,11 @@ def test_a_sink_bug_stops_the_run_without_acknowledging_the_chunk(tmp_path, mapp
     assert len(delivered) == 120  # every event reached the receiver (some twice: at-least-once)
 
 
-def test_the_direct_path_is_taken_only_for_an_inline_sink_and_uses_no_outbox_rows(tmp_path, mapper, catalog):
+@pytest.mark.parametrize("sink_type", [InlineSink, ThreadedSink])
+def test_the_direct_path_uses_no_outbox_rows_when_nothing_waits(tmp_path, mapper, catalog, sink_type):
     src = tmp_path / "in.jsonl"
     write_mixed(src, 200, seed=5, kinds={"deposit": 3, "bet": 1})
-    sink = InlineSink(_ok)
+    sink = sink_type(_ok)
     with open_state(tmp_path / "state") as state:
         loop = DeliveryLoop(state=state, mapper=mapper, plan=make_rate_plan(catalog, overrides=NO_LIMITS), event_sink=sink,
                             options=DeliveryOptions(linger=0.01, chunk_size=50, seed=1))

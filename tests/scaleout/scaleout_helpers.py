@@ -32,7 +32,9 @@ def records_settled(client, prefix: str) -> int:
 
 
 def make_worker(url: str, prefix: str, sandbox, state_dir: Path, name: str, *, partitions: int = 4,
-                profile: str = "10/1s", lease_ttl: float = 2.0, concurrency: int = 4, mapping: Path = MAPPING):
+                profile: str = "10/1s", lease_ttl: float = 2.0, concurrency: int = 4, mapping: Path = MAPPING,
+                events_file: Path | None = None):
+    """A worker sending to ``sandbox``, or with ``events_file`` to a jsonl file sink (one file per partition)."""
     import redis
 
     from ebi_mapper import compile_mapping, load_mapping
@@ -49,7 +51,10 @@ def make_worker(url: str, prefix: str, sandbox, state_dir: Path, name: str, *, p
     reg = make_registry(entry_points=False)
 
     def sinks(p: int):
-        events = reg.sink("optimove").factory({"url": sandbox.endpoint, "timeout": 2.0, "trust_env": False})
+        if events_file is not None:
+            events = reg.sink("jsonl").factory({"path": str(events_file.with_suffix(f".p{p}.jsonl"))})
+        else:
+            events = reg.sink("optimove").factory({"url": sandbox.endpoint, "timeout": 2.0, "trust_env": False})
         bespoke = reg.sink("data_studio").factory({"dir": str(state_dir / "data-studio" / name / f"p{p}"), "client": "acme"})
         return events, bespoke
 

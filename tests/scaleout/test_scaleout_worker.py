@@ -101,6 +101,32 @@ def test_two_workers_deliver_everything_once_and_ack_all(rclient, redis_url, pre
     assert all(rclient.get(Keys(prefix).lease(p)) is None for p in range(4))
 
 
+def test_a_worker_with_a_file_sink_acknowledges_every_entry(rclient, redis_url, prefix, sandbox, tmp_path):
+    """A file sink takes each chunk's events inside the chunk's transaction (the direct path): the
+    records it settles there are acknowledged too, once, and each PK's last version is in the files."""
+    expected = _enqueue(rclient, prefix, tmp_path, 400, seed=35)
+    out = tmp_path / "events.jsonl"
+    cluster = ClusterThreads()
+    try:
+        cluster.start(make_worker(redis_url, prefix, sandbox, tmp_path, "w1", events_file=out))
+        wait_for(lambda: records_settled(rclient, prefix) >= 400, 60, "400 records settled")
+    finally:
+        cluster.stop_all()
+    assert records_settled(rclient, prefix) == 400
+    for p in range(4):
+        assert rclient.xpending(Keys(prefix).stream(p), "workers")["pending"] == 0
+    import orjson
+
+    pks = set()
+    for p in range(4):
+        path = out.with_suffix(f".p{p}.jsonl")
+        for line in path.read_bytes().splitlines() if path.exists() else []:
+            event = orjson.loads(line)
+            ctx = event.get("context", {})
+            pks.add((event["event"], event.get("customer"), ctx.get("ootb_transaction_id") or ctx.get("ootb_bet_key")))
+    assert len(pks) == expected["event_pks"]
+
+
 def test_xack_only_after_the_outcome_is_durable(rclient, redis_url, prefix, sandbox, tmp_path):
     """The receiver refuses everything with 503 for a while: entries are read but stay pending."""
     expected = _enqueue(rclient, prefix, tmp_path, 200, seed=32)
