@@ -75,6 +75,9 @@ class Sender:
         """The finished request's answer (its place in the limiter released)."""
         raise NotImplementedError
 
+    def settled(self, outcome: str, bodies: list[dict]) -> None:
+        """``bodies`` settled here as ``outcome`` (the loop's observer hears it, as from the outbox path)."""
+
 
 def _batches(queued: list[list[tuple[str, OutboxItem]]], size_of: Callable[[str], int]
              ) -> tuple[list[tuple[str, list[Pending]]], list[Pending]]:
@@ -131,16 +134,20 @@ def deliver_direct(state: StateStore, records: list[Record], queued: list[list[t
             left[idx] += 1
 
     def live(batch: list[Pending]) -> list[Pending]:
-        out = []
+        out, dropped = [], []
         for idx, item in batch:
             current = known.get(item.pk_hash)
             if current is not None and (current[0] != item.content_hash or current[1] == item.content_hash):
-                counts["events_superseded"] += 1  # as the outbox path would drop it at dispatch
+                dropped.append(item.body)  # as the outbox path would drop it at dispatch
             else:
                 out.append((idx, item))
+        if dropped:
+            counts["events_superseded"] += len(dropped)
+            sender.settled("events_superseded", dropped)
         return out
 
     def took(batch: list[Pending]) -> None:
+        sender.settled("events_delivered", [item.body for _, item in batch])
         for idx, item in batch:
             counts["events_delivered"] += 1
             bits[idx] |= DELIVERED
@@ -260,6 +267,9 @@ class DirectPath(Sender):
         if result.status == "ok":
             loop._run_counts["requests_ok"] += 1
         return result
+
+    def settled(self, outcome: str, bodies: list[dict]) -> None:
+        self.loop.observer.settled(outcome, bodies)
 
     def _settle(self, row: OutboxRow, result: SendResult) -> None:
         counts: dict[str, Any] = defaultdict(Counter)

@@ -125,6 +125,7 @@ class DeliveryLoop:
         self.ingestor = Ingestor(state, mapper, plan, self.batcher, bespoke_route if bespoke_sink is not None else None, wall)
         self._rng = random.Random(self.options.seed)
         self._inflight: dict[Future, OutboxRow] = {}
+        self._send_ids: dict[Future, int] = {}  # a remembered class's request -> its recent_sends row
         self._gate = PkGate()  # one version of a PK in flight at a time (see inflight.py)
         self._pool = ThreadPoolExecutor(max_workers=max(1, self.options.concurrency), thread_name_prefix="ebi-mapper-send")
         # Batches handed out before their answers are settled together. Inline sinks answer at
@@ -404,9 +405,10 @@ class DeliveryLoop:
                 # from the answer, so no latency can crowd a window at the server).
                 if self.limiter.try_admit(cls) > 0.0:  # pragma: no cover - checked just above
                     continue
-                if cls in self._remembered:
-                    self.state.record_send(cls, self.wall())
+                send_id = self.state.record_send(cls, self.wall()) if cls in self._remembered else None
                 fut = self._send(sink, [i.body for i in row.items])
+                if send_id is not None:
+                    self._send_ids[fut] = send_id  # its answer time is stored with the answer (send_log.py)
                 self._inflight[fut] = row
                 self._gate.enter(row)
                 sent_one = True
@@ -476,6 +478,8 @@ class DeliveryLoop:
             for fut in done:
                 row = self._inflight.pop(fut)
                 self.limiter.complete(row.rate_class)
+                if fut in self._send_ids:
+                    self.state.answer_send(self._send_ids.pop(fut), self.wall())
                 self._gate.leave(row)
                 self._settle(row, result_of_send(self._sink_for(row), fut), counts)
             self._bump(counts)

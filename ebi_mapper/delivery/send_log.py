@@ -24,13 +24,20 @@ def remembered_classes(limits: Mapping[str, Limit | None], limiter: RateLimiter)
 
 
 def seed_limiters(limiter: RateLimiter, state: StateStore, remembered: set[str], now_wall: float, now_mono: float) -> None:
-    """Put the predecessor's requests still inside their windows into ``limiter``'s windows."""
+    """Put the predecessor's requests still inside their windows into ``limiter``'s windows.
+
+    The limiter counts a request from its answer (ratelimit.py: so no latency can crowd a window
+    at the receiver), so a remembered request counts from its answer time too. One whose answer
+    was never settled (its process died with it in flight) may have been answered at any moment
+    up to now: it counts from now, the only time that cannot be too early.
+    """
     if not remembered:
         return
     longest = max(limiter.classes[c].window for c in remembered)
     by_class: dict[str, list[float]] = defaultdict(list)
-    for cls, at in state.recent_sends(now_wall - longest):
+    for cls, _sent, answered in state.recent_sends(now_wall - longest):
         if cls in remembered:
+            at = now_wall if answered is None else min(answered, now_wall)
             by_class[cls].append(now_mono - (now_wall - at))
     for cls, times in by_class.items():
         limiter.classes[cls].seed(times)

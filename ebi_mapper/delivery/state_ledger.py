@@ -93,17 +93,25 @@ class LedgerStore(StoreBase):
         return self._exec(f"SELECT COUNT(*) FROM dlq{where}").fetchone()[0]
 
     # -- rate-limit memory -------------------------------------------------------------------
-    def record_send(self, rate_class: str, at: float, *, keep_seconds: float = 3600.0) -> None:
-        """Remember that a request of ``rate_class`` goes out at ``at`` (committed before it is sent)."""
+    def record_send(self, rate_class: str, at: float, *, keep_seconds: float = 3600.0) -> int:
+        """Remember that a request of ``rate_class`` goes out at ``at`` (committed before it is sent); its id."""
         if self._in_txn:
             raise StateError("record_send commits on its own; call it outside a transaction")
-        self._exec("INSERT INTO recent_sends (rate_class, at) VALUES (?, ?)", (rate_class, at))
+        cur = self._exec("INSERT INTO recent_sends (rate_class, at) VALUES (?, ?)", (rate_class, at))
         if int(at) % 60 == 0:  # now and then, forget sends far older than any window
             self._exec("DELETE FROM recent_sends WHERE at < ?", (at - keep_seconds,))
+        return int(cur.lastrowid or 0)
 
-    def recent_sends(self, since: float) -> list[tuple[str, float]]:
-        """``(rate_class, at)`` of the remembered requests sent at or after ``since``, oldest first."""
-        return [tuple(r) for r in self._exec("SELECT rate_class, at FROM recent_sends WHERE at >= ? ORDER BY at", (since,)).fetchall()]
+    def answer_send(self, send_id: int, at: float) -> None:
+        """The request ``send_id`` (of :meth:`record_send`) was answered at ``at``."""
+        self._require_txn()
+        self._exec("UPDATE recent_sends SET answered = ? WHERE rowid = ?", (at, send_id))
+
+    def recent_sends(self, since: float, *, in_flight_for: float = 300.0) -> list[tuple[str, float, float | None]]:
+        """``(rate_class, sent at, answered at or None)`` of the remembered requests answered at or after
+        ``since``, or never answered and sent less than ``in_flight_for`` seconds before it; oldest first."""
+        sql = "SELECT rate_class, at, answered FROM recent_sends WHERE COALESCE(answered, at + ?) >= ? ORDER BY at"
+        return [(r[0], r[1], r[2]) for r in self._exec(sql, (in_flight_for, since)).fetchall()]
 
     # -- checkpoint, totals, runs ------------------------------------------------------------
     def checkpoint(self, input_id: str) -> Checkpoint | None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 __all__ = ["SCHEMA", "SCHEMA_VERSION", "migrate"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -95,7 +95,8 @@ CREATE TABLE IF NOT EXISTS totals (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS recent_sends (  -- send times of small rate classes, so a restart keeps the window
     rate_class TEXT NOT NULL,
-    at REAL NOT NULL
+    at REAL NOT NULL,               -- when the request went out (committed before it is sent)
+    answered REAL                   -- when its answer settled (NULL: in flight, or its process died first)
 );
 CREATE INDEX IF NOT EXISTS recent_sends_at ON recent_sends (at);
 CREATE TABLE IF NOT EXISTS runs (
@@ -115,14 +116,17 @@ def migrate(conn: sqlite3.Connection, path: Path) -> None:
     if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone() is None:
         return  # a new file
     row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    if row is None or row[0] != "1":
+    if row is None or row[0] not in ("1", "2"):
         return  # current, or refused below
     conn.execute("BEGIN IMMEDIATE")
     try:
-        # v2: dedup entries carry their last sighting (retention), the outbox its dispatch index.
-        conn.execute("ALTER TABLE dedup ADD COLUMN last_seen REAL NOT NULL DEFAULT 0")
-        conn.execute("UPDATE dedup SET last_seen = COALESCE(last_sent, first_seen)")
-        conn.execute("DROP INDEX IF EXISTS outbox_due")
+        if row[0] == "1":  # v2: dedup entries carry their last sighting (retention), the outbox its dispatch index.
+            conn.execute("ALTER TABLE dedup ADD COLUMN last_seen REAL NOT NULL DEFAULT 0")
+            conn.execute("UPDATE dedup SET last_seen = COALESCE(last_sent, first_seen)")
+            conn.execute("DROP INDEX IF EXISTS outbox_due")
+        # v3: a remembered request's answer time (the limiter counts a request from its answer).
+        if "answered" not in {r[1] for r in conn.execute("PRAGMA table_info(recent_sends)")}:
+            conn.execute("ALTER TABLE recent_sends ADD COLUMN answered REAL")
         conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
         conn.execute("COMMIT")
     except BaseException:

@@ -11,6 +11,7 @@ may differ; their sum, every other counter and the receiver's final content per 
 from __future__ import annotations
 
 import sqlite3
+from collections import Counter
 
 import orjson
 import pytest
@@ -267,9 +268,18 @@ def test_the_direct_path_uses_no_outbox_rows_when_nothing_waits(tmp_path, mapper
     src = tmp_path / "in.jsonl"
     write_mixed(src, 200, seed=5, kinds={"deposit": 3, "bet": 1})
     sink = sink_type(_ok)
+    heard: Counter = Counter()
+
+    class Observer:  # serve's metrics hear what the direct path settles, as from the outbox path
+        def limiter_held(self, rate_class):
+            pass
+
+        def settled(self, outcome, events):
+            heard[outcome] += len(events)
+
     with open_state(tmp_path / "state") as state:
         loop = DeliveryLoop(state=state, mapper=mapper, plan=make_rate_plan(catalog, overrides=NO_LIMITS), event_sink=sink,
-                            options=DeliveryOptions(linger=0.01, chunk_size=50, seed=1))
+                            options=DeliveryOptions(linger=0.01, chunk_size=50, seed=1), observer=Observer())
         saved = []
         original = state.save_batch
         state.save_batch = lambda **kw: saved.append(kw) or original(**kw)  # type: ignore[method-assign]
@@ -279,6 +289,7 @@ def test_the_direct_path_uses_no_outbox_rows_when_nothing_waits(tmp_path, mapper
             loop.close()
     assert summary.adds_up and summary.records["delivered"] == 200
     assert saved == []  # every batch went straight to the sink
+    assert heard["events_delivered"] == summary.events["delivered"] == 200
 
 
 @pytest.mark.slow
