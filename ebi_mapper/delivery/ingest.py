@@ -20,16 +20,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 from ..engine.timestamps import DST_LOG
-from ..outcomes import RecordResult, Rejection
-from ..rejection_codes import rejection
+from ..outcomes import OotbEvent, RecordResult, Rejection
 from .batcher import Batch, Batcher
 from .rateplan import BESPOKE_CLASS, RatePlan
 from .source import InputRecord
-from .state import OutboxItem, StateStore, content_hash, pk_hash
+from .state import OutboxItem, StateStore, pk_hash
+from .units import Prepared, event_unit, map_records, prepare, sighting_time
 from .versions import VersionGate, make_profile_merger, merge_profile
 
 __all__ = ["MapperLike", "Ingestor", "COUNTER_NAMES", "REQUEST_COUNTERS", "sighting_time"]
@@ -45,23 +45,6 @@ COUNTER_NAMES = (
 )
 # Counted per invocation only (a request may carry events of several inputs).
 REQUEST_COUNTERS = ("requests_ok", "requests_retry", "requests_throttled", "requests_rejected", "batches_split")
-
-
-def sighting_time(timestamp: str, default: float) -> float:
-    """The feed's time of an event (its envelope ``timestamp``) as epoch seconds; ``default`` if unreadable.
-
-    Retention expires dedup entries by this clock, not the wall clock, so a backfill of a week
-    read in minutes keeps a one-day window of PKs, as the live feed would (docs/delivery.md).
-    Envelope times read ``YYYY-MM-DD HH:MM:SS.ffffff UTC``, bespoke rows ISO 8601 with ``Z``.
-    """
-    try:
-        text = timestamp[:-4] if timestamp.endswith(" UTC") else timestamp
-        moment = datetime.fromisoformat(text)
-    except (TypeError, ValueError, AttributeError):
-        return default
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
 
 
 class MapperLike(Protocol):
@@ -112,9 +95,9 @@ class Ingestor:
         DST_LOG.take()  # counts left by anything else in this process are not this batch's
         records = list(records)
         settled: list[tuple[str, str]] = []
-        good = [rec for rec in records if rec.error is None]
-        results = iter(self._map_all(good, now_dt))
-        mapped: list[tuple[InputRecord, RecordResult, list, int]] = []
+        # Records the mapping process (premap.py) did not prepare are mapped here, all together.
+        fresh = iter(self.prepare_all([rec for rec in records if rec.error is None and rec.prepared is None], now_dt))
+        mapped: list[tuple[InputRecord, list[dict], list, int]] = []
         units: list[tuple[bytes, bytes, float]] = []
         for rec in records:
             counts["records_read"] += 1
@@ -126,20 +109,23 @@ class Ingestor:
                 counts["rejections"] += 1
                 settled.append((rec.source, "records_rejected"))
                 continue
-            result, record_units, stale = self._units(rec, next(results), counts, now)
-            mapped.append((rec, result, record_units, stale))
-            units.extend((pk, ch, seen) for _, _, pk, ch, seen, _ in record_units)
+            prepared = rec.prepared if rec.prepared is not None else next(fresh)
+            if prepared.dst:  # local times the dst policy settled in the mapping process
+                counts.update({f"dst_{kind}": n for kind, n in prepared.dst.items() if n})
+            rejections, record_units, stale = self._units(rec, prepared, counts, now)
+            mapped.append((rec, rejections, record_units, stale))
+            units.extend((pk, ch, now if seen is None else seen) for _, _, pk, ch, seen, _ in record_units)
         known: dict[bytes, tuple[bytes, bytes | None]] = {}  # each PK's dedup entry once decided (for the direct path)
         direct = self.direct is not None and any(mapped)
         decisions = iter(self.state.dedup_decide_many(units, now, known if direct else None, write=not direct))
         pending_rows: list[tuple[str, str, bytes | None, int, bool]] = []
         to_queue: list[list[tuple[str, OutboxItem]]] = []
-        for rec, result, record_units, stale in mapped:
-            queued, outcome = self._decide(rec, result, record_units, stale, decisions, input_id, counts, now)
+        for rec, rejections, record_units, stale in mapped:
+            queued, outcome = self._decide(rec, rejections, record_units, stale, decisions, input_id, counts, now)
             if outcome is not None:
                 settled.append((rec.source, outcome))
             if queued:
-                pending_rows.append((input_id, rec.source, rec.raw, len(queued), bool(result.rejections)))
+                pending_rows.append((input_id, rec.source, rec.raw, len(queued), bool(rejections)))
                 to_queue.append(queued)
         if direct:  # writes the dedup decisions too, with what the sink acknowledged
             left, done = self.direct(pending_rows, to_queue, known, counts, now)  # type: ignore[misc]  # set when direct
@@ -155,33 +141,36 @@ class Ingestor:
                 counts[f"dst_{kind}"] += n
         return settled
 
-    def _map_all(self, records: list[InputRecord], now_dt: datetime) -> list[RecordResult]:
-        many = getattr(self.mapper, "map_many", None)
-        if many is not None:
-            try:
-                return many([r.payload for r in records], now=now_dt, sources=[r.source for r in records])
-            except Exception:  # noqa: BLE001 - find the record that broke the engine, below
-                pass
-        return [self._map(rec, now_dt) for rec in records]
+    def stateful(self, event: OotbEvent) -> bool:
+        """Whether ``event`` needs the state before it is a unit: a profile delta, or a source version."""
+        return event.version is not None or (self.profiles is not None and self.profiles.applies(event))
 
-    def _map(self, rec: InputRecord, now_dt: datetime) -> RecordResult:
-        try:
-            return self.mapper.map_record(rec.payload, source=rec.source, now=now_dt)
-        except Exception as exc:  # noqa: BLE001 - an engine bug must not stop the other records
-            return RecordResult(rejections=[rejection("internal_error", error_type=type(exc).__name__, error=exc, source=rec.source)])
+    def prepare_all(self, records: list[InputRecord], now_dt: datetime) -> list[Prepared]:
+        """Map ``records`` and prepare what they produced (units.py): all that needs no state.
 
-    def _units(self, rec: InputRecord, result: RecordResult, counts: Counter, now: float) -> tuple[RecordResult, list, int]:
-        """The record's result (with any version refusals added), its units and how many were stale.
+        The mapping process (premap.py) calls this very method on its copy of the ingestor."""
+        if not records:
+            return []
+        results = map_records(self.mapper, [r.payload for r in records], [r.source for r in records], now_dt)
+        class_of, bespoke, stateful = self.plan.class_of, self.bespoke_route is not None, self.stateful
+        return [prepare(result, class_of, bespoke, stateful) for result in results]
 
-        A unit: (counter prefix, rate class, PK hash, content hash, sighting time, body); events,
-        then bespoke rows.
+    def _units(self, rec: InputRecord, prepared: Prepared, counts: Counter, now: float) -> tuple[list[dict], list, int]:
+        """The record's rejections (with any version refusals added), its units and how many were stale.
+
+        Units (units.py): events in order, then bespoke rows. Events that need the state (profile
+        deltas, source versions) become units here; the others come prepared.
         """
-        counts["events_filtered"] += len(result.filtered)
-        counts["rejections"] += len(result.rejections)
+        counts["events_filtered"] += prepared.filtered
+        counts["rejections"] += len(prepared.rejections)
+        counts["bespoke_dropped"] += prepared.dropped
         units = []
         stale = 0
         refused: list[Rejection] = []
-        for event in result.events:
+        for event in prepared.events:
+            if type(event) is tuple:  # a unit already
+                units.append(event)
+                continue
             merged = merge_profile(self.profiles, event, rec.source)  # profile deltas: merged field by field
             if merged is not None:
                 if merged.status in ("stale", "partial"):
@@ -192,9 +181,8 @@ class Ingestor:
                         refused.append(merged.rejection)
                     continue
                 event = merged.event
-            pk = pk_hash(event.event, event.pk) if event.pk else None
-            if merged is None and event.version is not None and pk is not None:
-                verdict, why = self.versions.admit(pk, event, sighting_time(event.timestamp, now), rec.source)
+            if merged is None and event.version is not None and event.pk:
+                verdict, why = self.versions.admit(pk_hash(event.event, event.pk), event, sighting_time(event.timestamp, now), rec.source)
                 if verdict == "stale":  # an older version than one already seen: never sent
                     counts["events_stale"] += 1
                     stale += 1
@@ -202,25 +190,15 @@ class Ingestor:
                 if why is not None:
                     refused.append(why)
                     continue
-            body = event.to_dict()
-            ch = content_hash(body)
-            if pk is None:  # an event without a catalog PK is keyed by its content
-                pk = pk_hash(event.event, [ch.hex()])
-            units.append(("events", self.plan.class_of(event.event), pk, ch, sighting_time(event.timestamp, now), body))
+            units.append(event_unit(event, self.plan.class_of, sighting_time(event.timestamp, now)))
+        rejections = prepared.rejections
         if refused:
-            result = RecordResult(result.events, [*result.rejections, *refused], result.filtered, result.bespoke, result.nulls_dropped)
+            rejections = [*rejections, *(r.to_dict() for r in refused)]
             counts["rejections"] += len(refused)
-        for row in result.bespoke:
-            if self.bespoke_route is None:
-                counts["bespoke_dropped"] += 1
-                continue
-            # A bespoke row has no catalog PK: the customer's attributes at one moment from one rule.
-            body = row.to_dict()
-            units.append(("bespoke", BESPOKE_CLASS, pk_hash("bespoke:" + row.rule, [row.customer, row.timestamp]),
-                          content_hash(body), sighting_time(row.timestamp, now), body))
-        return result, units, stale
+        units.extend(prepared.bespoke)
+        return rejections, units, stale
 
-    def _decide(self, rec: InputRecord, result: RecordResult, units: list, stale: int, decisions: Iterator[str],
+    def _decide(self, rec: InputRecord, rejections: list[dict], units: list, stale: int, decisions: Iterator[str],
                 input_id: str, counts: Counter, now: float) -> tuple[list[tuple[str, OutboxItem]], str | None]:
         queued: list[tuple[str, OutboxItem]] = []
         duplicates = 0
@@ -231,11 +209,10 @@ class Ingestor:
                 duplicates += 1
             else:
                 queued.append((rate_class, OutboxItem(pk, ch, None, body)))
-        rejected = bool(result.rejections)
+        rejected = bool(rejections)
         if rejected:
             self.state.add_dead_letter(input_id=input_id, source=rec.source, kind="mapping",
-                                       reasons=[r.to_dict() for r in result.rejections], payload=rec.payload, now=now,
-                                       replaces=rec.ref)
+                                       reasons=rejections, payload=rec.payload, now=now, replaces=rec.ref)
             counts["records_rejected"] += 1
         if queued:
             return queued, None  # settles when its last event does

@@ -36,6 +36,7 @@ class InputRecord:
     ref: Any = None  # the dead-letter id when a replay produced this record
     code: str | None = None  # the decoder's rejection code with ``error`` (engine/jsonl/decode.py)
     dead_letter_kind: str = "malformed"  # the dead letter's kind with ``error`` ('intake': a body serve refused)
+    prepared: Any = None  # units.Prepared when the mapping process (premap.py) mapped it already
 
 
 def _read_lines(fh: BinaryIO, name: str, start_offset: int, first_line: int, max_bytes: int, file_key: str) -> Iterator[InputRecord]:
