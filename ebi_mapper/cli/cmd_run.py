@@ -168,13 +168,16 @@ def summary_to_stderr(*sinks: Any) -> bool:
 @click.option("--linger-ms", type=click.IntRange(min=0), default=None, help="How long a half-full batch waits for more events.")
 @click.option("--concurrency", type=click.IntRange(min=1), default=None, help="Requests in flight at once.")
 @click.option("--max-attempts", type=click.IntRange(min=1), default=None, help="Failed sends before a batch is dead-lettered.")
+@click.option("--map-process", type=click.Choice(["auto", "on", "off"]), default=None,
+              help="Read and map the input in a child process, on a second core (default: delivery.map_process, else auto: with 2+ cores).")
 @click.option("--progress/--no-progress", default=True, help="Live progress on a terminal, log lines otherwise.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Summary format.")
 @click.option("--queue", default=None, help="Enqueue to this Redis (redis://host:port/db) for `ebi-mapper worker`s instead of delivering.")
 @click.option("--partitions", type=click.IntRange(min=1), default=None, help="With --queue: the cluster's partition count (fixed at first use; default 16).")
 def command(mapping: Path, input_spec: str, state_dir: Path | None, sink: str | None, sink_options: tuple[str, ...],
             bespoke_options: tuple[str, ...], limits: tuple[str, ...], max_records: int | None, linger_ms: int | None, concurrency: int | None,
-            max_attempts: int | None, progress: bool, fmt: str, queue: str | None = None, partitions: int | None = None) -> int:
+            max_attempts: int | None, progress: bool, fmt: str, queue: str | None = None, partitions: int | None = None,
+            map_process: str | None = None) -> int:
     """Map MAPPING's input and deliver the events: dedup, ≤10-event batches, rate limits, retries.
 
     The state (dedup, outbox, dead letters, checkpoint) lives in one SQLite file; a run killed at
@@ -189,7 +192,8 @@ def command(mapping: Path, input_spec: str, state_dir: Path | None, sink: str | 
 
     setup = delivery_setup(mapping, disable=disabled(), sink=sink, sink_options=sink_options, bespoke_options=bespoke_options,
                            limits=limits, state_dir=state_dir, max_records=max_records,
-                           overrides={"linger_ms": linger_ms, "concurrency": concurrency, "max_attempts": max_attempts})
+                           overrides={"linger_ms": linger_ms, "concurrency": concurrency, "max_attempts": max_attempts,
+                                      "map_process": map_process})
     settings = setup.settings
     source = make_source(input_spec, run_tag=str(int(time.time() * 1000)))
     if queue is not None:

@@ -41,7 +41,8 @@ from .ingest import COUNTER_NAMES, Ingestor, MapperLike
 from .observer import DeliveryObserver, NullObserver
 from .ratelimit import DEFAULT_SAFETY, RateLimiter, make_rate_limiter
 from .rateplan import BESPOKE_CLASS, RatePlan
-from .readers import DirectReader, ThreadedReader
+from .premap import open_reader
+from .readers import DirectReader
 from .retention import Retention, compact, expire_dedup, expire_history, save_retention
 from .retry import RetryPolicy, decide
 from .send_log import remembered_classes, seed_limiters
@@ -75,6 +76,7 @@ class DeliveryOptions:
     seed: int | None = None  # for the jitter (tests)
     retention: Retention = field(default_factory=Retention)  # what the state forgets, and when (retention.py)
     direct: bool = True  # a chunk's events go to the sink inside its transaction while nothing of their class waits (direct.py)
+    map_process: str = "auto"  # run_input maps files and stdin in a child process: auto (2+ cores) | on | off (premap.py)
 
 
 class DeliveryLoop:
@@ -179,10 +181,8 @@ class DeliveryLoop:
             self.state.set_checkpoint(new, self.wall())
             position["cp"] = new
 
-        reader = None
-        if cp.status == "reading":
-            records = source.records(file=cp.file, offset=cp.offset, line=cp.line)
-            reader = ThreadedReader(records, self.options.chunk_size * 2)
+        # Reads (and maps, in a child process: premap.py) from the checkpoint on.
+        reader = open_reader(source, cp, self.ingestor, self.options.chunk_size, self.options.map_process) if cp.status == "reading" else None
         try:
             status = self._pump(reader, input_id, commit)
         finally:

@@ -49,7 +49,7 @@ ENV_STATE_DIR = "EBI_MAPPER_STATE_DIR"
 KNOWN_KEYS = frozenset({
     "sink", "sink_options", "bespoke_options", "limits", "batch_size", "bespoke_batch_size", "linger_ms",
     "concurrency", "max_attempts", "max_throttled", "retry_base_ms", "retry_max_ms", "chunk_size",
-    "max_backlog_batches", "state_dir", "retention",
+    "max_backlog_batches", "state_dir", "retention", "map_process",
 })
 RETENTION_KEYS = frozenset({"dedup", "dead_letters", "runs"})
 
@@ -124,6 +124,19 @@ def _number(delivery: Mapping[str, Any], key: str, default: float, cast: type = 
         raise DeliveryError(f"delivery.{key} must be a number, got {shown}") from exc
 
 
+def _map_process(value: Any) -> str:
+    """``delivery.map_process``: map ``run``'s input in a child process (premap.py); ``auto``: with 2+ cores."""
+    from .premap import MAP_PROCESS_CHOICES
+
+    if value is None:
+        return "auto"
+    if isinstance(value, bool):  # YAML reads a bare on/off as a boolean
+        return "on" if value else "off"
+    if value not in MAP_PROCESS_CHOICES:
+        raise DeliveryError(f"delivery.map_process must be one of {', '.join(MAP_PROCESS_CHOICES)}, got {value!r}")
+    return str(value)
+
+
 def _retention(section: Any) -> Retention:
     if section is None:
         return Retention()
@@ -186,6 +199,7 @@ def read_delivery_settings(
         max_records=max_records,
         retry=policy,
         retention=_retention(delivery.get("retention")),
+        map_process=_map_process(delivery.get("map_process")),
     )
     directory = state_dir_of(mapping, state_dir, delivery=delivery, environ=env)
     events_sink = sink or env.get(ENV_SINK) or delivery.get("sink") or "optimove"
