@@ -39,9 +39,9 @@ from .direct import DirectPath
 from .inflight import PkGate, forget_acknowledged, forget_acknowledged_of_outbox
 from .ingest import COUNTER_NAMES, Ingestor, MapperLike
 from .observer import DeliveryObserver, NullObserver
+from .premap import open_reader
 from .ratelimit import DEFAULT_SAFETY, RateLimiter, make_rate_limiter
 from .rateplan import BESPOKE_CLASS, RatePlan
-from .premap import open_reader
 from .readers import DirectReader
 from .retention import Retention, compact, expire_dedup, expire_history, save_retention
 from .retry import RetryPolicy, decide

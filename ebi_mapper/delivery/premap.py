@@ -80,44 +80,44 @@ def open_reader(source: Any, cp: Any, ingestor: Any, chunk_size: int, setting: s
 
 
 # -- the wire form ---------------------------------------------------------------------------
-# A record: (source, raw, payload, error, file, offset, line, code, dead_letter_kind, prepared).
-# ``prepared``: the Prepared fields, then the indexes of its events shipped as OotbEvent fields
+# A record: (source, raw, payload, error, file, offset, line, code, dead_letter_kind, prepared, whole):
+# ``prepared`` the Prepared fields; ``whole`` the indexes of its events shipped as OotbEvent fields
 # (those that need the loop's state); the payload only when the loop may need it for a dead letter.
 
 
 def _encode(records: list[InputRecord], prepared: list[Prepared], dst: dict | None) -> bytes:
-    wire = []
+    wire: list[tuple] = []
+    append = wire.append
     it = iter(prepared)
     for r in records:
         if r.error is not None:
-            wire.append((r.source, r.raw, None, r.error, r.file, r.offset, r.line, r.code, r.dead_letter_kind, None))
+            append((r.source, r.raw, None, r.error, r.file, r.offset, r.line, r.code, r.dead_letter_kind, None, None))
             continue
         p = next(it)
-        events = p.events
-        whole = [i for i, e in enumerate(events) if type(e) is not tuple]
+        whole = [i for i, e in enumerate(p.events) if type(e) is not tuple]
         if whole:
-            events = list(events)
+            events = list(p.events)
             for i in whole:
                 e = events[i]
                 events[i] = (e.tenant, e.event, e.customer, e.timestamp, e.context, e.rule, e.pk, e.version)
-        payload = r.payload if whole or p.rejections else None
-        wire.append((r.source, r.raw, payload, None, r.file, r.offset, r.line, None, r.dead_letter_kind,
-                     (p.filtered, p.rejections, events, p.bespoke, p.dropped, dst, whole)))
-        dst = None  # the chunk's counts ride on its first mapped record
+            p = p._replace(events=events)
+        if dst:  # the chunk's counts ride on its first mapped record
+            p, dst = p._replace(dst=dst), None
+        append((r.source, r.raw, r.payload if whole or p.rejections else None, None, r.file, r.offset, r.line, None,
+                r.dead_letter_kind, tuple(p), whole))
     return _CHUNK + pickle.dumps(wire, protocol=5)
 
 
 def _decode(data: bytes) -> list[InputRecord]:
-    out = []
+    make = Prepared._make
+    out: list[InputRecord] = []
     append = out.append
-    for source, raw, payload, error, file, offset, line, code, kind, p in pickle.loads(memoryview(data)[1:]):
-        prepared = None
-        if p is not None:
-            filtered, rejections, events, bespoke, dropped, dst, whole = p
+    for source, raw, payload, error, file, offset, line, code, kind, p, whole in pickle.loads(memoryview(data)[1:]):
+        if whole:
+            events = p[2]
             for i in whole:
                 events[i] = OotbEvent(*events[i])
-            prepared = Prepared(filtered, rejections, events, bespoke, dropped, dst)
-        append(InputRecord(source, raw, payload, error, file, offset, line, None, code, kind, prepared))
+        append(InputRecord(source, raw, payload, error, file, offset, line, None, code, kind, None if p is None else make(p)))
     return out
 
 
@@ -183,7 +183,7 @@ class MapProcess:
         data_r, data_w = os.pipe()
         ctl_r, ctl_w = os.pipe()
         with contextlib.suppress(AttributeError, OSError):  # Linux: room for about two chunks
-            fcntl.fcntl(data_w, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)  # type: ignore[attr-defined]
+            fcntl.fcntl(data_w, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
         parent = os.getpid()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child (its behaviour is tested through the loop)

@@ -22,9 +22,18 @@ from ..errors import DeliveryError
 __all__ = ["InputRecord", "InputSource", "make_source", "MAX_LINE_BYTES"]
 
 
-@dataclass(frozen=True)
+_set = object.__setattr__
+
+
+@dataclass(frozen=True, init=False)
 class InputRecord:
-    """One input line: its payload (or why it has none) and where the next line starts."""
+    """One input line: its payload (or why it has none) and where the next line starts.
+
+    Frozen, with a hand-written ``__init__`` that stores the fields in one assignment (as
+    ``OotbEvent``): one is made per line, twice with the mapping process (premap.py), and the
+    generated one's eleven ``object.__setattr__`` calls cost more than the rest of the record's
+    hand-over; tests/delivery/test_premap.py checks ``__init__`` and the fields stay one.
+    """
 
     source: str  # 'name:line' for people
     raw: bytes  # the line as read (capped), kept for dead letters
@@ -37,6 +46,11 @@ class InputRecord:
     code: str | None = None  # the decoder's rejection code with ``error`` (engine/jsonl/decode.py)
     dead_letter_kind: str = "malformed"  # the dead letter's kind with ``error`` ('intake': a body serve refused)
     prepared: Any = None  # units.Prepared when the mapping process (premap.py) mapped it already
+
+    def __init__(self, source: str, raw: bytes, payload: Any = None, error: str | None = None, file: str = "", offset: int = 0,
+                 line: int = 0, ref: Any = None, code: str | None = None, dead_letter_kind: str = "malformed", prepared: Any = None) -> None:
+        _set(self, "__dict__", {"source": source, "raw": raw, "payload": payload, "error": error, "file": file, "offset": offset,
+                                "line": line, "ref": ref, "code": code, "dead_letter_kind": dead_letter_kind, "prepared": prepared})
 
 
 def _read_lines(fh: BinaryIO, name: str, start_offset: int, first_line: int, max_bytes: int, file_key: str) -> Iterator[InputRecord]:
