@@ -131,8 +131,10 @@ def _child(source: InputSource, cp: Any, ingestor: Any, chunk: int, data_fd: int
         gc.freeze()  # the inherited heap is never collected here: no scans of it, no copied pages
         out = Connection(data_fd, readable=False)
         records = source.records(file=cp.file, offset=cp.offset, line=cp.line)
-        # stdin may trickle: a thread reads it so a chunk goes as soon as the loop could use it.
-        reader: Any = ThreadedReader(records, 2 * chunk) if source.path is None else DirectReader(records)
+        # stdin (or a named pipe) may trickle: a thread reads it, and what it read goes as soon as
+        # the loop could use it (the loop waits a little for a whole chunk: MapProcess.take).
+        trickles = source.path is None or (not source.is_dir and not source.path.is_file())
+        reader: Any = ThreadedReader(records, 2 * chunk) if trickles else DirectReader(records)
         while True:
             stopping = bool(select.select([ctl_fd], [], [], 0)[0])  # the control pipe is only ever closed
             if os.getppid() != parent:
