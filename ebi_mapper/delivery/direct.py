@@ -155,12 +155,17 @@ def deliver_direct(state: StateStore, records: list[Record], queued: list[list[t
             sent[item.pk_hash] = item.content_hash
 
     flying: dict[Future, tuple[str, list[Pending]]] = {}
-    busy: Counter[bytes] = Counter()  # PKs in flight
+    busy: dict[bytes, int] = {}  # PKs in flight: how many batches hold each
 
-    def land(fut: Future) -> None:
+    def land() -> None:
+        """Settle one answer (an inline sink's is there already: no waiting)."""
+        fut = next((f for f in flying if f.done()), None) or next(iter(wait(list(flying), return_when=FIRST_COMPLETED)[0]))
         rate_class, batch = flying.pop(fut)
         for _, item in batch:
-            busy[item.pk_hash] -= 1
+            if busy[item.pk_hash] == 1:
+                del busy[item.pk_hash]
+            else:
+                busy[item.pk_hash] -= 1
         result = sender.answer(rate_class, fut)
         if result.status == "ok":
             took(batch)
@@ -180,8 +185,8 @@ def deliver_direct(state: StateStore, records: list[Record], queued: list[list[t
                 to_outbox(rate_class, batch, None)
                 waiting = None
                 continue
-            if len(flying) >= sender.width or any(busy[item.pk_hash] for _, item in batch):
-                land(next(iter(wait(list(flying), return_when=FIRST_COMPLETED)[0])))
+            if flying and (len(flying) >= sender.width or any(item.pk_hash in busy for _, item in batch)):
+                land()
                 continue
             waiting = None
             going = live(batch)  # judged now: every earlier answer for these PKs is in
@@ -193,9 +198,9 @@ def deliver_direct(state: StateStore, records: list[Record], queued: list[list[t
                 continue
             flying[fut] = (rate_class, going)
             for _, item in going:
-                busy[item.pk_hash] += 1
+                busy[item.pk_hash] = busy.get(item.pk_hash, 0) + 1
         while flying:
-            land(next(iter(wait(list(flying), return_when=FIRST_COMPLETED)[0])))
+            land()
     finally:
         # A sink bug raised from an answer: the transaction rolls back, but no request may be left
         # holding the limiter (each answer releases its place).
