@@ -11,6 +11,7 @@ A second signal stops at once (the state stays consistent).
 
 from __future__ import annotations
 
+import gc
 import signal
 import sys
 import time
@@ -209,6 +210,9 @@ def command(mapping: Path, input_spec: str, state_dir: Path | None, sink: str | 
                         on_progress=reporter) as run:
             received = stop_gracefully(run.loop)
             with reporter:
+                # Everything built so far (the compiled mapping, plugins, modules) lives as long as the process:
+                # moved out of the collector's sight, the full collections of a long run stop rescanning it.
+                gc.freeze()
                 run.summary = loop_summary = run.loop.run_input(source)
         summary = loop_summary
         dead = state.dead_letter_count()
