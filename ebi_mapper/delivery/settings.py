@@ -192,7 +192,7 @@ def read_delivery_settings(
         max_delay=_number(delivery, "retry_max_ms", 60_000, from_env=from_env) / 1000.0,
     )
     options = DeliveryOptions(
-        chunk_size=_number(delivery, "chunk_size", 500, int, from_env=from_env),
+        chunk_size=_number(delivery, "chunk_size", 2000, int, from_env=from_env),
         linger=_number(delivery, "linger_ms", 1000, from_env=from_env) / 1000.0,
         concurrency=_number(delivery, "concurrency", 4, int, from_env=from_env),
         max_backlog_batches=_number(delivery, "max_backlog_batches", 5000, int, from_env=from_env),
