@@ -99,3 +99,36 @@ def test_stop_gives_back_what_was_read_and_not_taken_and_reads_no_further():
     left = reader.stop()
     assert first + left == list(range(len(first) + len(left)))
     assert len(produced) <= len(first) + len(left) + 1  # at most the record in its hand when stopped
+
+
+def test_with_fill_a_bulk_input_comes_in_whole_chunks_and_a_trickle_waits_at_most_fill():
+    """``fill``: once a record is there, the loop waits (up to ``fill``) for a whole chunk or the end,
+    so a file read in bulk is cut into the same chunks whatever the threads' timing."""
+
+    def bulk():
+        for i in range(250):
+            if i % 10 == 0:
+                time.sleep(0.002)  # slower than the loop takes: without fill it would get bits
+            yield i
+
+    reader = ThreadedReader(bulk(), 300)
+    sizes = []
+    while True:
+        chunk, ended = reader.take(100, 1.0, fill=2.0)
+        if chunk:
+            sizes.append(len(chunk))
+        if ended:
+            break
+    assert sizes == [100, 100, 50]
+
+    def trickle():
+        yield 1
+        time.sleep(5)
+        yield 2
+
+    reader = ThreadedReader(trickle(), 10)
+    started = time.monotonic()
+    chunk, ended = reader.take(100, 1.0, fill=0.3)
+    assert chunk == [1] and not ended
+    assert 0.25 <= time.monotonic() - started < 2.0  # waited for more, but not past fill
+    reader.close()
