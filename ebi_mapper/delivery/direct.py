@@ -113,9 +113,12 @@ def deliver_direct(state: StateStore, records: list[Record], queued: list[list[t
     dedup decisions (updated here as the sink acknowledges). ``clear``: the rate classes that may
     go straight to the sink (nothing of theirs queued or in flight); ``None``: all.
 
-    Returns the bespoke rows (their own sink, always through the outbox), with their pending
-    ids, for the batcher; and ``(source, outcome counter)`` of the records whose outcome this
-    settled (for the loop's ``on_settled`` hook).
+    Returns, with their pending ids, the items for the batcher: the bespoke rows (their own sink,
+    always through the outbox) and the events not sent here (their class was busy, held after an
+    answer that was not ``ok``, or not admitted by the limiter), which then fill the open batches
+    of their class across chunks as any outbox item does (a small limited class keeps its
+    requests full); and ``(source, outcome counter)`` of the records whose outcome this settled
+    (for the loop's ``on_settled`` hook).
     """
     batches, bespoke = _batches(queued, size_of)
     left = [0] * len(records)  # events of each record still to settle (bespoke rows included)
@@ -123,13 +126,16 @@ def deliver_direct(state: StateStore, records: list[Record], queued: list[list[t
         left[idx] += 1
     bits = [0] * len(records)
     sent: dict[bytes, bytes] = {}
-    # For the outbox, with the sink's answer when it was sent and not taken (None: not sent).
-    rest: list[tuple[str, list[Pending], SendResult | None]] = []
+    refused: list[tuple[str, list[Pending], SendResult]] = []  # sent, not taken: stored with their answers
+    later: list[tuple[str, Pending]] = []  # not sent: for the batcher
     held: set[str] = set()  # classes whose next batches go to the outbox (per-PK order: one path per class)
 
     def to_outbox(rate_class: str, batch: list[Pending], answer: SendResult | None) -> None:
         held.add(rate_class)
-        rest.append((rate_class, batch, answer))
+        if answer is None:
+            later.extend((rate_class, pending) for pending in batch)
+        else:
+            refused.append((rate_class, batch, answer))
         for idx, _ in batch:
             left[idx] += 1
 
@@ -222,14 +228,14 @@ def deliver_direct(state: StateStore, records: list[Record], queued: list[list[t
     ids = dict(zip(waiting_ids, state.add_pending_many(
         [(*records[idx][:3], left[idx], records[idx][4], bits[idx]) for idx in waiting_ids]), strict=True))
     answered: list[tuple[OutboxRow, SendResult]] = []
-    for rate_class, batch, answer in rest:
+    for rate_class, batch, answer in refused:
         batch_items = [OutboxItem(item.pk_hash, item.content_hash, ids[idx], item.body) for idx, item in batch]
         row_id = state.save_batch(rate_class=rate_class, kind="events", items=batch_items, sealed=True, now=now)
-        if answer is not None:
-            answered.append((OutboxRow(row_id, rate_class, "events", tuple(batch_items), True, 0, 0, now, None), answer))
+        answered.append((OutboxRow(row_id, rate_class, "events", tuple(batch_items), True, 0, 0, now, None), answer))
     for row, answer in answered:  # after every row is stored: a split adds its parts after them
         settle(row, answer)
-    return [(BESPOKE_CLASS, OutboxItem(item.pk_hash, item.content_hash, ids[idx], item.body)) for idx, item in bespoke], settled
+    return [(rate_class, OutboxItem(item.pk_hash, item.content_hash, ids[idx], item.body))
+            for rate_class, (idx, item) in [*later, *((BESPOKE_CLASS, b) for b in bespoke)]], settled
 
 
 class DirectPath(Sender):

@@ -130,7 +130,7 @@ class Ingestor:
         if direct:  # writes the dedup decisions too, with what the sink acknowledged
             left, done = self.direct(pending_rows, to_queue, known, counts, now)  # type: ignore[misc]  # set when direct
             settled.extend(done)
-            for rate_class, item in left:  # bespoke rows come back
+            for rate_class, item in left:  # what it did not send comes back (bespoke rows, busy classes)
                 self.batcher.add(rate_class, item)
         else:
             for pending_id, queued in zip(self.state.add_pending_many(pending_rows), to_queue, strict=True):
