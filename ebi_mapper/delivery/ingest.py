@@ -29,7 +29,7 @@ from .batcher import Batch, Batcher
 from .rateplan import BESPOKE_CLASS, RatePlan
 from .source import InputRecord
 from .state import OutboxItem, StateStore, pk_hash
-from .units import Prepared, event_unit, map_records, prepare, sighting_time
+from .units import Prepared, event_unit, gc_paused, map_records, prepare, sighting_time
 from .versions import VersionGate, make_profile_merger, merge_profile
 
 __all__ = ["MapperLike", "Ingestor", "COUNTER_NAMES", "REQUEST_COUNTERS", "sighting_time"]
@@ -91,6 +91,10 @@ class Ingestor:
         for all its events, one insert of its pending records), so the state statements per chunk
         are a small constant and the outcome is the same as record by record.
         """
+        with gc_paused():
+            return self._ingest(records, input_id, counts, now_dt)
+
+    def _ingest(self, records: Iterable[InputRecord], input_id: str, counts: Counter, now_dt: datetime) -> list[tuple[str, str]]:
         now = self.wall()
         DST_LOG.take()  # counts left by anything else in this process are not this batch's
         records = list(records)

@@ -53,7 +53,7 @@ from ..errors import DeliveryError
 from ..outcomes import OotbEvent
 from .readers import DirectReader, ThreadedReader
 from .source import InputRecord, InputSource
-from .units import Prepared
+from .units import Prepared, gc_paused
 
 __all__ = ["MapProcess", "open_reader", "use_map_process", "MAP_PROCESS_CHOICES"]
 
@@ -164,16 +164,11 @@ def _child(source: InputSource, cp: Any, ingestor: Any, chunk: int, data_fd: int
 
 
 def _ship(out: Connection, ingestor: Any, records: list[InputRecord]) -> None:
-    paused = gc.isenabled()
-    gc.disable()  # thousands of small acyclic objects per chunk (as Mapper.map_many)
-    try:
+    with gc_paused():
         DST_LOG.take()
         prepared = ingestor.prepare_all([r for r in records if r.error is None], datetime.now(UTC))
         dst = {k: n for k, n in DST_LOG.take().items() if n} or None
         data = _encode(records, prepared, dst)
-    finally:
-        if paused:
-            gc.enable()
     out.send_bytes(data)
 
 
@@ -236,13 +231,8 @@ class MapProcess:
             self._reap()
             raise DeliveryError(data[1:].decode("utf-8", "replace"))
         else:
-            paused = gc.isenabled()
-            gc.disable()  # the chunk's objects are acyclic
-            try:
+            with gc_paused():
                 self._buf.extend(_decode(data))
-            finally:
-                if paused:
-                    gc.enable()
         return True
 
     def _died(self) -> NoReturn:

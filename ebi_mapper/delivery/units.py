@@ -13,7 +13,9 @@ timestamp cannot be read; the loop puts its own clock there (as ``sighting_time`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import gc
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -22,7 +24,7 @@ from ..rejection_codes import rejection
 from .rateplan import BESPOKE_CLASS
 from .state import content_hash, pk_hash
 
-__all__ = ["Unit", "Prepared", "sighting_time", "map_records", "event_unit", "bespoke_unit", "prepare"]
+__all__ = ["Unit", "Prepared", "sighting_time", "map_records", "event_unit", "bespoke_unit", "prepare", "gc_paused"]
 
 Unit = tuple[str, str, bytes, bytes, "float | None", dict]
 
@@ -94,3 +96,22 @@ def prepare(result: RecordResult, class_of: Callable[[str], str], bespoke: bool,
     rows = [bespoke_unit(r) for r in result.bespoke] if bespoke else []
     return Prepared(len(result.filtered), [r.to_dict() for r in result.rejections], events, rows,
                     0 if bespoke else len(result.bespoke))
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused for a chunk's work, and restored after (whatever its state was).
+
+    A chunk makes tens of thousands of small objects and no reference cycles, which reference
+    counting frees on its own, while the collector would rescan the live ones every 700
+    allocations: about a seventh of the loop's time on a file input, measured (as Mapper.map_many).
+    A cycle made meanwhile (an exception's traceback) is collected once it is back on.
+    """
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
