@@ -326,6 +326,31 @@ def test_the_stdin_reader_hands_back_what_it_read_on_a_graceful_stop(tmp_path, m
     assert all(r.prepared is not None for r in got)
 
 
+def test_the_wire_form_gives_back_what_the_child_prepared_and_takes_any_type():
+    from decimal import Decimal
+
+    from ebi_mapper.delivery.units import Prepared
+    from ebi_mapper.outcomes import OotbEvent
+
+    versioned_event = OotbEvent(567, "ootb_sports_bet_settled", "7", "2026-01-01 10:00:00.000000 UTC", {"ootb_bet_key": "l1"},
+                                "settle", ("l1",), ["n", 3])
+    records = [InputRecord("f:1", b"{oops", None, "not JSON", "", 6, 1, code="decode"),
+               InputRecord("f:2", b"{}", {"a": 1}, None, "", 9, 2),
+               InputRecord("f:3", b"{}", {"b": 2}, None, "", 12, 3)]
+    for value, tag in ((1.25, premap._MARSHAL), (Decimal("1.25"), premap._PICKLE)):  # marshal, or pickle for another type
+        unit = ("events", "default", b"p" * 16, b"c" * 16, 1.5, {"context": {"amount": value}})
+        prepared = [Prepared(1, [{"code": "x"}], [unit, versioned_event], [], 0), Prepared(0, [], [unit], [], 2)]
+        data = premap._encode(records, prepared, {"overlap": 2})
+        assert data[:1] == tag
+        got = premap._decode(data)
+        assert [(r.source, r.raw, r.error, r.code, r.offset, r.line) for r in got] == [
+            (r.source, r.raw, r.error, r.code, r.offset, r.line) for r in records]
+        assert got[0].prepared is None and got[0].payload is None
+        assert got[1].prepared == prepared[0]._replace(dst={"overlap": 2})  # the chunk's DST counts, on its first mapped record
+        assert got[1].payload == {"a": 1}  # kept: it has a rejection and a stateful event
+        assert got[2].prepared == prepared[1] and got[2].payload is None  # not needed by the loop: not shipped
+
+
 def test_input_record_constructor_sets_every_field():
     names = [f.name for f in dataclasses.fields(InputRecord)]
     params = list(inspect.signature(InputRecord.__init__).parameters)[1:]
