@@ -337,12 +337,10 @@ def test_the_wire_form_gives_back_what_the_child_prepared_and_takes_any_type():
     records = [InputRecord("f:1", b"{oops", None, "not JSON", "", 6, 1, code="decode"),
                InputRecord("f:2", b"{}", {"a": 1}, None, "", 9, 2),
                InputRecord("f:3", b"{}", {"b": 2}, None, "", 12, 3)]
-    for value, tag in ((1.25, premap._MARSHAL), (Decimal("1.25"), premap._PICKLE)):  # marshal, or pickle for another type
+    for value in (1.25, Decimal("1.25")):  # any type a plugin may put in an event
         unit = ("events", "default", b"p" * 16, b"c" * 16, 1.5, {"context": {"amount": value}})
         prepared = [Prepared(1, [{"code": "x"}], [unit, versioned_event], [], 0), Prepared(0, [], [unit], [], 2)]
-        data = premap._encode(records, prepared, {"overlap": 2})
-        assert data[:1] == tag
-        got = premap._decode(data)
+        got = premap._decode(premap._encode(records, prepared, {"overlap": 2}))
         assert [(r.source, r.raw, r.error, r.code, r.offset, r.line) for r in got] == [
             (r.source, r.raw, r.error, r.code, r.offset, r.line) for r in records]
         assert got[0].prepared is None and got[0].payload is None
