@@ -17,8 +17,8 @@ Why it is safe and bounded:
   ``atexit``, no flush of buffers it inherited). ``os.fork`` rather than ``multiprocessing``:
   its bootstrap closes stdin (which the child reads for ``--input -``) and flushes the inherited
   standard streams (which would write a ``--sink stdout``'s pending events twice).
-* **bounded**: the pipe is the only buffer (1 MiB, about two chunks); the child blocks on a full
-  pipe, and the loop reads one chunk when it wants records, so memory stays flat.
+* **bounded**: the pipe is the only buffer (1 MiB, about three chunks of 500 records); the child
+  blocks on a full pipe, and the loop reads one chunk when it wants records: memory stays flat.
 * **signals**: the child ignores SIGINT and SIGTERM (a Ctrl-C reaches the whole process group);
   the loop's graceful stop closes the control pipe, the child ships what it has read and ends.
 * **the loop dies** (SIGKILL): the child's next write fails (EPIPE), or, idle on a trickling
@@ -58,7 +58,7 @@ from .units import Prepared, gc_paused
 __all__ = ["MapProcess", "open_reader", "use_map_process", "MAP_PROCESS_CHOICES"]
 
 MAP_PROCESS_CHOICES = ("auto", "on", "off")
-_PIPE_BYTES = 1 << 20  # the pipe is the buffer between the processes: about two chunks of 500 records
+_PIPE_BYTES = 1 << 20  # the pipe is the buffer between the processes: about three chunks of 500 records
 _END = b"E"  # the child read everything it was asked to and shipped it
 _FAILED = b"X"  # followed by a one-line reason
 _CHUNK = b"C"  # followed by the pickled chunk
