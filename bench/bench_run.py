@@ -10,11 +10,12 @@ What it prints, every figure from this one run (the machine is shared: compare r
 
 1. For each size, on the same generated feed (casino deposits and game sessions, one event per
    line, 1% garbage lines, event times in order over 7 days): `map --workers 1` lines/s and
-   `run --sink jsonl` records/s (limits off, a fresh state dir), the ratio run/map (target
+   `run --sink jsonl` records/s (limits off, a fresh state dir; with its mapping process, the
+   default on 2+ cores, and again with `--map-process off`: one process), the ratio run/map (target
    >= 0.5), each run rate relative to the smallest size's (target within +-20%: flat in the size
    of the state), and the peak RSS of each (flat).
 2. HTTP on loopback: the bundled sandbox (limits off, no faults) fed by `run --sink optimove`
-   from one process, against the same sandbox fed by two plain load generators (threads posting
+   (with its mapping process, and with `--map-process off`), against the same sandbox fed by two plain load generators (threads posting
    ready-made 10-event batches over keep-alive connections, one with the standard library's
    http.client, one with httpx): events/s of each and the ratio to the faster one, the
    receiver's ceiling (targets: >= 10,000 events/s and >= 0.5).
@@ -102,11 +103,13 @@ def map_once(feed: Path, lines: int) -> dict[str, Any]:
             "events": summary["events_total"], "balanced": summary["balanced"]}
 
 
-def run_once(feed: Path, lines: int, workdir: Path, mapping: Path = MAPPING, keep_state: bool = False) -> dict[str, Any]:
+def run_once(feed: Path, lines: int, workdir: Path, mapping: Path = MAPPING, keep_state: bool = False,
+             map_process: str = "auto") -> dict[str, Any]:
     state, out = workdir / "state", workdir / "events.jsonl"
     shutil.rmtree(state, ignore_errors=True)
     cmd = [sys.executable, "-m", "ebi_mapper", "run", str(mapping), "--input", str(feed), "--state-dir", str(state),
-           "--sink", "jsonl", "--sink-option", f"path={out}", "--no-progress", "--format", "json", *NO_LIMITS]
+           "--sink", "jsonl", "--sink-option", f"path={out}", "--no-progress", "--format", "json", "--map-process", map_process,
+           *NO_LIMITS]
     wall, rss, code, stdout, err = _child(cmd)
     if not stdout:
         raise SystemExit(f"run failed ({code}): {err.decode()[-2000:]}")
@@ -208,23 +211,27 @@ def http_bench(records: int, workdir: Path, seed: int, concurrency: int) -> dict
         with Sandbox() as sandbox:  # a fresh receiver for each: the same work (every PK new to it)
             generators.append(load_generator(sandbox.info["endpoint"], batches, concurrency, client))
     plain = max(generators, key=lambda g: g["events_per_s"])  # the receiver's ceiling: the faster generator
-    with Sandbox() as sandbox:  # a fresh receiver: the same work (every PK new to it)
-        state = workdir / "http-state"
-        shutil.rmtree(state, ignore_errors=True)
-        cmd = [sys.executable, "-m", "ebi_mapper", "run", str(MAPPING), "--input", str(feed), "--state-dir", str(state),
-               "--sink", "optimove", "--sink-option", f"url={sandbox.info['endpoint']}", "--no-progress", "--format", "json",
-               "--concurrency", str(concurrency), *NO_LIMITS]
-        wall, rss, code, stdout, err = _child(cmd, env)
-        shutil.rmtree(state, ignore_errors=True)
-    if not stdout:
-        raise SystemExit(f"run over HTTP failed ({code}): {err.decode()[-2000:]}")
-    summary = json.loads(stdout)
-    delivered = summary["events"]["delivered"]
-    run = {"records": records, "events": delivered, "wall_s": wall, "loop_s": summary["elapsed_seconds"],
-           "events_per_s": delivered / wall, "loop_events_per_s": delivered / max(summary["elapsed_seconds"], 1e-9),
-           "requests": summary["this_run"].get("requests_ok", 0), "peak_rss_mb": rss, "adds_up": summary["adds_up"]}
+    runs = {}
+    for map_process in ("auto", "off"):  # with the mapping process (the default on 2+ cores), and in one process
+        with Sandbox() as sandbox:  # a fresh receiver: the same work (every PK new to it)
+            state = workdir / "http-state"
+            shutil.rmtree(state, ignore_errors=True)
+            cmd = [sys.executable, "-m", "ebi_mapper", "run", str(MAPPING), "--input", str(feed), "--state-dir", str(state),
+                   "--sink", "optimove", "--sink-option", f"url={sandbox.info['endpoint']}", "--no-progress", "--format", "json",
+                   "--concurrency", str(concurrency), "--map-process", map_process, *NO_LIMITS]
+            wall, rss, code, stdout, err = _child(cmd, env)
+            shutil.rmtree(state, ignore_errors=True)
+        if not stdout:
+            raise SystemExit(f"run over HTTP failed ({code}): {err.decode()[-2000:]}")
+        summary = json.loads(stdout)
+        delivered = summary["events"]["delivered"]
+        runs[map_process] = {"records": records, "events": delivered, "wall_s": wall, "loop_s": summary["elapsed_seconds"],
+                             "events_per_s": delivered / wall, "loop_events_per_s": delivered / max(summary["elapsed_seconds"], 1e-9),
+                             "requests": summary["this_run"].get("requests_ok", 0), "peak_rss_mb": rss, "adds_up": summary["adds_up"]}
+    run = runs["auto"]
     return {"concurrency": concurrency, "load_generator": plain, "load_generators": generators, "run": run,
-            "ratio": run["loop_events_per_s"] / plain["events_per_s"]}
+            "run_one_process": runs["off"], "ratio": run["loop_events_per_s"] / plain["events_per_s"],
+            "ratio_one_process": runs["off"]["loop_events_per_s"] / plain["events_per_s"]}
 
 
 def state_size_bench(records: int, workdir: Path, seed: int) -> dict[str, Any]:
@@ -259,9 +266,10 @@ def main(argv: list[str] | None = None) -> int:
         for n in sizes:
             feed = work / f"feed-{n}.jsonl"
             size = write_feed(feed, n, args.seed)
-            m, r = map_once(feed, n), run_once(feed, n, work)
+            m, r, one = map_once(feed, n), run_once(feed, n, work), run_once(feed, n, work, map_process="off")
             feed.unlink()
-            report["sizes"].append({"records": n, "bytes": size, "map": m, "run": r, "ratio": r["records_per_s"] / m["lines_per_s"]})
+            report["sizes"].append({"records": n, "bytes": size, "map": m, "run": r, "ratio": r["records_per_s"] / m["lines_per_s"],
+                                    "run_one_process": one, "ratio_one_process": one["records_per_s"] / m["lines_per_s"]})
         base = report["sizes"][0]["run"]["records_per_s"]
         for entry in report["sizes"]:
             entry["run_vs_first"] = entry["run"]["records_per_s"] / base
@@ -278,6 +286,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {e['records']:>9,} records ({e['bytes'] / 1e6:,.0f} MB): map {m['lines_per_s']:>8,.0f} lines/s ({m['peak_rss_mb']:.0f} MB)   "
               f"run {r['records_per_s']:>8,.0f} records/s ({r['peak_rss_mb']:.0f} MB, state {r['state_bytes'] / 1e6:,.0f} MB)   "
               f"run/map {e['ratio']:.2f}   run vs {report['sizes'][0]['records']:,}: {e['run_vs_first']:.2f}   adds up: {r['adds_up']}")
+        one = e["run_one_process"]
+        print(f"  {'':>9}   one process (--map-process off): run {one['records_per_s']:>8,.0f} records/s ({one['peak_rss_mb']:.0f} MB)   "
+              f"run/map {e['ratio_one_process']:.2f}   adds up: {one['adds_up']}")
     if "http" in report:
         h = report["http"]
         g, r = h["load_generator"], h["run"]
@@ -287,7 +298,10 @@ def main(argv: list[str] | None = None) -> int:
                   f"{lg['events_per_s']:,.0f} events/s ({lg['failures']} failed)")
         print(f"  run --sink optimove:  {r['events']:,} events in {r['requests']:,} requests: {r['loop_events_per_s']:,.0f} events/s in the loop "
               f"({r['events_per_s']:,.0f} with start-up), peak RSS {r['peak_rss_mb']:.0f} MB, adds up: {r['adds_up']}")
-        print(f"  run / the faster load generator ({g['client']}): {h['ratio']:.2f}")
+        one = h["run_one_process"]
+        print(f"  run --map-process off: {one['loop_events_per_s']:,.0f} events/s in the loop ({one['events_per_s']:,.0f} with start-up), "
+              f"adds up: {one['adds_up']}")
+        print(f"  run / the faster load generator ({g['client']}): {h['ratio']:.2f} (one process: {h['ratio_one_process']:.2f})")
     if "state" in report:
         s = report["state"]
         print(f"state dir after {s['records']:,} records spanning {s['feed_days']} days:")
