@@ -48,6 +48,7 @@ from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from typing import Any, NoReturn
 
+from ..engine.jsonl.parallel import usable_cpus
 from ..engine.timestamps import DST_LOG
 from ..errors import DeliveryError
 from ..outcomes import OotbEvent
@@ -66,10 +67,10 @@ _STOP_WAIT = 2.0  # seconds a graceful stop waits for what the child has read (a
 
 
 def use_map_process(setting: str, source: Any) -> bool:
-    """Whether ``run_input`` maps ``source`` in a child: file, folder or stdin inputs, ``auto`` with 2+ cores."""
+    """Whether ``run_input`` maps ``source`` in a child: file, folder or stdin inputs, ``auto`` with 2+ usable CPUs."""
     if setting == "off" or not isinstance(source, InputSource) or not hasattr(os, "fork"):
         return False
-    return setting == "on" or (os.cpu_count() or 1) >= 2
+    return setting == "on" or usable_cpus() >= 2
 
 
 def open_reader(source: Any, cp: Any, ingestor: Any, chunk_size: int, setting: str) -> Any:

@@ -389,13 +389,17 @@ def test_when_the_mapping_process_is_used(tmp_path, monkeypatch, mapping, catalo
     src = tmp_path / "in.jsonl"
     src.write_text("")
     source = make_source(str(src))
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(premap, "usable_cpus", lambda: 2)
     assert premap.use_map_process("auto", source) and premap.use_map_process("on", source)
     assert not premap.use_map_process("off", source)
     assert not premap.use_map_process("auto", object())  # a stream (the scale-out worker) is mapped in the loop
-    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    monkeypatch.setattr(premap, "usable_cpus", lambda: 1)
     assert not premap.use_map_process("auto", source) and premap.use_map_process("on", source)
     assert read_delivery_settings(mapping, catalog=catalog).options.map_process == "auto"
+    # usable_cpus counts the CPUs the process may run on (a container's cpuset), not the machine's.
+    from ebi_mapper.engine.jsonl.parallel import usable_cpus
+
+    assert usable_cpus() == len(os.sched_getaffinity(0))
     for value, expected in (("off", "off"), (False, "off"), (True, "on")):
         assert read_delivery_settings(mapping, catalog=catalog, overrides={"map_process": value}).options.map_process == expected
     with pytest.raises(DeliveryError, match="map_process must be one of auto, on, off"):
