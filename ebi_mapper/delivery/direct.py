@@ -42,6 +42,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import TYPE_CHECKING, Any
 
 from ..extensions import SendResult
+from .inflight import superseded
 from .rateplan import BESPOKE_CLASS
 from .sink_calls import result_of_send
 from .state import OutboxItem, OutboxRow, StateStore
@@ -142,9 +143,8 @@ def deliver_direct(state: StateStore, records: list[Record], queued: list[list[t
     def live(batch: list[Pending]) -> list[Pending]:
         out, dropped = [], []
         for idx, item in batch:
-            current = known.get(item.pk_hash)
-            if current is not None and (current[0] != item.content_hash or current[1] == item.content_hash):
-                dropped.append(item.body)  # as the outbox path would drop it at dispatch
+            if superseded(known.get(item.pk_hash), item.content_hash):
+                dropped.append(item.body)  # as the outbox path drops it at dispatch
             else:
                 out.append((idx, item))
         if dropped:

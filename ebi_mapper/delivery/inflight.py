@@ -20,7 +20,19 @@ from collections.abc import Iterable
 
 from .state import OutboxItem, OutboxRow, StateStore
 
-__all__ = ["PkGate", "forget_acknowledged", "forget_acknowledged_of_outbox"]
+__all__ = ["PkGate", "forget_acknowledged", "forget_acknowledged_of_outbox", "superseded"]
+
+
+def superseded(current: tuple[bytes, bytes | None] | None, content: bytes) -> bool:
+    """Whether an item of ``content`` is not to be sent, given its PK's ``(content committed, content acknowledged)``.
+
+    Not sent: a newer version of the PK was committed after this one, or the receiver already
+    acknowledged exactly this content (an input with A then B for one PK, read again, queues A
+    and B again; A is superseded and B is already there). "Already acknowledged" is trustworthy
+    while no other version of the PK is in flight (rule 1), and a send that was not acknowledged
+    cleared it (rule 2).
+    """
+    return current is not None and (current[0] != content or current[1] == content)
 
 
 class PkGate:

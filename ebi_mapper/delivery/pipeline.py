@@ -36,7 +36,7 @@ import orjson
 from ..extensions import SendResult, Sink
 from .batcher import Batch, Batcher
 from .direct import DirectPath
-from .inflight import PkGate, forget_acknowledged, forget_acknowledged_of_outbox
+from .inflight import PkGate, forget_acknowledged, forget_acknowledged_of_outbox, superseded
 from .ingest import COUNTER_NAMES, Ingestor, MapperLike
 from .observer import DeliveryObserver, NullObserver
 from .premap import open_reader
@@ -444,15 +444,8 @@ class DeliveryLoop:
         live: list[OutboxItem] = []
         stale: list[OutboxItem] = []
         known = self.state.dedup_get_many(i.pk_hash for i in row.items)
-        for item in row.items:
-            current = known.get(item.pk_hash)
-            # Not sent: a newer version of the PK was committed after this one, or the receiver
-            # already acknowledged exactly this content (an input with A then B for one PK, read
-            # again, queues A and B again; A is superseded and B is already there). "Already
-            # acknowledged" is trustworthy: no other version of the PK is in flight (PkGate), and
-            # one that was sent without an acknowledgement cleared it (inflight.py).
-            superseded = current is not None and (current[0] != item.content_hash or current[1] == item.content_hash)
-            (stale if superseded else live).append(item)
+        for item in row.items:  # inflight.superseded says which and why
+            (stale if superseded(known.get(item.pk_hash), item.content_hash) else live).append(item)
         if not stale:
             return row
         counts: dict[str, Counter] = defaultdict(Counter)
