@@ -18,7 +18,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import jsonschema_rs
 
 from ..locations import Finding, has_errors
@@ -55,7 +54,10 @@ def mapping_schema() -> dict[str, Any]:
 
 
 @lru_cache(maxsize=1)
-def _schema_validator() -> jsonschema.Draft202012Validator:
+def _schema_validator() -> Any:
+    # jsonschema is imported on this error path only: a valid file never needs it (start-up).
+    import jsonschema
+
     return jsonschema.Draft202012Validator(mapping_schema())
 
 
@@ -374,6 +376,8 @@ def _sibling_tests(path: Path, builder: _ModelBuilder) -> tuple[list[MappingTest
     base: tuple[str, ...] = ()
     if isinstance(items, dict):
         items, base = items.get("tests"), ("tests",)
+    import jsonschema  # here only: see _schema_validator
+
     schema = mapping_schema()["properties"]["tests"]
     errors = list(jsonschema.Draft202012Validator(schema).iter_errors(items))
     if errors:

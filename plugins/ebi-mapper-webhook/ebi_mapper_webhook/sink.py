@@ -8,7 +8,6 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 import orjson
 
 from ebi_mapper import DeliveryError, SendResult, SinkDef, hookimpl
@@ -32,6 +31,11 @@ class WebhookSink:
                 raise DeliveryError(f"webhook sink: environment variable {secret_env} is not set")
             self._secret = value.encode()
         self.header = str(options.get("signature_header", "X-Signature-SHA256"))
+        # Imported here, not at the top: this module loads whenever the plugin is registered, and
+        # httpx would add a seventh to the start-up of every command that never uses this sink.
+        import httpx
+
+        self._http_error = httpx.HTTPError
         self._client = httpx.Client(timeout=float(options.get("timeout", 10.0)))
 
     def __repr__(self) -> str:  # never show the secret
@@ -44,7 +48,7 @@ class WebhookSink:
             headers[self.header] = hmac.new(self._secret, body, hashlib.sha256).hexdigest()
         try:
             response = self._client.post(self.url, content=body, headers=headers)
-        except httpx.HTTPError as exc:
+        except self._http_error as exc:
             return SendResult("retry", reason=f"{type(exc).__name__}: {exc}")
         code = response.status_code
         if 200 <= code < 300:
