@@ -27,8 +27,10 @@ import bench_run as b  # noqa: E402
 
 def main() -> int:
     out: dict = {}
+    b.compile_bytecode()
     with tempfile.TemporaryDirectory(prefix="ebi-bench-5m-") as tmp:
         work = Path(tmp)
+        out["startup"] = b.startup_once(work, 2026)
         ref = work / "feed-20k.jsonl"
         b.write_feed(ref, 20_000, 2026)
         out["ref_20k"] = {"map": b.map_once(ref, 20_000), "run": b.run_once(ref, 20_000, work)}
