@@ -48,7 +48,7 @@ from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from typing import Any, NoReturn
 
-from ..engine.jsonl.parallel import usable_cpus
+from ..cpus import usable_cpus
 from ..engine.timestamps import DST_LOG
 from ..errors import DeliveryError
 from ..outcomes import OotbEvent

@@ -23,6 +23,7 @@ from typing import Any
 
 import orjson
 
+from ...cpus import usable_cpus
 from ..timestamps import DST_LOG
 from .accounting import MapCounts
 from .decode import decode_lines
@@ -92,11 +93,6 @@ def map_lines(mapper: Any, lines: LineBatch, name: str, counts: MapCounts, fixed
                 rows.extend(_dump(row.to_dict()) for row in result.bespoke)
     counts.dst.update(DST_LOG.take())  # the batch's DST decisions (this process's log)
     return b"".join(out), b"".join(bad), b"".join(rows)
-
-
-def usable_cpus() -> int:
-    """The CPUs this process may run on (its affinity mask, which a container's cpuset narrows), not the machine's."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def resolve_workers(workers: int) -> int:
