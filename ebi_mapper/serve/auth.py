@@ -10,6 +10,9 @@ as data: ``reason`` is a stable metric label, never an exception). Schemes:
 ``bearer``           ``Authorization: Bearer <token>``
 ``hmac_sha256``      ``header`` (default ``x-hub-signature-256``) = ``sha256=<hex>`` or bare hex
                      of HMAC-SHA256(secret, body) (GitHub's scheme and many others)
+``hmac``             any platform's recipe, described: ``header``, ``algorithm`` (sha1, sha256,
+                     sha512), ``encoding`` (hex, base64), ``prefix``, ``signed`` (a template over
+                     ``{body}``, ``{timestamp}``, ``{id}``), ``timestamp_header``
 ``stripe``           ``Stripe-Signature: t=<ts>,v1=<hex>[,v1=…]``, HMAC-SHA256 of ``{t}.{body}``
 ``shopify``          ``X-Shopify-Hmac-Sha256`` = base64 HMAC-SHA256(secret, body)
 ``woocommerce``      ``X-WC-Webhook-Signature``, same as Shopify's
@@ -55,6 +58,7 @@ import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import orjson
@@ -196,6 +200,89 @@ class _HmacBody:
         return digest.hex().encode() if self.encoding == "hex" else base64.b64encode(digest)
 
 
+_ALGORITHMS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}
+_PLACEHOLDER = re.compile(r"(\{body\}|\{timestamp\}|\{id\})")
+
+
+@dataclass(frozen=True)
+class _HmacGeneric:
+    """Any platform's HMAC recipe, described: which header, which hash, hex or base64, what is signed.
+
+    ``signed`` is a template over ``{body}`` (the raw body, required), ``{timestamp}`` (the
+    ``timestamp_header``'s text, checked against the tolerance) and ``{id}`` (the ``id_header``'s
+    text): Slack is ``v0:{timestamp}:{body}`` with prefix ``v0=``, Paystack sha512 hex of
+    ``{body}``, Zendesk base64 of ``{timestamp}{body}``. The signature is compared as the digest it
+    encodes (hex in either case, base64 with or without padding, URL-safe or not), constant-time.
+    """
+
+    keys: tuple[bytes, ...] = field(repr=False)
+    header: str
+    algorithm: str
+    encoding: str  # "hex" or "base64"
+    prefix: str
+    signed: tuple[str, ...]  # the template split into literals and placeholders
+    timestamp_header: str | None
+    tolerance: float
+    id_header: str | None
+    scheme: str = "hmac"
+
+    def verify(self, headers: Mapping[str, str], body: bytes, now: float) -> Verdict:
+        given = headers.get(self.header)
+        if given is None or not given.strip():
+            return _refuse("missing_signature")
+        given = given.strip()
+        if self.prefix and given.startswith(self.prefix):
+            given = given[len(self.prefix):]
+        digest = _decode_digest(given, self.encoding)
+        if digest is None:
+            return _refuse("malformed_signature")
+        values = {"{body}": body}
+        moment: float | None = None
+        if self.timestamp_header is not None:
+            stamp = (headers.get(self.timestamp_header) or "").strip()
+            moment = _moment(stamp)
+            if moment is None:
+                return _refuse("missing_signature" if not stamp else "malformed_signature")
+            values["{timestamp}"] = _b(stamp)
+        webhook_id = _clean_id(headers.get(self.id_header)) if self.id_header else None
+        if "{id}" in self.signed:
+            if webhook_id is None:
+                return _refuse("missing_signature")
+            values["{id}"] = _b(webhook_id)
+        message = b"".join(values.get(part, _b(part)) for part in self.signed)
+        expected = [hmac.new(key, message, _ALGORITHMS[self.algorithm]).digest() for key in self.keys]
+        if not _any_equal(digest, expected):
+            return _refuse("bad_signature")
+        if moment is not None and abs(now - moment) > self.tolerance:
+            return _refuse("stale_timestamp")
+        return Verdict(True, "", webhook_id)
+
+
+def _decode_digest(text: str, encoding: str) -> bytes | None:
+    """The digest a signature's text encodes, or ``None`` if it is not such a text."""
+    try:
+        if encoding == "hex":
+            return bytes.fromhex(text) if re.fullmatch(r"[0-9A-Fa-f]+", text) and len(text) % 2 == 0 else None
+        if not re.fullmatch(r"[A-Za-z0-9+/_-]+=*", text):
+            return None
+        core = text.rstrip("=").replace("-", "+").replace("_", "/")
+        return base64.b64decode(core + "=" * (-len(core) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _moment(stamp: str) -> float | None:
+    """A timestamp header as epoch seconds: digits (seconds, or milliseconds past 10^11) or ISO 8601."""
+    if _DIGITS.fullmatch(stamp):
+        value = int(stamp)
+        return value / 1000.0 if value > 10**11 else float(value)
+    try:
+        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
 @dataclass(frozen=True)
 class _Stripe:
     keys: tuple[bytes, ...] = field(repr=False)
@@ -280,6 +367,8 @@ _ALLOWED = {
     "api_key": {"secret_env", "token_env", "header", "id_header"},
     "bearer": {"secret_env", "token_env", "id_header"},
     "hmac_sha256": {"secret_env", "token_env", "header", "id_header"},
+    "hmac": {"secret_env", "token_env", "header", "id_header", "algorithm", "encoding", "prefix", "signed",
+             "timestamp_header", "tolerance_seconds"},
     "stripe": {"secret_env", "token_env", "tolerance_seconds"},
     "shopify": {"secret_env", "token_env"},
     "woocommerce": {"secret_env", "token_env"},
@@ -344,6 +433,36 @@ def _tolerance(spec: Mapping[str, Any], where: str) -> float:
     return float(value)
 
 
+def _generic(spec: Mapping[str, Any], raw: tuple[bytes, ...], id_header: str | None, where: str) -> _HmacGeneric:
+    header = _header_name(spec, "header", None, where)
+    if header is None:
+        raise _fail(where, "scheme 'hmac' needs header: the header the signature comes in")
+    algorithm = spec.get("algorithm", "sha256")
+    if algorithm not in _ALGORITHMS:
+        raise _fail(where, f"algorithm must be one of {', '.join(_ALGORITHMS)}, got {algorithm!r}")
+    encoding = spec.get("encoding", "hex")
+    if encoding not in ("hex", "base64"):
+        raise _fail(where, f"encoding must be hex or base64, got {encoding!r}")
+    prefix = spec.get("prefix", "")
+    if not isinstance(prefix, str):
+        raise _fail(where, f"prefix must be a string (e.g. 'sha256=' or 'v0='), got {prefix!r}")
+    template = spec.get("signed", "{body}")
+    if not isinstance(template, str) or "{body}" not in template:
+        raise _fail(where, f"signed must be a text with {{body}} in it (e.g. 'v0:{{timestamp}}:{{body}}'), got {template!r}")
+    stray = re.sub(_PLACEHOLDER, "", template)
+    if "{" in stray or "}" in stray:
+        raise _fail(where, f"signed may hold {{body}}, {{timestamp}} and {{id}} only, got {template!r}")
+    timestamp_header = _header_name(spec, "timestamp_header", None, where)
+    if ("{timestamp}" in template) != (timestamp_header is not None):
+        raise _fail(where, "{timestamp} in signed and timestamp_header go together: give both or neither")
+    if "{id}" in template and id_header is None:
+        raise _fail(where, "{id} in signed needs id_header: the header holding the sender's delivery id")
+    if "tolerance_seconds" in spec and timestamp_header is None:
+        raise _fail(where, "tolerance_seconds needs timestamp_header (nothing else carries a time)")
+    parts = tuple(p for p in _PLACEHOLDER.split(template) if p)
+    return _HmacGeneric(raw, header, algorithm, encoding, prefix, parts, timestamp_header, _tolerance(spec, where), id_header)
+
+
 def make_verifier(spec: Mapping[str, Any], environ: Mapping[str, str] = os.environ, *, where: str = "serve auth") -> Verifier:
     """The verifier a source's ``auth`` section describes; ``ConfigError`` names what is wrong.
 
@@ -369,6 +488,7 @@ def make_verifier(spec: Mapping[str, Any], environ: Mapping[str, str] = os.envir
         "bearer": lambda: _Bearer(raw, id_header),
         "hmac_sha256": lambda: _HmacBody(raw, _header_name(spec, "header", "x-hub-signature-256", where) or "",
                                          "hex", id_header, "hmac_sha256"),
+        "hmac": lambda: _generic(spec, raw, id_header, where),
         "stripe": lambda: _Stripe(raw, _tolerance(spec, where)),
         "shopify": lambda: _HmacBody(raw, "x-shopify-hmac-sha256", "base64", "x-shopify-webhook-id", "shopify"),
         "woocommerce": lambda: _HmacBody(raw, "x-wc-webhook-signature", "base64", "x-wc-webhook-delivery-id", "woocommerce"),

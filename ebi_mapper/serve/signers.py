@@ -12,7 +12,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import time
+from collections.abc import Mapping
+from typing import Any
 
 from ..errors import UnknownNameError
 
@@ -28,12 +31,15 @@ def _whsec_key(secret: str) -> bytes:
 
 
 def sign_headers(scheme: str, secret: str, body: bytes, *, now: float | None = None,
-                 webhook_id: str | None = None, header: str | None = None) -> dict[str, str]:
+                 webhook_id: str | None = None, header: str | None = None,
+                 options: Mapping[str, Any] | None = None) -> dict[str, str]:
     """Headers (lower-case names) that make ``body`` pass ``scheme`` with ``secret``.
 
     ``now`` is the timestamp signed by Stripe and Standard Webhooks (default: the clock);
     ``webhook_id`` goes into the scheme's id header when it has one (Stripe's id is in the body);
-    ``header`` overrides the header name for ``api_key`` and ``hmac_sha256``.
+    ``header`` overrides the header name for ``api_key`` and ``hmac_sha256``; ``options`` is the
+    ``hmac`` scheme's section (``header``, ``algorithm``, ``encoding``, ``prefix``, ``signed``,
+    ``timestamp_header``, ``id_header``) as in the mapping.
     """
     ts = str(int(time.time() if now is None else now))
     key = secret.encode()
@@ -45,6 +51,8 @@ def sign_headers(scheme: str, secret: str, body: bytes, *, now: float | None = N
         return {"authorization": f"Bearer {secret}"}
     if scheme == "hmac_sha256":
         return {(header or "x-hub-signature-256").lower(): "sha256=" + _mac(key, body).hex()}
+    if scheme == "hmac":
+        return _sign_generic(key, body, ts, webhook_id, dict(options or {}))
     if scheme == "stripe":
         return {"stripe-signature": f"t={ts},v1={_mac(key, ts.encode() + b'.' + body).hex()}"}
     if scheme in ("shopify", "woocommerce"):
@@ -64,3 +72,17 @@ def sign_headers(scheme: str, secret: str, body: bytes, *, now: float | None = N
         sig = base64.b64encode(_mac(_whsec_key(secret), signed)).decode()
         return {"webhook-id": msg_id, "webhook-timestamp": ts, "webhook-signature": f"v1,{sig}"}
     raise UnknownNameError(f"unknown auth scheme {scheme!r}")
+
+
+def _sign_generic(key: bytes, body: bytes, ts: str, webhook_id: str | None, opts: dict[str, Any]) -> dict[str, str]:
+    values = {"{body}": body, "{timestamp}": ts.encode(), "{id}": (webhook_id or "").encode()}
+    template = str(opts.get("signed", "{body}"))
+    message = b"".join(values.get(part, part.encode()) for part in re.split(r"(\{body\}|\{timestamp\}|\{id\})", template) if part)
+    digest = hmac.new(key, message, getattr(hashlib, str(opts.get("algorithm", "sha256")))).digest()
+    text = digest.hex() if opts.get("encoding", "hex") == "hex" else base64.b64encode(digest).decode()
+    out = {str(opts["header"]).lower(): str(opts.get("prefix", "")) + text}
+    if opts.get("timestamp_header"):
+        out[str(opts["timestamp_header"]).lower()] = ts
+    if opts.get("id_header") and webhook_id is not None:
+        out[str(opts["id_header"]).lower()] = webhook_id
+    return out
