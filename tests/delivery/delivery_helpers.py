@@ -17,6 +17,15 @@ DATA = Path(__file__).parent / "data"
 MAPPING = DATA / "casino.yaml"
 
 
+def sportsbook_mapping(*, extra: str = "", version: str = "") -> str:
+    """The sportsbook test mapping (versioned settlements, signups, profile updates) as YAML text.
+
+    ``extra``: top-level keys added (e.g. ``source_timezone: Europe/Berlin``); ``version``: a
+    ``version:`` line for the profile-update rule.
+    """
+    return (DATA / "sportsbook-versions.yaml.in").read_text(encoding="utf-8").format(extra=extra, version=version)
+
+
 AT = "2025-03-01T12:00:00Z"
 
 # kind -> weight. Every kind has one known outcome, so expected counts follow from the kinds drawn.

@@ -19,7 +19,6 @@ import sqlite3
 import subprocess
 import sys
 import termios
-import textwrap
 import time
 from array import array
 
@@ -28,7 +27,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from delivery_helpers import MAPPING, RecordingSink, ScriptedSink, write_mixed
+from delivery_helpers import MAPPING, RecordingSink, ScriptedSink, sportsbook_mapping, write_mixed
 from ebi_mapper.delivery import pipeline, premap
 from ebi_mapper.delivery.pipeline import DeliveryLoop, DeliveryOptions
 from ebi_mapper.delivery.rateplan import make_rate_plan
@@ -39,49 +38,6 @@ from ebi_mapper.errors import DeliveryError
 from ebi_mapper.extensions import SendResult
 
 NO_LIMITS = {"profile": "none", "default": "none", "global": "none"}
-
-VERSIONED = """
-ebi_mapping: 1
-client: sportsbook
-vertical: multi_sport_casino
-tenant: 567
-site_currency: EUR
-go_live: "2024-01-01T00:00:00Z"
-source_timezone: Europe/Berlin
-channels: [email]
-rules:
-  - name: settle
-    when: "type == 'settled'"
-    event: ootb_sports_bet_settled
-    customer: to_string(player)
-    timestamp: placed_at
-    version: settlement.version
-    currency: currency
-    context:
-      ootb_betslip_key: slip
-      ootb_bet_key: leg
-      ootb_leg_status: settlement.result
-      ootb_bet_payout: settlement.payout
-  - name: signup
-    when: "type == 'signup'"
-    event: ootb_registration
-    customer: to_string(player)
-    timestamp: at
-    context:
-      ootb_email: email
-      ootb_allow_email: "'Yes'"
-  - name: player-updated
-    when: "type == 'player_updated'"
-    event: ootb_user_details_update
-    customer: to_string(player)
-    timestamp: at
-    context:
-      ootb_email: email
-      ootb_city: city
-      ootb_is_blocked: blocked
-      ootb_mobile_number: {expr: mobile, nulls: keep}
-"""
-
 
 class InlineSink(ScriptedSink):
     inline = True
@@ -111,7 +67,7 @@ def versioned(tmp_path_factory):
     from ebi_mapper import compile_mapping, load_mapping
 
     path = tmp_path_factory.mktemp("versioned") / "m.yaml"
-    path.write_text(textwrap.dedent(VERSIONED))
+    path.write_text(sportsbook_mapping(extra="source_timezone: Europe/Berlin"))
     return Quiet(compile_mapping(load_mapping(path, lint=False)), "<the VERSIONED mapping, compiled>")
 
 

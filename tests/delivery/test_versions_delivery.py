@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import textwrap
-
 import orjson
 import pytest
 
+from delivery_helpers import sportsbook_mapping
 from ebi_mapper.delivery.pipeline import DeliveryLoop, DeliveryOptions
 from ebi_mapper.delivery.rateplan import make_rate_plan
 from ebi_mapper.delivery.retry import RetryPolicy
@@ -15,50 +14,6 @@ from ebi_mapper.delivery.state import open_state
 
 AT = "2025-03-01T12:00:00Z"
 
-MAPPING = """
-ebi_mapping: 1
-client: sportsbook
-vertical: multi_sport_casino
-tenant: 567
-site_currency: EUR
-go_live: "2024-01-01T00:00:00Z"
-channels: [email]
-{extra}
-rules:
-  - name: settle
-    when: "type == 'settled'"
-    event: ootb_sports_bet_settled
-    customer: to_string(player)
-    timestamp: placed_at
-    version: settlement.version
-    currency: currency
-    context:
-      ootb_betslip_key: slip
-      ootb_bet_key: leg
-      ootb_leg_status: settlement.result
-      ootb_bet_payout: settlement.payout
-  - name: signup
-    when: "type == 'signup'"
-    event: ootb_registration
-    customer: to_string(player)
-    timestamp: at
-    context:
-      ootb_email: email
-      ootb_allow_email: "'Yes'"
-  - name: player-updated
-    when: "type == 'player_updated'"
-    event: ootb_user_details_update
-    customer: to_string(player)
-    timestamp: at
-    {version}
-    context:
-      ootb_email: email
-      ootb_city: city
-      ootb_is_blocked: blocked
-      ootb_mobile_number: {{expr: mobile, nulls: keep}}
-"""
-
-
 pytestmark = pytest.mark.usefixtures("optimove_token")  # sandbox and token: conftest.py
 
 
@@ -66,7 +21,7 @@ def make_mapper(tmp_path, *, extra="", version=""):
     from ebi_mapper import compile_mapping, load_mapping
 
     path = tmp_path / "m.yaml"
-    path.write_text(textwrap.dedent(MAPPING).format(extra=extra, version=version))
+    path.write_text(sportsbook_mapping(extra=extra, version=version))
     return compile_mapping(load_mapping(path))
 
 
