@@ -438,7 +438,7 @@ def _generic(spec: Mapping[str, Any], raw: tuple[bytes, ...], id_header: str | N
     if header is None:
         raise _fail(where, "scheme 'hmac' needs header: the header the signature comes in")
     algorithm = spec.get("algorithm", "sha256")
-    if algorithm not in _ALGORITHMS:
+    if not isinstance(algorithm, str) or algorithm not in _ALGORITHMS:  # a list in the YAML must not end in a traceback
         raise _fail(where, f"algorithm must be one of {', '.join(_ALGORITHMS)}, got {algorithm!r}")
     encoding = spec.get("encoding", "hex")
     if encoding not in ("hex", "base64"):

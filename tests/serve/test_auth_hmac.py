@@ -85,6 +85,7 @@ def test_a_signature_is_its_digest_whatever_the_case_or_padding():
 @pytest.mark.parametrize(("recipe", "words"), [
     ({}, ["needs header"]),
     ({"header": "X-Sig", "algorithm": "md5"}, ["algorithm must be one of", "sha256"]),
+    ({"header": "X-Sig", "algorithm": ["sha256"]}, ["algorithm must be one of"]),
     ({"header": "X-Sig", "encoding": "base32"}, ["encoding must be hex or base64"]),
     ({"header": "X-Sig", "signed": "{timestamp}"}, ["{body}"]),
     ({"header": "X-Sig", "signed": "{body}{nonce}"}, ["{body}, {timestamp} and {id} only"]),
