@@ -31,10 +31,12 @@ def usable_cpus(*, cgroup_root: str = "/sys/fs/cgroup", proc_cgroup: str = "/pro
 def cgroup_cpu_limit(*, cgroup_root: str = "/sys/fs/cgroup", proc_cgroup: str = "/proc/self/cgroup") -> float | None:
     """The CPU quota of this process's cgroup in CPUs (1.5 = one and a half), or ``None`` when there is none."""
     try:
-        lines = Path(proc_cgroup).read_text(encoding="utf-8").splitlines()
-    except OSError:
+        return _limit(Path(cgroup_root), Path(proc_cgroup).read_text(encoding="utf-8").splitlines())
+    except (OSError, ValueError):  # unreadable, not UTF-8, a directory we may not look into: no quota known
         return None
-    root = Path(cgroup_root)
+
+
+def _limit(root: Path, lines: list[str]) -> float | None:
     limits: list[float] = []
     for line in lines:
         parts = line.split(":", 2)
@@ -42,49 +44,33 @@ def cgroup_cpu_limit(*, cgroup_root: str = "/sys/fs/cgroup", proc_cgroup: str = 
             continue
         hierarchy, controllers, path = parts
         if hierarchy == "0" and controllers == "":  # cgroup v2: one unified tree
-            limits += _v2_limits(root, path)
+            limits += [q for d in _walk(root, path) if (q := _v2_quota(d)) is not None]
         elif "cpu" in controllers.split(","):  # cgroup v1: the cpu controller's own tree
-            for mount in (root / "cpu", root / "cpu,cpuacct", root / "cpuacct,cpu"):
-                if mount.is_dir():
-                    limits += _v1_limits(mount, path)
-                    break
+            mount = next((m for m in (root / "cpu", root / "cpu,cpuacct", root / "cpuacct,cpu") if m.is_dir()), None)
+            if mount is not None:
+                limits += [q for d in _walk(mount, path) if (q := _v1_quota(d)) is not None]
     return min(limits) if limits else None
 
 
 def _walk(base: Path, path: str) -> list[Path]:
     """The cgroup's directory and every parent up to the mount (a container often sees only the mount's root)."""
-    rel = Path(path.strip().lstrip("/")) if path.strip() not in ("", "/") else Path()
-    dirs = []
-    while True:
-        candidate = base / rel
-        if candidate.is_dir():
-            dirs.append(candidate)
-        if rel == Path() or str(rel) == ".":
-            break
-        rel = rel.parent
-    return dirs
+    rel = Path(path.strip().lstrip("/"))  # "/" and "" are the mount itself (Path("") == Path("."))
+    return [base / p for p in (rel, *rel.parents) if (base / p).is_dir()]
 
 
-def _v2_limits(root: Path, path: str) -> list[float]:
-    out = []
-    for d in _walk(root, path):
-        try:
-            quota, _, period = (d / "cpu.max").read_text(encoding="utf-8").strip().partition(" ")
-            if quota != "max" and float(period or 100000) > 0:
-                out.append(float(quota) / float(period or 100000))
-        except (OSError, ValueError):
-            continue
-    return out
+def _v2_quota(d: Path) -> float | None:
+    try:
+        quota, _, period = (d / "cpu.max").read_text(encoding="utf-8").strip().partition(" ")
+        per = float(period or 100000)
+        return float(quota) / per if quota != "max" and per > 0 else None
+    except (OSError, ValueError):
+        return None
 
 
-def _v1_limits(mount: Path, path: str) -> list[float]:
-    out = []
-    for d in _walk(mount, path):
-        try:
-            quota = int((d / "cpu.cfs_quota_us").read_text(encoding="utf-8").strip())
-            period = int((d / "cpu.cfs_period_us").read_text(encoding="utf-8").strip())
-        except (OSError, ValueError):
-            continue
-        if quota > 0 and period > 0:
-            out.append(quota / period)
-    return out
+def _v1_quota(d: Path) -> float | None:
+    try:
+        quota = int((d / "cpu.cfs_quota_us").read_text(encoding="utf-8").strip())
+        period = int((d / "cpu.cfs_period_us").read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        return None
+    return quota / period if quota > 0 and period > 0 else None

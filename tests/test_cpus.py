@@ -48,3 +48,8 @@ def test_no_cgroup_file_means_no_quota(tmp_path):
 def test_a_quota_under_one_cpu_still_leaves_one(tmp_path):
     paths = _tree(tmp_path, "0::/\n", {"cpu.max": "20000 100000"})
     assert usable_cpus(**paths) == 1
+
+
+def test_a_cgroup_file_that_is_not_text_means_no_quota(tmp_path):
+    (tmp_path / "proc").write_bytes(b"0::/\xff\xfe\n")
+    assert cgroup_cpu_limit(cgroup_root=str(tmp_path), proc_cgroup=str(tmp_path / "proc")) is None

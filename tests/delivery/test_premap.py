@@ -353,7 +353,7 @@ def test_when_the_mapping_process_is_used(tmp_path, monkeypatch, mapping, catalo
     assert not premap.use_map_process("auto", source) and premap.use_map_process("on", source)
     assert read_delivery_settings(mapping, catalog=catalog).options.map_process == "auto"
     # usable_cpus counts the CPUs the process may run on (a container's cpuset), not the machine's.
-    from ebi_mapper.engine.jsonl.parallel import usable_cpus
+    from ebi_mapper.cpus import usable_cpus
 
     assert usable_cpus() == len(os.sched_getaffinity(0))
     for value, expected in (("off", "off"), (False, "off"), (True, "on")):

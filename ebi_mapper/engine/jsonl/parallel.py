@@ -29,7 +29,7 @@ from .accounting import MapCounts
 from .decode import decode_lines
 from .lines import LineBatch
 
-__all__ = ["AUTO_MIN_BYTES", "BATCH_LINES", "GROUP_LINES", "MappedBytes", "auto_workers", "map_lines", "map_in_workers", "resolve_workers", "usable_cpus"]
+__all__ = ["AUTO_MIN_BYTES", "BATCH_LINES", "GROUP_LINES", "MappedBytes", "auto_workers", "map_lines", "map_in_workers", "resolve_workers"]
 
 BATCH_LINES = 128  # lines per map_many call: measured best (cache-friendly, memory flat); 2048 was 15% slower
 GROUP_LINES = 2048  # lines per task sent to a worker: big enough that pickling and IPC are a small share
