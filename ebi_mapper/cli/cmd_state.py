@@ -53,7 +53,8 @@ def render_stats(stats: dict[str, Any]) -> str:
         f"runs {_window(r['runs'])}",
         f"feed clock: {_when(stats['feed_clock'])} (latest event time committed); dedup entries last seen before "
         f"{_when(stats['dedup_horizon'])} expire",
-        f"dedup:      last seen {_when(stats['dedup_last_seen']['oldest'])} .. {_when(stats['dedup_last_seen']['newest'])}",
+        f"dedup:      last seen {_when(stats['dedup_last_seen']['oldest'])} .. {_when(stats['dedup_last_seen']['newest'])}; "
+        f"PKs keyed {'by time, then hash' if stats['pk_keys'] == 'ordered' else 'by hash (a file from before ordered keys)'}",
         f"dlq:        created {_when(stats['dead_letters_created']['oldest'])} .. {_when(stats['dead_letters_created']['newest'])}",
         f"runs:       started {_when(stats['runs_started']['oldest'])} .. {_when(stats['runs_started']['newest'])}",
     ]

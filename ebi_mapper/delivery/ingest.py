@@ -28,7 +28,7 @@ from ..outcomes import OotbEvent, RecordResult, Rejection
 from .batcher import Batch, Batcher
 from .rateplan import BESPOKE_CLASS, RatePlan
 from .source import InputRecord
-from .state import OutboxItem, StateStore, pk_hash
+from .state import OutboxItem, StateStore
 from .units import Prepared, event_unit, gc_paused, map_records, prepare, sighting_time
 from .versions import VersionGate, make_profile_merger, merge_profile
 
@@ -157,7 +157,8 @@ class Ingestor:
             return []
         results = map_records(self.mapper, [r.payload for r in records], [r.source for r in records], now_dt)
         class_of, bespoke, stateful = self.plan.class_of, self.bespoke_route is not None, self.stateful
-        return [prepare(result, class_of, bespoke, stateful) for result in results]
+        key = self.state.pk_key
+        return [prepare(result, class_of, bespoke, stateful, key) for result in results]
 
     def _units(self, rec: InputRecord, prepared: Prepared, counts: Counter, now: float) -> tuple[list[dict], list, int]:
         """The record's rejections (with any version refusals added), its units and how many were stale.
@@ -186,7 +187,7 @@ class Ingestor:
                     continue
                 event = merged.event
             if merged is None and event.version is not None and event.pk:
-                verdict, why = self.versions.admit(pk_hash(event.event, event.pk), event, sighting_time(event.timestamp, now), rec.source)
+                verdict, why = self.versions.admit(self.state.pk_key(event.event, event.pk), event, sighting_time(event.timestamp, now), rec.source)
                 if verdict == "stale":  # an older version than one already seen: never sent
                     counts["events_stale"] += 1
                     stale += 1
@@ -194,7 +195,7 @@ class Ingestor:
                 if why is not None:
                     refused.append(why)
                     continue
-            units.append(event_unit(event, self.plan.class_of, sighting_time(event.timestamp, now)))
+            units.append(event_unit(event, self.plan.class_of, sighting_time(event.timestamp, now), self.state.pk_key))
         rejections = prepared.rejections
         if refused:
             rejections = [*rejections, *(r.to_dict() for r in refused)]

@@ -152,6 +152,7 @@ def state_stats(state: StateStore) -> dict[str, Any]:
         "free_bytes": free * page_size,
         "auto_vacuum": {0: "none", 1: "full", 2: "incremental"}.get(state._exec("PRAGMA auto_vacuum").fetchone()[0], "?"),
         "rows": {t: state._exec(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in _TABLES},
+        "pk_keys": state.pk_keys,
         "retention": retention.to_dict(),
         "feed_clock": state.feed_clock(),
         "dedup_horizon": dedup_horizon(state, retention),

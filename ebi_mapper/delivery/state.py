@@ -41,6 +41,7 @@ from .state_dedup import DedupStore
 from .state_ledger import LedgerStore
 from .state_outbox import OutboxStore
 from .state_records import (
+    PK_KEYS,
     Checkpoint,
     DeadLetter,
     OutboxItem,
@@ -48,6 +49,7 @@ from .state_records import (
     PendingRecord,
     content_hash,
     pk_hash,
+    pk_key,
 )
 from .state_schema import SCHEMA, SCHEMA_VERSION, migrate
 
@@ -57,6 +59,7 @@ except ImportError:  # pragma: no cover
     fcntl = None  # type: ignore[assignment]
 
 __all__ = [
+    "PK_KEYS",
     "SCHEMA_VERSION",
     "Checkpoint",
     "DeadLetter",
@@ -67,6 +70,7 @@ __all__ = [
     "content_hash",
     "open_state",
     "pk_hash",
+    "pk_key",
 ]
 
 
@@ -93,13 +97,15 @@ def _take_lock(path: Path) -> int | None:
 
 
 def open_state(state_dir: str | os.PathLike[str], *, synchronous: str = "NORMAL", create: bool = True,
-               shared: bool = False) -> StateStore:
+               shared: bool = False, pk_keys: str | None = None) -> StateStore:
     """Open (creating if needed, unless ``create`` is false) the state in ``state_dir`` and lock it for this process.
 
     :param synchronous: ``NORMAL`` (default; safe against the process being killed) or ``FULL``
         (also against power loss; used when the input cannot be re-read).
     :param shared: for commands that only read (``dlq list``, ``state stats``): when another
         process holds the lock (``serve`` runs), open the file read-only beside it instead of failing.
+    :param pk_keys: the PK key scheme a new file takes (``ordered``, the default, or ``hash``); an
+        existing file must have it (scale-out workers follow their cluster's: scaleout/partition.py).
     :raises StateError: the dir is locked by another run, or the file is not a usable state store.
     """
     sync = synchronous.upper()
@@ -137,6 +143,7 @@ def open_state(state_dir: str | os.PathLike[str], *, synchronous: str = "NORMAL"
             conn.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         elif int(row[0]) != SCHEMA_VERSION:
             raise StateError(f"state store {path} has schema version {row[0]}; this ebi-mapper uses {SCHEMA_VERSION}")
+        keys = _key_scheme(conn, path, new=row is None, wanted=pk_keys)
     except sqlite3.Error as exc:
         if lock_fd is not None:
             os.close(lock_fd)
@@ -145,7 +152,27 @@ def open_state(state_dir: str | os.PathLike[str], *, synchronous: str = "NORMAL"
         if lock_fd is not None:
             os.close(lock_fd)
         raise
-    return StateStore(path, conn, lock_fd)
+    store = StateStore(path, conn, lock_fd)
+    store.pk_keys, store.pk_key = keys, PK_KEYS[keys]
+    return store
+
+
+def _key_scheme(conn: sqlite3.Connection, path: Path, *, new: bool, wanted: str | None) -> str:
+    """The file's PK key scheme (``meta.pk_keys``), written once: ``wanted``, or ``ordered`` for a new file.
+
+    A file made before the scheme existed keys by ``pk_hash`` and keeps it: its dedup entries are
+    only found again under the keys they were written with (state_records.pk_key).
+    """
+    row = conn.execute("SELECT value FROM meta WHERE key = 'pk_keys'").fetchone()
+    if row is None:
+        scheme = wanted or ("ordered" if new else "hash")
+        conn.execute("INSERT INTO meta (key, value) VALUES ('pk_keys', ?)", (scheme,))
+        return scheme
+    if row[0] not in PK_KEYS:
+        raise StateError(f"state store {path} keys its PKs as {row[0]!r}, which this ebi-mapper does not know")
+    if wanted is not None and row[0] != wanted:
+        raise StateError(f"state store {path} keys its PKs as {row[0]!r}, not {wanted!r}")
+    return str(row[0])
 
 
 def _open_beside(path: Path) -> StateStore:
@@ -154,6 +181,10 @@ def _open_beside(path: Path) -> StateStore:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, timeout=5.0, check_same_thread=False)
         conn.execute("PRAGMA query_only=ON")
         conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        row = conn.execute("SELECT value FROM meta WHERE key = 'pk_keys'").fetchone()
     except sqlite3.Error as exc:
         raise StateError(f"state store {path} is in use and cannot be read beside its owner: {exc}") from exc
-    return StateStore(path, conn, None)
+    store = StateStore(path, conn, None)
+    if row is not None and row[0] in PK_KEYS:
+        store.pk_keys, store.pk_key = row[0], PK_KEYS[row[0]]
+    return store

@@ -22,11 +22,12 @@ from typing import Any, NamedTuple
 from ..outcomes import BespokeRow, OotbEvent, RecordResult
 from ..rejection_codes import rejection
 from .rateplan import BESPOKE_CLASS
-from .state import content_hash, pk_hash
+from .state import content_hash
 
 __all__ = ["Unit", "Prepared", "sighting_time", "map_records", "event_unit", "bespoke_unit", "prepare", "gc_paused"]
 
 Unit = tuple[str, str, bytes, bytes, "float | None", dict]
+PkKey = Callable[[str, Any], bytes]  # a state's PK key (state_records.pk_key or, for older files, pk_hash)
 
 
 class Prepared(NamedTuple):
@@ -74,26 +75,30 @@ def map_records(mapper: Any, payloads: Sequence[Any], sources: Sequence[str], no
     return out
 
 
-def event_unit(event: OotbEvent, class_of: Callable[[str], str], seen: float | None = None) -> Unit:
-    """The unit of an event as sent; ``seen`` overrides the sighting time read from its timestamp."""
+def event_unit(event: OotbEvent, class_of: Callable[[str], str], seen: float | None, key: PkKey) -> Unit:
+    """The unit of an event as sent; ``seen`` overrides the sighting time read from its timestamp.
+
+    ``key``: the state's PK key (``StateStore.pk_key``).
+    """
     body = event.to_dict()
     ch = content_hash(body)
     # An event without a catalog PK is keyed by its content.
-    pk = pk_hash(event.event, event.pk) if event.pk else pk_hash(event.event, [ch.hex()])
+    pk = key(event.event, event.pk) if event.pk else key(event.event, [ch.hex()])
     return ("events", class_of(event.event), pk, ch, sighting_time(event.timestamp, None) if seen is None else seen, body)
 
 
-def bespoke_unit(row: BespokeRow) -> Unit:
+def bespoke_unit(row: BespokeRow, key: PkKey) -> Unit:
     # A bespoke row has no catalog PK: the customer's attributes at one moment from one rule.
     body = row.to_dict()
-    return ("bespoke", BESPOKE_CLASS, pk_hash("bespoke:" + row.rule, [row.customer, row.timestamp]), content_hash(body),
+    return ("bespoke", BESPOKE_CLASS, key("bespoke:" + row.rule, [row.customer, row.timestamp]), content_hash(body),
             sighting_time(row.timestamp, None), body)
 
 
-def prepare(result: RecordResult, class_of: Callable[[str], str], bespoke: bool, stateful: Callable[[OotbEvent], bool]) -> Prepared:
+def prepare(result: RecordResult, class_of: Callable[[str], str], bespoke: bool, stateful: Callable[[OotbEvent], bool],
+            key: PkKey) -> Prepared:
     """A record's result in the form the loop takes; events for which ``stateful`` holds stay events."""
-    events = [e if stateful(e) else event_unit(e, class_of) for e in result.events]
-    rows = [bespoke_unit(r) for r in result.bespoke] if bespoke else []
+    events = [e if stateful(e) else event_unit(e, class_of, None, key) for e in result.events]
+    rows = [bespoke_unit(r, key) for r in result.bespoke] if bespoke else []
     return Prepared(len(result.filtered), [r.to_dict() for r in result.rejections], events, rows,
                     0 if bespoke else len(result.bespoke))
 

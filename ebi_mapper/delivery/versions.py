@@ -24,7 +24,7 @@ from ..engine.profiles import Merged, ProfileMerger
 from ..engine.versioning import compare_versions, describe_version
 from ..outcomes import OotbEvent, Rejection
 from ..rejection_codes import rejection
-from .state import StateStore, pk_hash
+from .state import StateStore
 
 __all__ = ["VersionGate", "StateProfiles", "make_profile_merger"]
 
@@ -70,7 +70,7 @@ class StateProfiles:
 def make_profile_merger(state: StateStore, mapping: Any, catalog: Any, seen) -> ProfileMerger:
     """The merger of profile deltas for ``run``: profiles live in the state, keyed by a hash of the customer."""
     return ProfileMerger(catalog, channels=tuple(mapping.channels), policy=mapping.partial_profiles,
-                         store=StateProfiles(state, seen), key=lambda e: pk_hash("profile", [e.tenant, e.customer]))
+                         store=StateProfiles(state, seen), key=lambda e: state.pk_key("profile", [e.tenant, e.customer]))
 
 
 def merge_profile(merger: ProfileMerger | None, event: OotbEvent, source: str) -> Merged | None:

@@ -46,7 +46,8 @@ import orjson
 
 from ..delivery.ingest import sighting_time
 from ..delivery.source import InputRecord
-from ..delivery.state import open_state, pk_hash
+from ..delivery.state import PK_KEYS, open_state
+from ..delivery.units import PkKey
 from ..engine.jsonl.decode import decode_line
 from .queue import GROUP
 
@@ -79,9 +80,9 @@ def decode_entry(entry_id: str, fields: dict) -> InputRecord:
     return InputRecord(source, raw, payload)
 
 
-def profile_key(event: Any) -> bytes:
-    """The key of ``event``'s customer in the profile store (as make_profile_merger keys it)."""
-    return pk_hash("profile", [event.tenant, event.customer])
+def profile_key(event: Any, key: PkKey) -> bytes:
+    """The key of ``event``'s customer in the profile store (as make_profile_merger keys it with the state's ``key``)."""
+    return key("profile", [event.tenant, event.customer])
 
 
 def entry_id_of(source: str) -> str:
@@ -94,8 +95,9 @@ class CaptureMapper:
     The runner writes exactly those PKs' dedup entries to Redis when the record settles.
     """
 
-    def __init__(self, mapper: Any, wall: Callable[[], float] = time.time):
+    def __init__(self, mapper: Any, key: PkKey, wall: Callable[[], float] = time.time):
         self._mapper = mapper
+        self._key = key  # the cluster's PK key (Worker.pk_keys), as the partition's state keys them
         self._wall = wall
         self.pks: dict[str, list[tuple[bytes, float]]] = {}
         self.profiles: dict[str, list[bytes]] = {}  # source -> keys of the customers' merged profiles
@@ -106,10 +108,10 @@ class CaptureMapper:
     def _note(self, source: str, result: Any) -> None:
         now = self._wall()
         events = getattr(result, "events", ()) or ()
-        self.pks[source] = [(pk_hash(e.event, e.pk), sighting_time(e.timestamp, now)) for e in events if e.pk]
+        self.pks[source] = [(self._key(e.event, e.pk), sighting_time(e.timestamp, now)) for e in events if e.pk]
         # Events keyed by the customer alone are merged into the customer's known profile
         # (engine/profiles.py); the key is the one delivery/versions.py gives the profile store.
-        keys = [profile_key(e) for e in events if tuple(e.pk) == (e.customer,)]
+        keys = [profile_key(e, self._key) for e in events if tuple(e.pk) == (e.customer,)]
         if keys:
             self.profiles[source] = keys
 
@@ -237,7 +239,7 @@ class PartitionRunner:
         self.error: str | None = None
         self.loop: Any = None
         self.acked = 0
-        self._mapper = CaptureMapper(worker.mapper)
+        self._mapper = CaptureMapper(worker.mapper, PK_KEYS[worker.pk_keys])
         self._letters_after = 0
         self._order = AckOrder()  # acknowledgements in stream order (see the module's docstring)
         self.state: Any = None
@@ -265,7 +267,7 @@ class PartitionRunner:
         shutil.rmtree(state_dir, ignore_errors=True)  # Redis is the truth: start from it
         sinks: tuple[Any, Any] = (None, None)
         try:
-            with open_state(state_dir) as state:
+            with open_state(state_dir, pk_keys=w.pk_keys) as state:
                 self.state = state
                 self._load_dedup(state)
                 sinks = w.make_sinks(self.p)

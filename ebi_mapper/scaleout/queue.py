@@ -25,10 +25,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ..delivery.state_records import PK_KEYS
 from ..errors import DeliveryError
 
 __all__ = ["DEFAULT_PARTITIONS", "GROUP", "Keys", "Producer", "check_url", "connect", "enqueue_input", "enqueue_records",
-           "partition_of", "patiently"]
+           "ensure_pk_keys", "partition_of", "patiently"]
 
 T = TypeVar("T")
 DEFAULT_PARTITIONS = 16
@@ -140,6 +141,23 @@ class Keys:
 def default_prefix(client_name: str) -> str:
     """One cluster per client mapping: its keys start with ``ebi:<client>:``."""
     return f"ebi:{client_name}:"
+
+
+def ensure_pk_keys(client: Any, keys: Keys, partitions: int) -> str:
+    """How the cluster keys PKs in Redis and in its workers' state files (state_records.pk_key), stored on first use.
+
+    A cluster whose Redis already holds dedup entries from before the scheme was recorded keeps
+    the older ``hash`` keys: those entries are only found again under them.
+    """
+    have = patiently(lambda: client.hget(keys.meta, "pk_keys"), "the queue's PK key scheme")
+    if have is None:
+        older = any(patiently(partial(client.exists, keys.dedup(p)), "the queue's PK key scheme") for p in range(partitions))
+        patiently(lambda: client.hsetnx(keys.meta, "pk_keys", "hash" if older else "ordered"), "the queue's PK key scheme")
+        have = patiently(lambda: client.hget(keys.meta, "pk_keys"), "the queue's PK key scheme")
+    scheme = have.decode() if isinstance(have, bytes) else str(have)
+    if scheme not in PK_KEYS:
+        raise DeliveryError(f"the queue under {keys.prefix!r} keys its PKs as {scheme!r}, which this ebi-mapper does not know")
+    return scheme
 
 
 def ensure_partitions(client: Any, keys: Keys, partitions: int | None) -> int:

@@ -25,7 +25,7 @@ from typing import Any
 from .leases import Leases, fair_share
 from .limiter import RedisRateLimiter
 from .partition import PartitionRunner
-from .queue import GROUP, Keys, ensure_partitions
+from .queue import GROUP, Keys, ensure_partitions, ensure_pk_keys
 
 __all__ = ["Worker", "WorkerConfig"]
 
@@ -67,6 +67,7 @@ class Worker:
         self.me = me or f"{uuid.uuid4().hex[:10]}"
         self.leases = Leases(client, keys, self.me, ttl=config.lease_ttl)
         self.partitions = ensure_partitions(client, keys, config.partitions)
+        self.pk_keys = ensure_pk_keys(client, keys, self.partitions)  # Redis and every partition's state file key PKs alike
         self.runners: dict[int, PartitionRunner] = {}
         self._renewed: dict[int, float] = {}
         self._releasing: set[int] = set()

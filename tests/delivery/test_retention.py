@@ -142,9 +142,10 @@ def test_state_stats_and_compact_commands(tmp_path, mapper, catalog):
     assert stats["retention"]["dedup"] == DAY and stats["rows"]["dedup"] == 700 and stats["rows"]["runs"] == 0
     assert stats["feed_clock"] - stats["dedup_horizon"] == DAY
     assert stats["dedup_last_seen"]["newest"] == stats["feed_clock"] and stats["file_bytes"] > 0
-    assert stats["auto_vacuum"] == "incremental"
+    assert stats["auto_vacuum"] == "incremental" and stats["pk_keys"] == "ordered"
     text = runner.invoke(cli, ["state", "stats", "--state-dir", str(tmp_path / "state")]).output
     assert "retention:  dedup 1d of feed time by last sight" in text and "dedup " in text
+    assert "PKs keyed by time, then hash" in text
     res = runner.invoke(cli, ["state", "compact", "--state-dir", str(tmp_path / "state"), "--format", "json"])
     assert res.exit_code == 0, res.output
     done = json.loads(res.output)
