@@ -39,16 +39,21 @@ def _digest(data: bytes) -> bytes:
     return hashlib.blake2b(data, digest_size=16).digest()
 
 
+_PK_JSON = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+_blake2b = hashlib.blake2b
+
+
 def pk_hash(event: str, pk: Iterable[Any]) -> bytes:
     """A 16-byte hash of an event's primary key (event name included: PKs are per event).
 
     The key of state files made before :func:`pk_key` (``meta.pk_keys = 'hash'``), and the last
     16 bytes of every :func:`pk_key`.
     """
-    return _digest(orjson.dumps([event, *pk], option=orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME, default=str))
+    return _digest(orjson.dumps([event, *pk], option=_PK_JSON, default=str))
 
 
 _TAGS: dict[str, bytes] = {}
+_SEPARATORS = str.maketrans("", "", "-: T")  # "2026-07-01 12:30:05" -> 20260701123005
 
 
 def pk_key(event: str, pk: Iterable[Any]) -> bytes:
@@ -65,20 +70,17 @@ def pk_key(event: str, pk: Iterable[Any]) -> bytes:
     to 6 s, and the rate stopped falling as the table grows. Two PKs share a key exactly when their
     ``pk_hash`` is the same (the time is a function of the PK's own values, the hash is in the key).
     """
-    values = tuple(pk)
-    digest = pk_hash(event, values)
+    values = pk if type(pk) is tuple else tuple(pk)
+    digest = _blake2b(orjson.dumps([event, *values], option=_PK_JSON, default=str), digest_size=16).digest()  # pk_hash, inline
     tag = _TAGS.get(event)
     if tag is None:
         tag = _TAGS[event] = hashlib.blake2b(event.encode(), digest_size=2).digest()
     for v in values:
-        if type(v) is str and len(v) >= 19 and v[4] == "-" and v[10] in " T":
-            try:
-                moment = int(v[0:4] + v[5:7] + v[8:10] + v[11:13] + v[14:16] + v[17:19])
+        if type(v) is str and len(v) >= 19 and v[4] == v[7] == "-" and v[13] == v[16] == ":" and v[10] in " T":
+            try:  # at most 14 characters are left: below 10**14 < 2**48, never negative ("-" is dropped)
+                return tag + int(v[:19].translate(_SEPARATORS)).to_bytes(6, "big") + digest
             except ValueError:
                 break  # looked like a time and was not: the key has none
-            if moment >= 0:  # int() takes a sign: "-001-…" is not a time
-                return tag + moment.to_bytes(6, "big") + digest
-            break
     return tag + digest
 
 
