@@ -67,7 +67,7 @@ def pk_key(event: str, pk: Iterable[Any]) -> bytes:
     time order, so the keys of one chunk land side by side in the dedup B-tree instead of on one
     random page each. Measured on 1M records (bench/bench_run.py's feed): the pages a commit
     writes fell from about one per event to a handful per chunk, the loop's SQLite time from 21 s
-    to 6 s, and the rate stopped falling as the table grows. Two PKs share a key exactly when their
+    to about 7 s, and the rate stopped falling as the table grows. Two PKs share a key exactly when their
     ``pk_hash`` is the same (the time is a function of the PK's own values, the hash is in the key).
     """
     values = pk if type(pk) is tuple else tuple(pk)
