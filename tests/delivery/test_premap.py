@@ -286,6 +286,46 @@ def test_the_pipe_bounds_what_the_child_reads_ahead(tmp_path, mapper, catalog):
             loop.close()
 
 
+def test_the_child_ships_small_batches_and_the_loop_gathers_its_chunk_with_the_collector_off(tmp_path, mapper, catalog, monkeypatch):
+    """Each message holds at most premap._BATCH records (they stay in the CPU cache from reading to
+    pickling); the loop's chunk is gathered from several, and the collector stays off from taking
+    a chunk until it is committed."""
+    import gc
+
+    src = tmp_path / "in.jsonl"
+    write_mixed(src, 1_000, seed=3, kinds={"deposit": 1})
+    sizes, collector = [], []
+    decode = premap._decode
+
+    def counting(data):
+        got = decode(data)
+        sizes.append(len(got))
+        collector.append(gc.isenabled())
+        return got
+
+    monkeypatch.setattr(premap, "_decode", counting)
+    commit_chunk = DeliveryLoop._commit_chunk
+    chunks = []
+
+    def chunked(self, chunk, *args):
+        chunks.append(len(chunk))
+        collector.append(gc.isenabled())
+        return commit_chunk(self, chunk, *args)
+
+    monkeypatch.setattr(DeliveryLoop, "_commit_chunk", chunked)
+    with open_state(tmp_path / "state") as state:
+        loop = DeliveryLoop(state=state, mapper=mapper, plan=make_rate_plan(catalog, overrides=NO_LIMITS), event_sink=InlineSink(_ok),
+                            options=DeliveryOptions(chunk_size=600, map_process="on"))
+        try:
+            summary = loop.run_input(make_source(str(src)))
+        finally:
+            loop.close()
+    assert summary.adds_up and summary.records["read"] == 1_000
+    assert sum(sizes) == 1_000 and max(sizes) <= premap._BATCH < 600
+    assert max(chunks) == 600 and sum(chunks) == 1_000  # a chunk of the loop's size, from several messages
+    assert not any(collector)  # never a collection over a chunk's objects
+
+
 def test_the_stdin_reader_hands_back_what_it_read_on_a_graceful_stop(tmp_path, mapper, catalog):
     """stop() returns the records received and what the child had read (a line of stdin cannot be read again)."""
     src = tmp_path / "in.jsonl"
