@@ -13,12 +13,12 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from ..errors import StateError
-from .state_records import pk_hash
+from .state_records import PkKey, pk_hash
 
 __all__ = ["StoreBase"]
 
@@ -35,7 +35,7 @@ class StoreBase:
         self._decided: Any = None  # dedup decisions not yet written (StateStore.dedup_write_decided)
         # How this file keys PKs (state_records.pk_key): open_state sets the file's own scheme.
         self.pk_keys = "hash"
-        self.pk_key: Callable[[str, Iterable[Any]], bytes] = pk_hash
+        self.pk_key: PkKey = pk_hash
 
     def _forget_cached(self) -> None:
         """What this store keeps of its rows may be wrong (a rollback): read them again when asked."""

@@ -10,7 +10,7 @@ tests/delivery/test_pk_keys.py prove them.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +30,7 @@ __all__ = [
     "pk_hash",
     "pk_key",
     "PK_KEYS",
+    "PkKey",
 ]
 
 IN_BATCH = 500  # keys per `IN (...)` lookup: well under SQLite's limit on bound parameters
@@ -39,17 +40,13 @@ def _digest(data: bytes) -> bytes:
     return hashlib.blake2b(data, digest_size=16).digest()
 
 
-_PK_JSON = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
-_blake2b = hashlib.blake2b
-
-
 def pk_hash(event: str, pk: Iterable[Any]) -> bytes:
     """A 16-byte hash of an event's primary key (event name included: PKs are per event).
 
     The key of state files made before :func:`pk_key` (``meta.pk_keys = 'hash'``), and the last
     16 bytes of every :func:`pk_key`.
     """
-    return _digest(orjson.dumps([event, *pk], option=_PK_JSON, default=str))
+    return _digest(orjson.dumps([event, *pk], option=orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME, default=str))
 
 
 _TAGS: dict[str, bytes] = {}
@@ -71,7 +68,7 @@ def pk_key(event: str, pk: Iterable[Any]) -> bytes:
     ``pk_hash`` is the same (the time is a function of the PK's own values, the hash is in the key).
     """
     values = pk if type(pk) is tuple else tuple(pk)
-    digest = _blake2b(orjson.dumps([event, *values], option=_PK_JSON, default=str), digest_size=16).digest()  # pk_hash, inline
+    digest = pk_hash(event, values)
     tag = _TAGS.get(event)
     if tag is None:
         tag = _TAGS[event] = hashlib.blake2b(event.encode(), digest_size=2).digest()
@@ -84,8 +81,9 @@ def pk_key(event: str, pk: Iterable[Any]) -> bytes:
     return tag + digest
 
 
-# The key schemes a state file may use (its meta ``pk_keys``): new files ``ordered``.
-PK_KEYS = {"ordered": pk_key, "hash": pk_hash}
+# A state's PK key function, and the schemes a state file may use (its meta ``pk_keys``): new files ``ordered``.
+PkKey = Callable[[str, Iterable[Any]], bytes]
+PK_KEYS: dict[str, PkKey] = {"ordered": pk_key, "hash": pk_hash}
 
 
 def content_hash(body: Mapping[str, Any]) -> bytes:

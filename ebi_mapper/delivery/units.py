@@ -22,12 +22,11 @@ from typing import Any, NamedTuple
 from ..outcomes import BespokeRow, OotbEvent, RecordResult
 from ..rejection_codes import rejection
 from .rateplan import BESPOKE_CLASS
-from .state import content_hash
+from .state import PkKey, content_hash
 
 __all__ = ["Unit", "Prepared", "sighting_time", "map_records", "event_unit", "bespoke_unit", "prepare", "gc_paused"]
 
 Unit = tuple[str, str, bytes, bytes, "float | None", dict]
-PkKey = Callable[[str, Any], bytes]  # a state's PK key (state_records.pk_key or, for older files, pk_hash)
 
 
 class Prepared(NamedTuple):

@@ -46,8 +46,7 @@ import orjson
 
 from ..delivery.ingest import sighting_time
 from ..delivery.source import InputRecord
-from ..delivery.state import PK_KEYS, open_state
-from ..delivery.units import PkKey
+from ..delivery.state import PK_KEYS, PkKey, open_state
 from ..engine.jsonl.decode import decode_line
 from .queue import GROUP
 
