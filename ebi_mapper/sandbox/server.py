@@ -20,6 +20,7 @@ from ..catalog.model import Catalog
 from .app import Reply, SandboxApp, make_sandbox_app
 from .config import SandboxConfig, SandboxConfigError, make_sandbox_config
 from .faults import FaultError, FaultPlan
+from .headers import HeaderError, read_headers
 
 __all__ = ["SandboxServer", "SandboxHandle", "make_sandbox_server", "start_sandbox"]
 
@@ -45,6 +46,31 @@ class _Handler(BaseHTTPRequestHandler):
             super().finish()
         finally:
             self.server.track(self.connection, False)
+
+    def parse_request(self) -> bool:
+        """The common request line (``METHOD target HTTP/1.x``) with its headers read by headers.py;
+        anything else is the standard library's to parse (and refuse)."""
+        raw: bytes = self.raw_requestline  # type: ignore[attr-defined]  # set by handle_one_request (not in typeshed)
+        words = raw.rstrip(b"\r\n").split()
+        if len(words) != 3 or words[2] not in (b"HTTP/1.1", b"HTTP/1.0") or words[1].startswith(b"//"):
+            return super().parse_request()
+        self.requestline = raw.rstrip(b"\r\n").decode("iso-8859-1")
+        self.command, self.path, self.request_version = (w.decode("iso-8859-1") for w in words)
+        self.close_connection = words[2] != b"HTTP/1.1"
+        try:
+            self.headers = read_headers(self.rfile, self.MessageClass)
+        except HeaderError as exc:
+            self.close_connection = True
+            self.send_error(exc.status, str(exc))
+            return False
+        connection = self.headers.get("Connection", "").lower()
+        if connection == "close":
+            self.close_connection = True
+        elif connection == "keep-alive":
+            self.close_connection = False
+        if self.headers.get("Expect", "").lower() == "100-continue" and words[2] == b"HTTP/1.1":
+            return self.handle_expect_100()
+        return True
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (stdlib's name)
         log.debug("%s %s", self.address_string(), format % args)
