@@ -146,3 +146,44 @@ def test_a_proxy_in_the_environment_leaves_the_requests_to_httpx(monkeypatch, re
     finally:
         proxied.close()
         direct.close()
+
+
+def test_checking_an_idle_connection_does_not_hold_up_the_other_senders(monkeypatch, receiver):
+    """The pool's lock guards its list only: a sender stuck in the reuse check (a system call after
+    which it may wait for the interpreter) must not stall the others taking connections."""
+    import ebi_mapper.default_plugins.http_sink as http_sink
+
+    sink = _sink(receiver.url)
+    with ThreadPoolExecutor(max_workers=2) as pool:  # two connections, both left idle in the pool
+        barrier = threading.Barrier(2)
+        list(pool.map(lambda i: (barrier.wait(), sink.send([{"n": i}])), range(2)))
+    assert sink._pool is not None and sink._pool.connections() == 2
+    held, release = threading.Event(), threading.Event()
+    real_select = http_sink.select.select
+    calls = []
+
+    def slow_select(*args, **kwargs):
+        calls.append(threading.current_thread().name)
+        if len(calls) == 1:  # the first check stalls until the test lets it go
+            held.set()
+            release.wait(10)
+        return real_select(*args, **kwargs)
+
+    monkeypatch.setattr(http_sink.select, "select", slow_select)
+    taken: list = []
+    first = threading.Thread(target=lambda: taken.append(sink._pool._connection()), name="stuck")
+    first.start()
+    try:
+        assert held.wait(5)
+        other: list = []
+        second = threading.Thread(target=lambda: other.append(sink._pool._connection()), name="free")
+        second.start()
+        second.join(2)
+        assert other, "a sender waited for another sender's reuse check"
+        other[0].close()
+    finally:
+        release.set()
+        first.join(5)
+        for conn in taken:
+            conn.close()
+    sink.close()
