@@ -50,11 +50,11 @@ class _Handler(BaseHTTPRequestHandler):
     def parse_request(self) -> bool:
         """The common request line (``METHOD target HTTP/1.x``) with its headers read by headers.py;
         anything else is the standard library's to parse (and refuse)."""
-        raw: bytes = self.raw_requestline  # type: ignore[attr-defined]  # set by handle_one_request (not in typeshed)
-        words = raw.rstrip(b"\r\n").split()
+        line: bytes = self.raw_requestline.rstrip(b"\r\n")  # type: ignore[attr-defined]  # set by handle_one_request (not in typeshed)
+        words = line.split()
         if len(words) != 3 or words[2] not in (b"HTTP/1.1", b"HTTP/1.0") or words[1].startswith(b"//"):
             return super().parse_request()
-        self.requestline = raw.rstrip(b"\r\n").decode("iso-8859-1")
+        self.requestline = line.decode("iso-8859-1")
         self.command, self.path, self.request_version = (w.decode("iso-8859-1") for w in words)
         self.close_connection = words[2] != b"HTTP/1.1"
         try:
