@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_bench_run_runs_small_and_every_run_adds_up(tmp_path):
     cmd = [sys.executable, str(ROOT / "bench" / "bench_run.py"), "--sizes", "300", "--http-records", "200",
-           "--state-records", "0", "--concurrency", "4", "--json"]  # the state-size part: tests/delivery/test_retention.py
+           "--state-records", "0", "--concurrency", "4", "--http-repeat", "2", "--json"]  # the state-size part: tests/delivery/test_retention.py
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
@@ -22,3 +22,5 @@ def test_bench_run_runs_small_and_every_run_adds_up(tmp_path):
     http = report["http"]
     assert http["run"]["adds_up"] and http["run"]["events"] == http["load_generator"]["events"] > 150
     assert http["load_generator"]["failures"] == 0 and "state" not in report
+    assert len(http["repeats"]) == 2 and http["ratio"] in [r["ratio"] for r in http["repeats"]]  # the median repeat's figures
+    assert all(r["run"]["adds_up"] and r["run_one_process"]["adds_up"] for r in http["repeats"])
